@@ -1,0 +1,464 @@
+//! `lumina`: the command line over the lumina library. Parsing, rendering
+//! and exit codes live here; everything else is in the library.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
+use lumina::linker::plan::{Action, Plan};
+use lumina::linker::status::LinkState;
+use lumina::linker::{self, SyncOptions};
+use lumina::paths::tilde;
+use lumina::{profile, registry, Env, Error};
+
+/// lumina: your workstation, declared in one file and linked into place.
+///
+/// The registry (lumina.yaml) lives in your profile directory, a git
+/// repository holding your configuration sources. `lumina sync` links every
+/// source file to its target through ~/.lumina/active: relative symlinks,
+/// staged in numbered generations, with whatever was in the way backed up as
+/// <target>.bak. `lumina undo` returns to the previous generation.
+///
+/// Exit codes: 0 success; 1 runtime failure (nothing damaged); 2 bad usage
+/// or invalid registry; 3 blocked by a conflict policy.
+#[derive(Parser, Debug)]
+#[command(name = "lumina", version, propagate_version = true, max_term_width = 100)]
+struct Cli {
+    /// The registry file [default: $LUMINA_REGISTRY, else
+    /// $XDG_CONFIG_HOME/lumina/lumina.yaml, else ~/.config/lumina/lumina.yaml]
+    #[arg(long, global = true, value_name = "PATH")]
+    registry: Option<PathBuf>,
+
+    /// Print results as JSON on stdout (errors too, as {"error": ...}).
+    #[arg(long, global = true)]
+    json: bool,
+
+    /// Treat unknown registry keys as errors, and any conflict as a reason
+    /// to stop before changing anything (exit 3).
+    #[arg(long, global = true)]
+    strict: bool,
+
+    /// Show unchanged targets too.
+    #[arg(short, long, global = true)]
+    verbose: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Detect the hardware and write a commented default lumina.yaml in a new
+    /// profile directory (a git repository).
+    Init {
+        /// Read DMI from DIR/class/dmi/id instead of /sys [env: LUMINA_SYSFS_ROOT]
+        #[arg(long, value_name = "DIR")]
+        sysfs_root: Option<PathBuf>,
+        /// The profile's identity (metadata.identity).
+        #[arg(long, value_name = "NAME")]
+        identity: Option<String>,
+        /// Replace an existing registry (the old one is kept as .bak).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Link every declared source file into place (plan, stage, link).
+    Sync {
+        /// Print the plan and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Only these modules; the others are left exactly as they are.
+        #[arg(long = "module", value_name = "NAME")]
+        modules: Vec<String>,
+    },
+    /// Show the hardware target, the active generation and every drifted link.
+    Status {
+        /// Exit 1 when anything drifted (missing, broken, foreign, elsewhere).
+        #[arg(long)]
+        check: bool,
+    },
+    /// Return to the previous generation: remove the links the last sync
+    /// added and restore the backups it made.
+    Undo {
+        /// Print what would change and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Add a module from the catalog (or a custom one) and link it.
+    Add {
+        /// Module name: a catalog entry (hyprland, waybar, kitty, nvim, zsh,
+        /// git, ...; see `lumina add --list`) or any name with --target.
+        #[arg(required_unless_present = "list")]
+        module: Option<String>,
+        /// Source inside the profile [default: the catalog's, or ./config/<module>]
+        #[arg(long, value_name = "PATH")]
+        source: Option<String>,
+        /// Where the config lives [default: the catalog's]
+        #[arg(long, value_name = "PATH")]
+        target: Option<String>,
+        /// Move the existing target into the profile (verified byte for
+        /// byte), then link it back.
+        #[arg(long)]
+        adopt: bool,
+        /// Accept the defaults without asking.
+        #[arg(long, short)]
+        yes: bool,
+        /// List the catalog.
+        #[arg(long)]
+        list: bool,
+    },
+    /// Unlink a module (restoring backups) and drop it from the registry.
+    Remove {
+        module: String,
+        /// Keep the module in the registry with `enabled: false`.
+        #[arg(long)]
+        disable: bool,
+    },
+    /// Validate the registry and report every problem.
+    Check,
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LUMINA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .without_time()
+        .init();
+    let json = cli.json;
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            let (code, kind) = match err.downcast_ref::<Error>() {
+                Some(e) => (e.exit_code(), e.kind()),
+                None => (1, "runtime"),
+            };
+            if json {
+                let diags = match err.downcast_ref::<Error>() {
+                    Some(Error::Invalid(d)) => serde_json::to_value(d).unwrap_or_default(),
+                    _ => serde_json::Value::Null,
+                };
+                let v = serde_json::json!({"error": {"kind": kind, "exit_code": code, "message": format!("{err:#}"), "diagnostics": diags}});
+                println!("{v}");
+            }
+            match err.downcast_ref::<Error>() {
+                Some(Error::Invalid(_)) | Some(Error::PermissionDenied { .. }) | Some(Error::Blocked { .. }) => {
+                    eprintln!("{err:#}")
+                }
+                _ => eprintln!("error: {err:#}"),
+            }
+            ExitCode::from(code as u8)
+        }
+    }
+}
+
+fn emit_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, v)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn warn_all(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
+fn load_registry(env: &Env, strict: bool) -> anyhow::Result<registry::Registry> {
+    let reg = registry::load(&env.registry, strict)?;
+    for w in &reg.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(reg)
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Completions { shell } = &cli.command {
+        clap_complete::generate(*shell, &mut Cli::command(), "lumina", &mut std::io::stdout());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Command::Init { sysfs_root: Some(root), .. } = &cli.command {
+        std::env::set_var("LUMINA_SYSFS_ROOT", root);
+    }
+    let env = Env::from_process(cli.registry.as_deref())?;
+    match cli.command {
+        Command::Completions { .. } => unreachable!("handled above"),
+        Command::Init { identity, force, .. } => {
+            let r = profile::init(&env, &profile::InitOptions { identity, force })?;
+            if cli.json {
+                emit_json(&r)?;
+            } else {
+                println!("Detected {} ({})", r.hardware.slug, describe_hw(&r.hardware));
+                if let Some(p) = &r.previous {
+                    println!("Kept the previous registry as {}", tilde(p));
+                }
+                println!("Wrote {}", tilde(&r.registry));
+                println!(
+                    "Profile {} {}",
+                    tilde(&r.profile),
+                    if r.git { "is a git repository" } else { "(git not available: run `git init` there yourself)" }
+                );
+                println!("Next: `lumina add <module>` or edit the registry, then `lumina sync`.");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sync { dry_run, modules } => {
+            let reg = load_registry(&env, cli.strict)?;
+            for m in &modules {
+                if reg.module(m).is_none() {
+                    return Err(Error::Usage(format!("--module {m}: no such module in {}", reg.path.display())).into());
+                }
+            }
+            let report = linker::sync(
+                &env,
+                &reg,
+                &SyncOptions {
+                    dry_run,
+                    strict: cli.strict,
+                    only: modules,
+                    ..SyncOptions::default()
+                },
+            )?;
+            if cli.json {
+                emit_json(&report)?;
+            } else {
+                warn_all(&report.plan.warnings);
+                if report.recovered {
+                    println!("Finished settling an interrupted sync.");
+                }
+                print_plan(&report.plan, cli.verbose);
+                for (m, why) in &report.inactive {
+                    if cli.verbose {
+                        println!("  · {m}: inactive ({why})");
+                    }
+                }
+                print_summary(&report.plan, report.dry_run, report.changed, report.generation);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status { check } => {
+            let reg = load_registry(&env, cli.strict)?;
+            let st = linker::status::status(&env, &reg)?;
+            if cli.json {
+                emit_json(&st)?;
+            } else {
+                warn_all(&st.warnings);
+                println!("hardware    {} ({})", st.host, describe_hw(&st.hardware));
+                println!("registry    {}", tilde(&st.registry));
+                println!("virtual root {}", tilde(&st.lumina_home));
+                match st.active_generation {
+                    Some(n) => println!("generation  {n}"),
+                    None => println!("generation  none (run `lumina sync`)"),
+                }
+                if st.interrupted_sync {
+                    println!("note        a sync was interrupted; `lumina sync` finishes it");
+                }
+                for m in &st.modules {
+                    let mark = if m.problems.is_empty() { "ok" } else { "DRIFT" };
+                    let en = if m.enabled { "" } else { " (disabled)" };
+                    println!("  {:<5} {}{}: {} ok, {} drifted", mark, m.name, en, m.ok, m.problems.len());
+                    for p in &m.problems {
+                        println!("        {:<9} {}", state_word(p.state), tilde(&p.target));
+                    }
+                }
+            }
+            if check && st.drifted {
+                return Ok(ExitCode::from(1));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Undo { dry_run } => {
+            let r = linker::undo(&env, dry_run)?;
+            if cli.json {
+                emit_json(&r)?;
+            } else {
+                print_plan(&r.plan, cli.verbose);
+                let verb = if dry_run { "Would return" } else { "Returned" };
+                println!("{verb} from generation {} to generation {}.", r.from, r.to);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Add {
+            module,
+            source,
+            target,
+            adopt,
+            yes,
+            list,
+        } => {
+            if list {
+                if cli.json {
+                    let v: Vec<_> = lumina::catalog::CATALOG
+                        .iter()
+                        .map(|k| serde_json::json!({"name": k.name, "target": k.target, "source": k.source, "about": k.about}))
+                        .collect();
+                    emit_json(&v)?;
+                } else {
+                    for k in lumina::catalog::CATALOG {
+                        println!("{:<10} {:<28} {}", k.name, k.target, k.about);
+                    }
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let module = module.unwrap_or_default();
+            let (mut source, mut target) = (source, target);
+            if !yes && !cli.json && std::io::stdin().is_terminal() {
+                let (ds, dt) = profile::add_defaults(&module);
+                if target.is_none() {
+                    target = Some(ask("Target (where the config lives)", dt.as_deref())?);
+                }
+                if source.is_none() {
+                    source = Some(ask("Source (inside the profile)", ds.as_deref())?);
+                }
+            }
+            let r = profile::add(
+                &env,
+                &module,
+                &profile::AddOptions {
+                    source,
+                    target,
+                    adopt,
+                    strict: cli.strict,
+                },
+            )?;
+            if cli.json {
+                emit_json(&r)?;
+            } else {
+                println!(
+                    "Added module '{}': {} -> {}{}",
+                    r.module,
+                    r.source,
+                    r.target,
+                    if r.adopted { " (adopted into the profile)" } else { "" }
+                );
+                print_plan(&r.sync.plan, cli.verbose);
+                print_summary(&r.sync.plan, false, r.sync.changed, r.sync.generation);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Remove { module, disable } => {
+            let r = profile::remove(&env, &module, disable)?;
+            if cli.json {
+                emit_json(&r)?;
+            } else {
+                print_plan(&r.sync.plan, cli.verbose);
+                let how = if r.disabled { "disabled (enabled: false)" } else { "removed from the registry" };
+                println!("Module '{}' unlinked and {how}.", r.module);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check => {
+            let reg = registry::load(&env.registry, cli.strict)?;
+            if cli.json {
+                emit_json(&serde_json::json!({"registry": reg.path, "modules": reg.modules.len(), "missions": reg.missions.len(), "warnings": reg.warnings}))?;
+            } else {
+                for w in &reg.warnings {
+                    eprintln!("warning: {w}");
+                }
+                println!(
+                    "{}: valid ({} modules, {} missions, {} warnings)",
+                    tilde(&reg.path),
+                    reg.modules.len(),
+                    reg.missions.len(),
+                    reg.warnings.len()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn ask(prompt: &str, default: Option<&str>) -> anyhow::Result<String> {
+    let mut err = std::io::stderr();
+    match default {
+        Some(d) => write!(err, "{prompt} [{d}]: ")?,
+        None => write!(err, "{prompt}: ")?,
+    }
+    err.flush()?;
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let line = line.trim();
+    if line.is_empty() {
+        default
+            .map(str::to_string)
+            .ok_or_else(|| Error::Usage(format!("{prompt}: a value is required")).into())
+    } else {
+        Ok(line.to_string())
+    }
+}
+
+fn describe_hw(h: &lumina::hardware::Hardware) -> String {
+    if h.product.is_empty() {
+        "no DMI information".into()
+    } else {
+        format!("{} {}", h.vendor, h.product)
+    }
+}
+
+fn state_word(s: LinkState) -> &'static str {
+    match s {
+        LinkState::Ok => "ok",
+        LinkState::Missing => "missing",
+        LinkState::Broken => "broken",
+        LinkState::Foreign => "foreign",
+        LinkState::Elsewhere => "elsewhere",
+        LinkState::Modified => "modified",
+        LinkState::Stale => "stale",
+    }
+}
+
+fn print_plan(plan: &Plan, verbose: bool) {
+    for it in &plan.items {
+        let (sign, word) = match it.action {
+            Action::Create => ("+", "create"),
+            Action::Unchanged => ("=", "unchanged"),
+            Action::Update => ("~", "update"),
+            Action::Conflict => ("!", "conflict"),
+            Action::Prune => ("-", "prune"),
+        };
+        if it.action == Action::Unchanged && !verbose {
+            continue;
+        }
+        let detail = if it.detail.is_empty() { String::new() } else { format!("  ({})", it.detail) };
+        println!("  {sign} {word:<9} {} [{}]{detail}", tilde(&it.target), it.module);
+    }
+    for s in &plan.skipped {
+        eprintln!("warning: conflict skipped: {s}");
+    }
+}
+
+fn print_summary(plan: &Plan, dry_run: bool, changed: bool, generation: Option<u64>) {
+    let n = |a| plan.count(a);
+    if dry_run {
+        println!(
+            "Dry run: {} to create, {} to update, {} in conflict, {} to prune, {} unchanged. Nothing was changed.",
+            n(Action::Create),
+            n(Action::Update),
+            n(Action::Conflict),
+            n(Action::Prune),
+            n(Action::Unchanged)
+        );
+    } else if !changed {
+        let g = generation.map(|g| g.to_string()).unwrap_or_else(|| "none".into());
+        println!("Up to date: {} links, generation {g}.", n(Action::Unchanged));
+    } else {
+        println!(
+            "Generation {} active: {} created, {} updated, {} conflicts resolved, {} pruned, {} unchanged.",
+            generation.unwrap_or(plan.generation),
+            n(Action::Create),
+            n(Action::Update),
+            n(Action::Conflict) - plan.skipped.len(),
+            n(Action::Prune),
+            n(Action::Unchanged)
+        );
+    }
+}

@@ -1,0 +1,25 @@
+//! lumina: a declarative workstation profile.
+//!
+//! The registry (`lumina.yaml`) declares modules: a source inside the
+//! profile directory and a target in `$HOME`. The Shadow Linker turns that
+//! declaration into relative symlinks, going through a staged, numbered
+//! generation under `~/.lumina/generations/` that `~/.lumina/active` points
+//! at, so that every change is atomic, journaled and undoable.
+//!
+//! Stages are separate modules so each is testable alone:
+//! [`registry`] parses and validates, [`linker::plan`] decides, [`linker::apply`]
+//! stages and links, [`linker::status`] reports drift.
+
+pub mod catalog;
+pub mod edit;
+pub mod env;
+pub mod error;
+pub mod hardware;
+pub mod linker;
+pub mod paths;
+pub mod profile;
+pub mod registry;
+pub mod yaml;
+
+pub use env::Env;
+pub use error::{Error, Result};

@@ -1,0 +1,461 @@
+//! Carrying a plan out: stage the generation, journal, prune, switch
+//! `active`, place, settle. [`settle`] is the single place that turns a
+//! journal plus what is on disk into a consistent state: it ends every
+//! normal run and it finishes a run that was killed.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::desired::Entry;
+use super::fsops::{self, same_bytes};
+use super::plan::{Layout, Plan};
+use super::state::{self, Journal, Op, Owned, State};
+use crate::error::{Error, IoContext, Result};
+use crate::paths::with_suffix;
+use crate::registry::{Mode, OnConflict};
+
+/// How many generations to keep besides the active one.
+pub const KEEP_GENERATIONS: usize = 5;
+
+/// The record kept in each generation directory (`generation.json`), used by
+/// `undo` to return to it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GenerationRecord {
+    pub number: u64,
+    pub created_unix: u64,
+    pub registry: PathBuf,
+    pub entries: Vec<GenEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GenEntry {
+    pub module: String,
+    pub target: PathBuf,
+    pub source: PathBuf,
+    pub entry: PathBuf,
+    pub mode: Mode,
+}
+
+impl GenEntry {
+    pub fn to_entry(&self) -> Entry {
+        Entry {
+            module: self.module.clone(),
+            target: self.target.clone(),
+            source: self.source.clone(),
+            entry: self.entry.clone(),
+            mode: self.mode,
+            on_conflict: OnConflict::Backup,
+        }
+    }
+}
+
+pub fn read_generation(layout: &Layout, n: u64) -> Result<GenerationRecord> {
+    let p = layout.generation(n).join("generation.json");
+    let bytes = std::fs::read(&p).ctx(|| format!("reading generation record {}", p.display()))?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::Runtime(format!("generation record {} is damaged: {e}", p.display())))
+}
+
+/// Makes sure the virtual root exists, with an empty generation 0 to return
+/// to, and clears staging directories left by a killed run.
+pub fn prepare(layout: &Layout, registry: &Path) -> Result<()> {
+    let gens = layout.generations();
+    std::fs::create_dir_all(&gens).ctx(|| format!("creating {}", gens.display()))?;
+    let zero = layout.generation(0);
+    if !zero.exists() {
+        write_generation(layout, 0, registry, &[])?;
+    }
+    if let Ok(rd) = std::fs::read_dir(&gens) {
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().starts_with(".staging-") {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_generation(layout: &Layout, n: u64, registry: &Path, entries: &[Entry]) -> Result<()> {
+    let final_dir = layout.generation(n);
+    let staging = layout.generations().join(format!(".staging-{n}"));
+    let _ = std::fs::remove_dir_all(&staging);
+    fsops::step("stage", &staging);
+    std::fs::create_dir_all(&staging).ctx(|| format!("creating {}", staging.display()))?;
+    let mut made = std::collections::HashSet::new();
+    for e in entries {
+        let at = staging.join(&e.entry);
+        if let Some(parent) = at.parent() {
+            if made.insert(parent.to_path_buf()) {
+                std::fs::create_dir_all(parent).ctx(|| format!("creating {}", parent.display()))?;
+            }
+        }
+        match e.mode {
+            Mode::Link => std::os::unix::fs::symlink(layout.entry_link(&e.entry, &e.source), &at),
+            Mode::Copy => fsops::copy_new(&e.source, &at),
+        }
+        .ctx(|| format!("staging {}", at.display()))?;
+    }
+    let record = GenerationRecord {
+        number: n,
+        created_unix: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+        registry: registry.to_path_buf(),
+        entries: entries
+            .iter()
+            .map(|e| GenEntry {
+                module: e.module.clone(),
+                target: e.target.clone(),
+                source: e.source.clone(),
+                entry: e.entry.clone(),
+                mode: e.mode,
+            })
+            .collect(),
+    };
+    let json = serde_json::to_vec_pretty(&record).map_err(|e| Error::Runtime(e.to_string()))?;
+    let rec_path = staging.join("generation.json");
+    std::fs::write(&rec_path, json).ctx(|| format!("writing {}", rec_path.display()))?;
+    if let Ok(f) = std::fs::File::open(&rec_path) {
+        let _ = f.sync_all();
+    }
+    fsops::rename(&staging, &final_dir).ctx(|| format!("publishing generation {}", final_dir.display()))?;
+    fsops::fsync_dir(&layout.generations());
+    Ok(())
+}
+
+/// Points `active` at generation `n` atomically (new link, then rename).
+fn switch_active(layout: &Layout, n: u64) -> Result<()> {
+    let tmp = layout.root.join(".active.tmp");
+    let _ = std::fs::remove_file(&tmp);
+    fsops::symlink(Path::new("generations").join(n.to_string()).as_path(), &tmp).ctx(|| format!("creating {}", tmp.display()))?;
+    fsops::rename(&tmp, &layout.active()).ctx(|| "switching the active generation".to_string())?;
+    fsops::fsync_dir(&layout.root);
+    Ok(())
+}
+
+/// The generation `active` points at, read from disk.
+pub fn active_on_disk(layout: &Layout) -> Option<u64> {
+    let t = std::fs::read_link(layout.active()).ok()?;
+    t.file_name()?.to_str()?.parse().ok()
+}
+
+/// Carries out `plan`. On return (Ok or Err) the state on disk is settled:
+/// consistent with the filesystem, with no pending journal.
+pub fn execute(plan: &Plan, st: &mut State, layout: &Layout, registry: &Path) -> Result<()> {
+    if !plan.changes() {
+        return Ok(());
+    }
+    if plan.stage {
+        write_generation(layout, plan.generation, registry, &plan.entries)?;
+    }
+    st.last = st.last.max(plan.generation);
+    st.pending = Some(Journal {
+        generation: plan.generation,
+        previous: st.active,
+        ops: plan.ops.clone(),
+    });
+    state::save(&layout.root, st)?;
+    let result = run_ops(plan, layout);
+    // Kept entries were correct before this run; record them as they are now.
+    for (t, o) in &plan.owned_after {
+        st.owned.insert(t.clone(), o.clone());
+    }
+    settle(st, layout);
+    state::save(&layout.root, st)?;
+    result
+}
+
+fn run_ops(plan: &Plan, layout: &Layout) -> Result<()> {
+    let mut switched = false;
+    for op in &plan.ops {
+        if !switched && matches!(op, Op::Mkdir { .. } | Op::Place { .. }) {
+            if plan.switch {
+                switch_active(layout, plan.generation)?;
+            }
+            switched = true;
+        }
+        run_op(op)?;
+    }
+    if !switched && plan.switch {
+        switch_active(layout, plan.generation)?;
+    }
+    Ok(())
+}
+
+fn is_link_to(p: &Path, text: &Path) -> bool {
+    std::fs::read_link(p).ok().as_deref() == Some(text)
+}
+
+fn exists(p: &Path) -> bool {
+    std::fs::symlink_metadata(p).is_ok()
+}
+
+fn run_op(op: &Op) -> Result<()> {
+    match op {
+        Op::Mkdir { path } => match fsops::mkdir(path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && path.is_dir() => Ok(()),
+            Err(e) => Err(Error::io(format!("creating directory {}", path.display()), e)),
+        },
+        Op::Rmdir { path } => {
+            let _ = fsops::rmdir(path);
+            Ok(())
+        }
+        Op::Prune {
+            target,
+            link,
+            copy_of,
+            restore,
+        } => {
+            let ours = match (link, copy_of) {
+                (Some(l), _) => is_link_to(target, l),
+                (None, Some(c)) => same_bytes(target, c),
+                _ => false,
+            };
+            if !ours {
+                return Ok(());
+            }
+            match restore.as_ref().filter(|r| exists(r)) {
+                Some(r) => match fsops::exchange(r, target) {
+                    Ok(()) => {
+                        // `r` now holds lumina's entry.
+                        fsops::unlink(r).ctx(|| format!("removing {}", r.display()))
+                    }
+                    Err(e) if fsops::exchange_unsupported(&e) => {
+                        fsops::unlink(target).ctx(|| format!("removing {}", target.display()))?;
+                        fsops::rename_noreplace(r, target).ctx(|| format!("restoring {} from {}", target.display(), r.display()))
+                    }
+                    Err(e) => Err(Error::io(format!("restoring {} from {}", target.display(), r.display()), e)),
+                },
+                None => fsops::unlink(target).ctx(|| format!("removing {}", target.display())),
+            }
+        }
+        Op::Place {
+            target,
+            link,
+            copy_from,
+            tmp,
+            backup,
+            dir,
+            drop_link,
+            drop_same,
+            ..
+        } => {
+            let _ = std::fs::remove_file(tmp);
+            if *dir {
+                fsops::mkdir(tmp)
+            } else if let Some(l) = link {
+                fsops::symlink(l, tmp)
+            } else if let Some(c) = copy_from {
+                fsops::copy_new(c, tmp)
+            } else {
+                return Err(Error::Runtime(format!("nothing to place at {}", target.display())));
+            }
+            .ctx(|| format!("preparing {}", tmp.display()))?;
+            if !exists(target) {
+                return match fsops::rename_noreplace(tmp, target) {
+                    Ok(()) => Ok(()),
+                    Err(e) => {
+                        let _ = remove_new(tmp);
+                        Err(Error::io(format!("placing {} (it appeared during the sync)", target.display()), e))
+                    }
+                };
+            }
+            match fsops::exchange(tmp, target) {
+                Ok(()) => dispose_old(target, tmp, backup.as_deref(), drop_link.as_deref(), drop_same.as_deref()).map(|_| ()),
+                Err(e) if fsops::exchange_unsupported(&e) => {
+                    // No RENAME_EXCHANGE here: move the old entry aside first.
+                    let aside = backup.clone().unwrap_or_else(|| free_backup(target));
+                    fsops::rename_noreplace(target, &aside).ctx(|| format!("moving {} to {}", target.display(), aside.display()))?;
+                    fsops::rename_noreplace(tmp, target).ctx(|| format!("placing {}", target.display()))
+                }
+                Err(e) => {
+                    let _ = remove_new(tmp);
+                    Err(Error::io(format!("replacing {}", target.display()), e))
+                }
+            }
+        }
+    }
+}
+
+/// Removes a freshly prepared entry at `tmp` (a symlink, a copy or an empty
+/// directory lumina just made).
+fn remove_new(tmp: &Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(tmp) {
+        Ok(m) if m.is_dir() => fsops::rmdir(tmp),
+        Ok(_) => fsops::unlink(tmp),
+        Err(e) => Err(e),
+    }
+}
+
+fn free_backup(target: &Path) -> PathBuf {
+    let first = with_suffix(target, ".bak");
+    let mut c = first.clone();
+    let mut n = 0;
+    while exists(&c) {
+        n += 1;
+        c = with_suffix(&first, &format!(".{n}"));
+    }
+    c
+}
+
+/// What was at the target now sits at `tmp`: drop it if it is lumina's own
+/// older entry (or identical adopted content), otherwise move it to a backup
+/// name that is free. Returns the backup path used, if any.
+fn dispose_old(target: &Path, tmp: &Path, backup: Option<&Path>, drop_link: Option<&Path>, drop_same: Option<&Path>) -> Result<Option<PathBuf>> {
+    if let Some(l) = drop_link {
+        if is_link_to(tmp, l) {
+            fsops::unlink(tmp).ctx(|| format!("removing {}", tmp.display()))?;
+            return Ok(None);
+        }
+    }
+    if let Some(s) = drop_same {
+        let is_file = std::fs::symlink_metadata(tmp).map(|m| m.is_file()).unwrap_or(false);
+        if is_file && same_bytes(tmp, s) {
+            fsops::unlink(tmp).ctx(|| format!("removing {}", tmp.display()))?;
+            return Ok(None);
+        }
+    }
+    let mut dest = backup.map(Path::to_path_buf).unwrap_or_else(|| free_backup(target));
+    loop {
+        match fsops::rename_noreplace(tmp, &dest) {
+            Ok(()) => return Ok(Some(dest)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => dest = free_backup(target),
+            Err(e) => return Err(Error::io(format!("backing up to {}", dest.display()), e)),
+        }
+    }
+}
+
+/// Settles a journal against the filesystem: finishes half-done steps whose
+/// outcome is certain, records what was done, forgets what was not (the next
+/// plan redoes it), and clears the journal. Never deletes anything that is
+/// not lumina's own entry.
+pub fn settle(st: &mut State, layout: &Layout) {
+    let Some(j) = st.pending.take() else { return };
+    for op in &j.ops {
+        match op {
+            Op::Mkdir { path } => {
+                if path.is_dir() && !st.dirs.contains(path) {
+                    st.dirs.push(path.clone());
+                }
+            }
+            Op::Rmdir { path } => {
+                if !exists(path) {
+                    st.dirs.retain(|d| d != path);
+                }
+            }
+            Op::Prune {
+                target,
+                link,
+                copy_of,
+                restore,
+            } => {
+                // An exchange that happened leaves lumina's link at `restore`.
+                if let (Some(r), Some(l)) = (restore, link) {
+                    if is_link_to(r, l) {
+                        let _ = fsops::unlink(r);
+                    }
+                }
+                let still_ours = match (link, copy_of) {
+                    (Some(l), _) => is_link_to(target, l),
+                    (None, Some(c)) => same_bytes(target, c),
+                    _ => false,
+                };
+                if !still_ours {
+                    if let Some(r) = restore {
+                        if exists(r) && !exists(target) {
+                            let _ = fsops::rename_noreplace(r, target);
+                        }
+                    }
+                    st.owned.remove(target);
+                }
+            }
+            Op::Place {
+                target,
+                module,
+                entry,
+                source,
+                mode,
+                link,
+                copy_from,
+                tmp,
+                backup,
+                dir,
+                drop_link,
+                drop_same,
+            } => {
+                let mut used_backup = None;
+                if exists(tmp) {
+                    let is_new = if *dir {
+                        std::fs::read_dir(tmp).map(|mut r| r.next().is_none()).unwrap_or(false)
+                            && target.is_dir()
+                    } else if let Some(l) = link {
+                        is_link_to(tmp, l)
+                    } else if let Some(c) = copy_from {
+                        same_bytes(tmp, c)
+                            && std::fs::symlink_metadata(tmp).map(|m| m.is_file()).unwrap_or(false)
+                    } else {
+                        false
+                    };
+                    if is_new {
+                        let _ = remove_new(tmp);
+                    } else if let Ok(b) = dispose_old(target, tmp, backup.as_deref(), drop_link.as_deref(), drop_same.as_deref()) {
+                        used_backup = b;
+                    }
+                } else if let Some(b) = backup {
+                    if exists(b) {
+                        used_backup = Some(b.clone());
+                    }
+                }
+                let placed = if *dir {
+                    target.is_dir() && !std::fs::symlink_metadata(target).map(|m| m.file_type().is_symlink()).unwrap_or(true)
+                } else if let Some(l) = link {
+                    is_link_to(target, l)
+                } else if let Some(c) = copy_from {
+                    same_bytes(target, c)
+                } else {
+                    false
+                };
+                if !placed {
+                    continue;
+                }
+                if *dir {
+                    if !st.dirs.contains(target) {
+                        st.dirs.push(target.clone());
+                    }
+                    continue;
+                }
+                let previous = st.owned.get(target).and_then(|o| o.backup.clone());
+                st.owned.insert(
+                    target.clone(),
+                    Owned {
+                        module: module.clone(),
+                        entry: entry.clone(),
+                        source: source.clone(),
+                        mode: *mode,
+                        link: link.clone(),
+                        backup: used_backup.or(previous),
+                        since: j.generation,
+                    },
+                );
+            }
+        }
+    }
+    st.active = active_on_disk(layout).or(st.active);
+}
+
+/// Deletes generations beyond the newest [`KEEP_GENERATIONS`], never the
+/// active one nor generation 0.
+pub fn collect_garbage(layout: &Layout, active: Option<u64>) {
+    let Ok(rd) = std::fs::read_dir(layout.generations()) else { return };
+    let mut nums: Vec<u64> = rd
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .filter(|n| *n != 0 && Some(*n) != active)
+        .collect();
+    nums.sort_unstable_by(|a, b| b.cmp(a));
+    for n in nums.into_iter().skip(KEEP_GENERATIONS) {
+        let _ = std::fs::remove_dir_all(layout.generation(n));
+    }
+}

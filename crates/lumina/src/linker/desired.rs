@@ -1,0 +1,235 @@
+//! From registry to the desired set of entries: one per source file, each
+//! with its target path and its path inside a generation. Source directories
+//! are walked without following the symlinks inside them, so a symlink loop
+//! cannot make the walk run forever; loops and dangling links are reported
+//! and skipped.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::env::Env;
+use crate::error::{Diagnostic, Error, Result};
+use crate::paths::{expand, normalize};
+use crate::registry::{Mode, Module, OnConflict, Registry};
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub module: String,
+    /// Absolute target path, as expanded from the registry.
+    pub target: PathBuf,
+    /// Canonical path of the source file in the profile.
+    pub source: PathBuf,
+    /// Path inside a generation: `home/<path below $HOME>` or `root/<absolute path>`.
+    pub entry: PathBuf,
+    pub mode: Mode,
+    pub on_conflict: OnConflict,
+}
+
+#[derive(Debug, Default)]
+pub struct Desired {
+    /// Sorted by target.
+    pub entries: Vec<Entry>,
+    pub warnings: Vec<String>,
+    /// Modules left out, with why (disabled, another host).
+    pub inactive: Vec<(String, String)>,
+}
+
+/// Expands a module's target and checks where it points.
+pub fn module_target(m: &Module, reg: &Registry, env: &Env) -> Result<PathBuf> {
+    let field = format!("modules.{}.target", m.name);
+    let diag = |msg: String, help: &str| {
+        Error::Invalid(vec![Diagnostic::new(&reg.path, Some(m.target_pos), field.clone(), msg).help(help)])
+    };
+    let lookup = |n: &str| std::env::var(n).ok();
+    let t = expand(&m.target, &env.home, &lookup).map_err(|var| {
+        diag(
+            format!("target '{}' uses ${var}, which is not set", m.target),
+            "set the variable in the environment, or write the path out",
+        )
+    })?;
+    if !t.is_absolute() {
+        return Err(diag(
+            format!("target '{}' is not an absolute path", m.target),
+            "write it from ~ (\"~/.config/name\") or as an absolute path",
+        ));
+    }
+    let t = normalize(&t);
+    let home = normalize(&env.home);
+    if t == home {
+        return Err(diag(
+            format!("target '{}' is $HOME itself", m.target),
+            "point the module at a file or directory inside $HOME",
+        ));
+    }
+    if !t.starts_with(&home) && !m.allow_outside_home {
+        return Err(diag(
+            format!("target '{}' ({}) is outside $HOME", m.target, t.display()),
+            "if this is intended, add `allow_outside_home: true` to the module",
+        ));
+    }
+    for (what, inside) in [("lumina's virtual root", &env.lumina_home), ("the profile directory", &reg.profile_dir())] {
+        let inside = normalize(inside);
+        if t.starts_with(&inside) || inside.starts_with(&t) {
+            return Err(diag(
+                format!("target '{}' overlaps {what} ({})", m.target, inside.display()),
+                "choose a target outside the profile and outside ~/.lumina",
+            ));
+        }
+    }
+    Ok(t)
+}
+
+fn entry_path(target: &Path, home: &Path) -> PathBuf {
+    match target.strip_prefix(home) {
+        Ok(rel) => Path::new("home").join(rel),
+        Err(_) => Path::new("root").join(target.strip_prefix("/").unwrap_or(target)),
+    }
+}
+
+/// Computes the desired entries for this machine (`host` is its hardware slug).
+pub fn desired(reg: &Registry, env: &Env, host: &str) -> Result<Desired> {
+    let profile = reg.profile_dir();
+    let profile_c = std::fs::canonicalize(&profile).map_err(|e| {
+        Error::Invalid(vec![Diagnostic::new(&reg.path, None, "", format!("the profile directory {} is not accessible: {e}", profile.display()))])
+    })?;
+    let home = normalize(&env.home);
+    let mut out = Desired::default();
+    let mut errors = Vec::new();
+    let mut owners: HashMap<PathBuf, String> = HashMap::new();
+    for m in &reg.modules {
+        if !m.enabled {
+            out.inactive.push((m.name.clone(), "disabled".into()));
+            continue;
+        }
+        if let Some(hosts) = &m.hosts {
+            if !hosts.iter().any(|h| h == host) {
+                out.inactive.push((m.name.clone(), format!("hosts {hosts:?} do not include {host}")));
+                continue;
+            }
+        }
+        let target = match module_target(m, reg, env) {
+            Ok(t) => t,
+            Err(Error::Invalid(d)) => {
+                errors.extend(d);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let src = profile.join(&m.source);
+        let src_c = match std::fs::canonicalize(&src) {
+            Ok(c) => c,
+            Err(e) => {
+                let msg = if e.kind() == std::io::ErrorKind::NotFound {
+                    format!("source '{}' of module '{}' does not exist (looked for {})", m.source.display(), m.name, src.display())
+                } else {
+                    format!("source '{}' of module '{}' is not accessible: {e}", m.source.display(), m.name)
+                };
+                errors.push(
+                    Diagnostic::new(&reg.path, Some(m.source_pos), format!("modules.{}.source", m.name), msg)
+                        .help(format!("create it inside the profile ({}), or fix the path; `lumina add {} --adopt` moves an existing config in", profile.display(), m.name)),
+                );
+                continue;
+            }
+        };
+        if !src_c.starts_with(&profile_c) {
+            out.warnings.push(format!(
+                "module '{}': source {} resolves outside the profile ({}); it will not travel with the profile's git repository",
+                m.name,
+                src.display(),
+                src_c.display()
+            ));
+        }
+        let mut files = Vec::new();
+        if src_c.is_dir() {
+            walk(&src_c, Path::new(""), &mut files, &mut out.warnings);
+        } else {
+            files.push(PathBuf::new());
+        }
+        for rel in files {
+            let (t, s) = if rel.as_os_str().is_empty() {
+                (target.clone(), src_c.clone())
+            } else {
+                (target.join(&rel), src_c.join(&rel))
+            };
+            if let Some(other) = owners.insert(t.clone(), m.name.clone()) {
+                errors.push(
+                    Diagnostic::new(&reg.path, Some(m.target_pos), format!("modules.{}.target", m.name), format!("target {} is also claimed by module '{other}'", t.display()))
+                        .help("give each module its own target, or disable one of them"),
+                );
+                continue;
+            }
+            out.entries.push(Entry {
+                module: m.name.clone(),
+                entry: entry_path(&t, &home),
+                target: t,
+                source: s,
+                mode: m.mode,
+                on_conflict: m.on_conflict,
+            });
+        }
+    }
+    // A file target that is also a directory on the way to another target.
+    out.entries.sort_by(|a, b| a.target.cmp(&b.target));
+    for w in out.entries.windows(2) {
+        if w[1].target.starts_with(&w[0].target) {
+            errors.push(Diagnostic::new(
+                &reg.path,
+                None,
+                format!("modules.{}.target", w[1].module),
+                format!("{} (module '{}') lies inside {} (module '{}'), which is a file link", w[1].target.display(), w[1].module, w[0].target.display(), w[0].module),
+            ).help("targets of different modules must not nest"));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Invalid(errors));
+    }
+    Ok(out)
+}
+
+/// Collects the files below `root` (paths relative to it). Symlinks are leaves:
+/// never descended into. A symlink that loops, dangles, or points back to a
+/// directory containing it is reported and skipped.
+fn walk(root: &Path, rel: &Path, files: &mut Vec<PathBuf>, warnings: &mut Vec<String>) {
+    let dir = root.join(rel);
+    let rd = match std::fs::read_dir(&dir) {
+        Ok(rd) => rd,
+        Err(e) => {
+            warnings.push(format!("cannot read {}: {e}; skipped", dir.display()));
+            return;
+        }
+    };
+    let mut names: Vec<_> = rd.filter_map(|e| e.ok()).collect();
+    names.sort_by_key(|e| e.file_name());
+    for e in names {
+        let name = e.file_name();
+        if name == ".git" {
+            continue;
+        }
+        let child = rel.join(&name);
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_dir() {
+            walk(root, &child, files, warnings);
+        } else if ft.is_symlink() {
+            let full = root.join(&child);
+            match std::fs::canonicalize(&full) {
+                Err(err) if err.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+                    warnings.push(format!("skipping {}: symlink loop", full.display()));
+                }
+                Err(_) => warnings.push(format!("skipping {}: dangling symlink", full.display())),
+                Ok(to) => {
+                    if to.is_dir() && dir.starts_with(&to) {
+                        warnings.push(format!(
+                            "skipping {}: links back to {}, which contains it (a loop)",
+                            full.display(),
+                            to.display()
+                        ));
+                    } else {
+                        files.push(child);
+                    }
+                }
+            }
+        } else {
+            files.push(child);
+        }
+    }
+}

@@ -1,0 +1,612 @@
+//! Planning: compare the desired entries with what is on disk and what the
+//! state says lumina owns, and decide every change before touching anything.
+//! Planning only reads (`readlink`, `lstat`, `access`).
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::desired::Entry;
+use super::fsops::same_bytes;
+use super::state::{Op, Owned, State};
+use crate::error::{Error, Result};
+use crate::paths::{relative, with_suffix, Canon};
+use crate::registry::{Mode, OnConflict};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Unchanged,
+    Update,
+    Conflict,
+    Prune,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Item {
+    pub module: String,
+    pub target: PathBuf,
+    pub action: Action,
+    /// For conflicts: where the thing in the way goes, if anywhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup: Option<PathBuf>,
+    /// For prunes: the backup put back in place.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restore: Option<PathBuf>,
+    /// What was found, or what policy applied, in words.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Plan {
+    pub items: Vec<Item>,
+    /// The generation to activate (new, or an existing one for undo).
+    pub generation: u64,
+    /// Whether a new generation directory must be staged.
+    pub stage: bool,
+    /// Whether the active generation changes.
+    pub switch: bool,
+    #[serde(skip)]
+    pub ops: Vec<Op>,
+    /// Conflicts that stop the run (policy abort or --strict).
+    pub blocked: Vec<String>,
+    /// Conflicts left in place (policy skip).
+    pub skipped: Vec<String>,
+    pub warnings: Vec<String>,
+    #[serde(skip)]
+    pub entries: Vec<Entry>,
+    /// New ownership records, by target, for targets kept or taken.
+    #[serde(skip)]
+    pub owned_after: Vec<(PathBuf, Owned)>,
+}
+
+impl Plan {
+    pub fn changes(&self) -> bool {
+        self.stage || self.switch || !self.ops.is_empty()
+    }
+
+    pub fn count(&self, a: Action) -> usize {
+        self.items.iter().filter(|i| i.action == a).count()
+    }
+}
+
+pub struct Options<'a> {
+    pub strict: bool,
+    /// Targets whose identical content may be dropped (`add --adopt`).
+    pub adopt: &'a HashSet<PathBuf>,
+    /// Activate this existing generation instead of staging a new one.
+    pub reuse: Option<u64>,
+}
+
+/// The canonical virtual root and the generation paths derived from it.
+pub struct Layout {
+    pub root: PathBuf,
+    pub root_c: PathBuf,
+}
+
+impl Layout {
+    pub fn new(lumina_home: &Path, canon: &mut Canon) -> Layout {
+        Layout {
+            root: lumina_home.to_path_buf(),
+            root_c: canon.dir(lumina_home),
+        }
+    }
+    pub fn generations(&self) -> PathBuf {
+        self.root.join("generations")
+    }
+    pub fn generation(&self, n: u64) -> PathBuf {
+        self.generations().join(n.to_string())
+    }
+    pub fn active(&self) -> PathBuf {
+        self.root.join("active")
+    }
+    /// The text of the symlink at `target`: relative, through `active`.
+    pub fn target_link(&self, target: &Path, entry: &Path, canon: &mut Canon) -> PathBuf {
+        let parent = canon.dir(target.parent().unwrap_or(Path::new("/")));
+        relative(&parent, &self.root_c.join("active").join(entry))
+    }
+    /// The text of the symlink inside a generation: relative, into the profile.
+    /// Identical for every generation number (they sit at the same depth).
+    pub fn entry_link(&self, entry: &Path, source: &Path) -> PathBuf {
+        let parent = self
+            .root_c
+            .join("generations/0")
+            .join(entry.parent().unwrap_or(Path::new("")));
+        relative(&parent, source)
+    }
+}
+
+enum Found {
+    Absent,
+    Link(PathBuf),
+    File,
+    Dir,
+    /// An ancestor on the way is not a directory.
+    NotDir,
+}
+
+fn probe(p: &Path) -> std::io::Result<Found> {
+    match std::fs::read_link(p) {
+        Ok(t) => Ok(Found::Link(t)),
+        Err(e) => match e.raw_os_error() {
+            Some(c) if c == rustix::io::Errno::INVAL.raw_os_error() => {
+                let m = std::fs::symlink_metadata(p)?;
+                Ok(if m.is_dir() { Found::Dir } else { Found::File })
+            }
+            Some(c) if c == rustix::io::Errno::NOENT.raw_os_error() => Ok(Found::Absent),
+            Some(c) if c == rustix::io::Errno::NOTDIR.raw_os_error() => Ok(Found::NotDir),
+            _ => Err(e),
+        },
+    }
+}
+
+fn describe(f: &Found) -> &'static str {
+    match f {
+        Found::Absent => "nothing",
+        Found::Link(_) => "a foreign symlink",
+        Found::File => "a file",
+        Found::Dir => "a directory",
+        Found::NotDir => "a file on the way",
+    }
+}
+
+struct Planner<'a> {
+    layout: &'a Layout,
+    canon: Canon,
+    plan: Plan,
+    opts: &'a Options<'a>,
+    state: &'a State,
+    /// Paths already claimed as backups or temporaries in this plan.
+    claimed: HashSet<PathBuf>,
+    /// Directories that exist (true) or will be created by this plan (false).
+    dirs: HashMap<PathBuf, bool>,
+    mkdirs: Vec<PathBuf>,
+    places: Vec<Op>,
+    prunes: Vec<Op>,
+    /// Directories whose writability must be checked.
+    writes: HashSet<PathBuf>,
+}
+
+pub fn plan(entries: Vec<Entry>, state: &State, layout: &Layout, opts: &Options<'_>) -> Result<Plan> {
+    let generation = opts.reuse.unwrap_or(state.last + 1);
+    let mut p = Planner {
+        layout,
+        canon: Canon::default(),
+        plan: Plan {
+            generation,
+            ..Plan::default()
+        },
+        opts,
+        state,
+        claimed: HashSet::new(),
+        dirs: HashMap::new(),
+        mkdirs: Vec::new(),
+        places: Vec::new(),
+        prunes: Vec::new(),
+        writes: HashSet::new(),
+    };
+    // The generation to compare against: the active one, or the one to reuse.
+    let compare = opts.reuse.or(state.active);
+    let mut stage = opts.reuse.is_none() && compare.is_none();
+    let gen_dir = compare.map(|n| layout.generation(n));
+    let desired: HashSet<&Path> = entries.iter().map(|e| e.target.as_path()).collect();
+    // 1. Prunes: owned targets no longer desired.
+    for (target, owned) in &state.owned {
+        if desired.contains(target.as_path()) {
+            continue;
+        }
+        stage = true;
+        p.prune(target, owned)?;
+    }
+    // 2. Desired entries.
+    for e in &entries {
+        let owned = state.owned.get(&e.target);
+        if let Some(o) = owned {
+            if o.source != e.source || o.mode != e.mode || o.entry != e.entry {
+                stage = true;
+            }
+        } else {
+            stage = true;
+        }
+        if !stage {
+            if let Some(g) = &gen_dir {
+                stage = !generation_entry_ok(&g.join(&e.entry), e, layout);
+            }
+        }
+        p.entry(e, owned)?;
+    }
+    if opts.reuse.is_some() {
+        stage = false;
+    }
+    // Writability, checked before anything changes.
+    p.writes.insert(layout.root.clone());
+    let mut to_check: Vec<_> = p.writes.iter().cloned().collect();
+    to_check.sort();
+    for dir in to_check {
+        let existing = nearest_existing(&dir);
+        if rustix::fs::access(&existing, rustix::fs::Access::WRITE_OK | rustix::fs::Access::EXEC_OK).is_err() {
+            return Err(Error::PermissionDenied { path: existing });
+        }
+    }
+    let mut plan = p.plan;
+    plan.stage = stage;
+    plan.switch = stage || (opts.reuse.is_some() && opts.reuse != state.active);
+    // Order: prunes (deepest first) and the directories they empty, then
+    // (after the switch) directories shallow first, then placements.
+    p.prunes.sort_by_key(|op| std::cmp::Reverse(op_depth(op)));
+    let rmdirs = dirs_to_remove(state, &entries, &plan);
+    p.mkdirs.sort_by_key(|d| d.components().count());
+    let mut ops = p.prunes;
+    ops.extend(rmdirs.into_iter().map(|path| Op::Rmdir { path }));
+    ops.extend(p.mkdirs.into_iter().map(|path| Op::Mkdir { path }));
+    p.places.sort_by_key(|op| match op {
+        Op::Place { dir: true, target, .. } => (0, target.components().count()),
+        Op::Place { target, .. } => (1, target.components().count()),
+        _ => (2, 0),
+    });
+    ops.extend(p.places);
+    plan.ops = ops;
+    plan.entries = entries;
+    Ok(plan)
+}
+
+fn op_depth(op: &Op) -> usize {
+    match op {
+        Op::Prune { target, .. } => target.components().count(),
+        _ => 0,
+    }
+}
+
+/// Directories lumina created that no remaining entry needs.
+fn dirs_to_remove(state: &State, entries: &[Entry], plan: &Plan) -> Vec<PathBuf> {
+    let pruned: Vec<&Path> = plan
+        .items
+        .iter()
+        .filter(|i| i.action == Action::Prune)
+        .map(|i| i.target.as_path())
+        .collect();
+    if pruned.is_empty() {
+        return Vec::new();
+    }
+    let mut out: Vec<PathBuf> = state
+        .dirs
+        .iter()
+        .filter(|d| pruned.iter().any(|t| t.starts_with(d)))
+        .filter(|d| !entries.iter().any(|e| e.target.starts_with(d)))
+        .cloned()
+        .collect();
+    out.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    out
+}
+
+fn nearest_existing(p: &Path) -> PathBuf {
+    let mut cur = p.to_path_buf();
+    loop {
+        if std::fs::symlink_metadata(&cur).is_ok() {
+            return cur;
+        }
+        if !cur.pop() {
+            return PathBuf::from("/");
+        }
+    }
+}
+
+/// Whether the entry in an existing generation is what `e` wants.
+pub fn generation_entry_ok(at: &Path, e: &Entry, layout: &Layout) -> bool {
+    match e.mode {
+        Mode::Link => std::fs::read_link(at).ok().as_deref() == Some(&layout.entry_link(&e.entry, &e.source)),
+        Mode::Copy => same_bytes(at, &e.source),
+    }
+}
+
+impl Planner<'_> {
+    fn item(&mut self, e_module: &str, target: &Path, action: Action, detail: impl Into<String>) -> &mut Item {
+        self.plan.items.push(Item {
+            module: e_module.to_string(),
+            target: target.to_path_buf(),
+            action,
+            backup: None,
+            restore: None,
+            detail: detail.into(),
+        });
+        self.plan.items.last_mut().expect("just pushed")
+    }
+
+    fn free_name(&mut self, base: &Path, suffix: &str) -> PathBuf {
+        let first = with_suffix(base, suffix);
+        let mut candidate = first.clone();
+        let mut n = 0;
+        while self.claimed.contains(&candidate) || std::fs::symlink_metadata(&candidate).is_ok() {
+            n += 1;
+            candidate = with_suffix(&first, &format!(".{n}"));
+        }
+        self.claimed.insert(candidate.clone());
+        candidate
+    }
+
+    fn tmp_for(&mut self, target: &Path) -> PathBuf {
+        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let parent = target.parent().unwrap_or(Path::new("/"));
+        let base = parent.join(format!(".{name}.lumina-{}", self.plan.generation));
+        self.free_name(&base, "")
+    }
+
+    fn prune(&mut self, target: &Path, owned: &Owned) -> Result<()> {
+        let found = probe(target).map_err(|e| Error::io(format!("inspecting {}", target.display()), e))?;
+        let ours = match (&found, owned.mode) {
+            (Found::Link(t), Mode::Link) => Some(t) == owned.link.as_ref(),
+            (Found::File, Mode::Copy) => self
+                .state
+                .active
+                .map(|n| same_bytes(target, &self.layout.generation(n).join(&owned.entry)))
+                .unwrap_or(false),
+            _ => false,
+        };
+        let restore = owned
+            .backup
+            .clone()
+            .filter(|b| std::fs::symlink_metadata(b).is_ok());
+        if !ours {
+            let detail = match found {
+                Found::Absent => "already gone".to_string(),
+                _ => format!("left in place: {} that lumina did not put there", describe(&found)),
+            };
+            let it = self.item(&owned.module, target, Action::Prune, detail);
+            it.restore = None;
+            if let Some(b) = &restore {
+                self.plan
+                    .warnings
+                    .push(format!("{} was changed by hand; its backup stays at {}", target.display(), b.display()));
+            }
+            return Ok(());
+        }
+        self.writes.insert(target.parent().unwrap_or(Path::new("/")).to_path_buf());
+        let detail = if restore.is_some() { "removed; backup restored" } else { "removed" };
+        let it = self.item(&owned.module, target, Action::Prune, detail);
+        it.restore = restore.clone();
+        self.prunes.push(Op::Prune {
+            target: target.to_path_buf(),
+            link: owned.link.clone(),
+            copy_of: (owned.mode == Mode::Copy)
+                .then(|| self.state.active.map(|n| self.layout.generation(n).join(&owned.entry)))
+                .flatten(),
+            restore,
+        });
+        Ok(())
+    }
+
+    /// Makes sure the parent directories of `target` exist or are planned.
+    /// Returns Ok(false) when a conflict on the way blocks this target.
+    fn ensure_parents(&mut self, e: &Entry) -> Result<bool> {
+        let mut missing = Vec::new();
+        let mut cur = e.target.parent().map(Path::to_path_buf);
+        while let Some(d) = cur {
+            if self.dirs.contains_key(&d) {
+                break;
+            }
+            match std::fs::metadata(&d) {
+                Ok(m) if m.is_dir() => {
+                    self.dirs.insert(d.clone(), true);
+                    break;
+                }
+                Ok(_) => {
+                    // A file (or a link to one) where a directory must be.
+                    if !self.conflict(e, &d, Found::File, true)? {
+                        return Ok(false);
+                    }
+                    self.dirs.insert(d.clone(), false);
+                    break;
+                }
+                Err(_) => {
+                    if std::fs::symlink_metadata(&d).is_ok() {
+                        // A dangling symlink on the way.
+                        if !self.conflict(e, &d, Found::Link(PathBuf::new()), true)? {
+                            return Ok(false);
+                        }
+                        self.dirs.insert(d.clone(), false);
+                        break;
+                    }
+                    missing.push(d.clone());
+                    cur = d.parent().map(Path::to_path_buf);
+                }
+            }
+        }
+        for d in missing.into_iter().rev() {
+            self.writes.insert(d.parent().unwrap_or(Path::new("/")).to_path_buf());
+            self.dirs.insert(d.clone(), false);
+            self.mkdirs.push(d);
+        }
+        Ok(true)
+    }
+
+    /// Handles something in the way of `e` at `at` (the target itself, or a
+    /// directory on the way when `dir`). Returns whether it will be replaced.
+    fn conflict(&mut self, e: &Entry, at: &Path, found: Found, dir: bool) -> Result<bool> {
+        let what = describe(&found);
+        let policy = if self.opts.strict { OnConflict::Abort } else { e.on_conflict };
+        let adopt = self.opts.adopt.contains(at) && matches!(found, Found::File) && same_bytes(at, &e.source);
+        match policy {
+            OnConflict::Abort if !adopt => {
+                self.plan
+                    .blocked
+                    .push(format!("{} (module '{}'): {what} is in the way", at.display(), e.module));
+                self.item(&e.module, at, Action::Conflict, format!("{what} in the way; policy abort"));
+                Ok(false)
+            }
+            OnConflict::Skip if !adopt => {
+                self.plan
+                    .skipped
+                    .push(format!("{} (module '{}'): {what} left in place", at.display(), e.module));
+                self.item(&e.module, at, Action::Conflict, format!("{what} in the way; skipped"));
+                Ok(false)
+            }
+            _ => {
+                let backup = self.free_name(at, ".bak");
+                let tmp = self.tmp_for(at);
+                self.writes.insert(at.parent().unwrap_or(Path::new("/")).to_path_buf());
+                let detail = if adopt {
+                    "adopted: identical to the profile copy, replaced by the link".to_string()
+                } else {
+                    format!("{what} in the way; moved to {}", crate::paths::tilde(&backup))
+                };
+                let it = self.item(&e.module, at, Action::Conflict, detail);
+                it.backup = (!adopt).then(|| backup.clone());
+                if dir {
+                    self.places.push(Op::Place {
+                        target: at.to_path_buf(),
+                        module: e.module.clone(),
+                        entry: PathBuf::new(),
+                        source: PathBuf::new(),
+                        mode: Mode::Link,
+                        link: None,
+                        copy_from: None,
+                        tmp,
+                        backup: Some(backup),
+                        dir: true,
+                        drop_link: None,
+                        drop_same: None,
+                    });
+                } else {
+                    let drop_same = adopt.then(|| e.source.clone());
+                    self.place(e, tmp, Some(backup), None, drop_same);
+                }
+                Ok(true)
+            }
+        }
+    }
+
+    fn place(&mut self, e: &Entry, tmp: PathBuf, backup: Option<PathBuf>, drop_link: Option<PathBuf>, drop_same: Option<PathBuf>) {
+        let link = (e.mode == Mode::Link).then(|| self.layout.target_link(&e.target, &e.entry, &mut self.canon));
+        let copy_from = (e.mode == Mode::Copy).then(|| self.layout.generation(self.plan.generation).join(&e.entry));
+        self.writes.insert(e.target.parent().unwrap_or(Path::new("/")).to_path_buf());
+        self.places.push(Op::Place {
+            target: e.target.clone(),
+            module: e.module.clone(),
+            entry: e.entry.clone(),
+            source: e.source.clone(),
+            mode: e.mode,
+            link,
+            copy_from,
+            tmp,
+            backup,
+            dir: false,
+            drop_link,
+            drop_same,
+        });
+    }
+
+    fn keep(&mut self, e: &Entry, link: Option<PathBuf>, backup: Option<PathBuf>, since: u64) {
+        self.plan.owned_after.push((
+            e.target.clone(),
+            Owned {
+                module: e.module.clone(),
+                entry: e.entry.clone(),
+                source: e.source.clone(),
+                mode: e.mode,
+                link,
+                backup,
+                since,
+            },
+        ));
+    }
+
+    fn entry(&mut self, e: &Entry, owned: Option<&Owned>) -> Result<()> {
+        let found = probe(&e.target).map_err(|err| {
+            if err.kind() == std::io::ErrorKind::PermissionDenied {
+                Error::PermissionDenied {
+                    path: e.target.parent().unwrap_or(Path::new("/")).to_path_buf(),
+                }
+            } else {
+                Error::io(format!("inspecting {}", e.target.display()), err)
+            }
+        })?;
+        let since = owned.map(|o| o.since).unwrap_or(self.plan.generation);
+        let backup = owned.and_then(|o| o.backup.clone());
+        let source_changed = owned.map(|o| o.source != e.source || o.mode != e.mode).unwrap_or(false);
+        match e.mode {
+            Mode::Link => {
+                let want = self.layout.target_link(&e.target, &e.entry, &mut self.canon);
+                match found {
+                    Found::Link(t) if t == want => {
+                        let (action, detail) = if source_changed {
+                            (Action::Update, "now from a different source")
+                        } else {
+                            (Action::Unchanged, "")
+                        };
+                        self.item(&e.module, &e.target, action, detail);
+                        self.keep(e, Some(want), backup, since);
+                    }
+                    Found::Link(t) if owned.and_then(|o| o.link.as_ref()) == Some(&t) => {
+                        self.item(&e.module, &e.target, Action::Update, "link re-pointed");
+                        let tmp = self.tmp_for(&e.target);
+                        self.place(e, tmp, None, Some(t), None);
+                    }
+                    Found::File if owned.is_some_and(|o| o.mode == Mode::Copy) && self.owned_copy_intact(&e.target, owned) => {
+                        self.item(&e.module, &e.target, Action::Update, "copy replaced by a link");
+                        let tmp = self.tmp_for(&e.target);
+                        let old = self.old_copy(owned);
+                        self.place(e, tmp, None, None, old);
+                    }
+                    Found::Absent | Found::NotDir => {
+                        if self.ensure_parents(e)? {
+                            self.item(&e.module, &e.target, Action::Create, "");
+                            let tmp = self.tmp_for(&e.target);
+                            self.place(e, tmp, None, None, None);
+                        }
+                    }
+                    other => {
+                        self.conflict(e, &e.target.clone(), other, false)?;
+                    }
+                }
+            }
+            Mode::Copy => match found {
+                Found::File => {
+                    let intact = self.owned_copy_intact(&e.target, owned);
+                    if same_bytes(&e.target, &e.source) {
+                        let action = if source_changed { Action::Update } else { Action::Unchanged };
+                        self.item(&e.module, &e.target, action, "");
+                        self.keep(e, None, backup, since);
+                    } else if intact {
+                        self.item(&e.module, &e.target, Action::Update, "copy refreshed");
+                        let tmp = self.tmp_for(&e.target);
+                        let old = self.old_copy(owned);
+                        self.place(e, tmp, None, None, old);
+                    } else {
+                        self.conflict(e, &e.target.clone(), Found::File, false)?;
+                    }
+                }
+                Found::Link(t) if owned.and_then(|o| o.link.as_ref()) == Some(&t) => {
+                    self.item(&e.module, &e.target, Action::Update, "link replaced by a copy");
+                    let tmp = self.tmp_for(&e.target);
+                    self.place(e, tmp, None, Some(t), None);
+                }
+                Found::Absent | Found::NotDir => {
+                    if self.ensure_parents(e)? {
+                        self.item(&e.module, &e.target, Action::Create, "");
+                        let tmp = self.tmp_for(&e.target);
+                        self.place(e, tmp, None, None, None);
+                    }
+                }
+                other => {
+                    self.conflict(e, &e.target.clone(), other, false)?;
+                }
+            },
+        }
+        Ok(())
+    }
+
+    /// The previous generation's copy of an owned copy-mode target.
+    fn old_copy(&self, owned: Option<&Owned>) -> Option<PathBuf> {
+        let (o, n) = (owned?, self.state.active?);
+        Some(self.layout.generation(n).join(&o.entry))
+    }
+
+    /// Whether the copy at `target` is still exactly what lumina wrote.
+    fn owned_copy_intact(&self, target: &Path, owned: Option<&Owned>) -> bool {
+        let (Some(o), Some(n)) = (owned, self.state.active) else { return false };
+        o.mode == Mode::Copy && same_bytes(target, &self.layout.generation(n).join(&o.entry))
+    }
+}

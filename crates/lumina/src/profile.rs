@@ -1,0 +1,377 @@
+//! Profile-level commands: `init` (hardware-aware registry and a git
+//! repository), `add` (catalog or custom module, optionally adopting the
+//! existing config) and `remove`.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::catalog;
+use crate::edit;
+use crate::env::Env;
+use crate::error::{Error, IoContext, Result};
+use crate::hardware::{self, Hardware};
+use crate::linker::{self, fsops, SyncOptions, SyncReport};
+use crate::paths::{expand, with_suffix};
+use crate::registry;
+
+#[derive(Debug, Serialize)]
+pub struct InitReport {
+    pub registry: PathBuf,
+    pub profile: PathBuf,
+    pub hardware: Hardware,
+    pub git: bool,
+    /// Where an overwritten registry was kept (`--force`).
+    pub previous: Option<PathBuf>,
+}
+
+pub struct InitOptions {
+    pub identity: Option<String>,
+    pub force: bool,
+}
+
+fn render_registry(identity: &str, hw: &Hardware) -> String {
+    format!(
+        r#"# lumina.yaml: the declarative profile of this workstation.
+# Written by `lumina init` for {model}.
+# Sources are relative to this directory (a git repository); targets may use
+# ~ and $VARIABLES. `lumina sync` links every source file into place through
+# ~/.lumina/active, backing up whatever is in the way as <target>.bak.
+version: 1.0
+metadata:
+  identity: {identity}
+  target: {slug}
+
+modules:
+  # Monitor settings for the built-in panel ({panel}, scale {scale}).
+  # In ~/.config/hypr/hyprland.conf: source = ~/.config/hypr/monitors.conf
+  hyprland:
+    source: ./config/hyprland
+    target: ~/.config/hypr
+    enabled: true
+
+  # Add more with `lumina add <module>` (kitty, waybar, nvim, zsh, git, ...).
+  # Per module: mode: link|copy, on_conflict: backup|skip|abort,
+  # hosts: [{slug}] to apply only on this hardware.
+
+  # orchestration:
+  #   missions:
+  #     nebula:
+  #       path: ~/Projects/nebula
+  #       image: lumina/rust-mission:latest
+  #       env:
+  #         - KEY=VAL
+"#,
+        model = if hw.product.is_empty() { "an unidentified machine".to_string() } else { format!("{} {}", hw.vendor, hw.product) },
+        identity = edit::quote(identity),
+        slug = hw.slug,
+        panel = hw.panel,
+        scale = hw.monitor_scale,
+    )
+}
+
+fn monitors_conf(hw: &Hardware) -> String {
+    format!(
+        "# Written by `lumina init` for {slug} ({panel}).\n# Built-in panel first; any other display at its preferred mode.\nmonitor = eDP-1, preferred, auto, {scale}\nmonitor = , preferred, auto, 1\n",
+        slug = hw.slug,
+        panel = hw.panel,
+        scale = hw.monitor_scale
+    )
+}
+
+/// `lumina init`: detect the hardware, write a commented registry, make the
+/// profile a git repository.
+pub fn init(env: &Env, opts: &InitOptions) -> Result<InitReport> {
+    let hw = hardware::detect(&env.sysfs_root);
+    let profile = env.profile_dir();
+    let reg_path = env.registry.clone();
+    let mut previous = None;
+    if reg_path.exists() {
+        if !opts.force {
+            return Err(Error::Runtime(format!(
+                "{} already exists; lumina init will not overwrite it. Use --force to replace it (the old file is kept as a .bak).",
+                reg_path.display()
+            )));
+        }
+        let mut bak = with_suffix(&reg_path, ".bak");
+        let mut n = 0;
+        while bak.exists() {
+            n += 1;
+            bak = with_suffix(&reg_path, &format!(".bak.{n}"));
+        }
+        std::fs::copy(&reg_path, &bak).ctx(|| format!("keeping the old registry as {}", bak.display()))?;
+        previous = Some(bak);
+    }
+    std::fs::create_dir_all(&profile).ctx(|| format!("creating the profile directory {}", profile.display()))?;
+    let identity = opts.identity.clone().unwrap_or_else(|| "workstation".into());
+    let hypr = profile.join("config/hyprland");
+    std::fs::create_dir_all(&hypr).ctx(|| format!("creating {}", hypr.display()))?;
+    let mon = hypr.join("monitors.conf");
+    if !mon.exists() {
+        fsops::atomic_write(&mon, monitors_conf(&hw).as_bytes()).ctx(|| format!("writing {}", mon.display()))?;
+    }
+    fsops::atomic_write(&reg_path, render_registry(&identity, &hw).as_bytes()).ctx(|| format!("writing {}", reg_path.display()))?;
+    let git = git_init(&profile);
+    Ok(InitReport {
+        registry: reg_path,
+        profile,
+        hardware: hw,
+        git,
+        previous,
+    })
+}
+
+fn git_init(profile: &Path) -> bool {
+    if profile.join(".git").exists() {
+        return true;
+    }
+    std::process::Command::new("git")
+        .arg("init")
+        .arg("--quiet")
+        .arg(profile)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+#[derive(Debug, Default)]
+pub struct AddOptions {
+    pub source: Option<String>,
+    pub target: Option<String>,
+    pub adopt: bool,
+    pub strict: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AddReport {
+    pub module: String,
+    pub source: String,
+    pub target: String,
+    pub adopted: bool,
+    pub sync: SyncReport,
+}
+
+fn read_registry_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| {
+        Error::Invalid(vec![crate::error::Diagnostic::new(path, None, "", format!("cannot read the registry: {e}"))
+            .help("create one with `lumina init`")])
+    })
+}
+
+/// The defaults `add` proposes for a module name: (source, target).
+pub fn add_defaults(name: &str) -> (Option<String>, Option<String>) {
+    match catalog::find(name) {
+        Some(k) => (Some(k.source.to_string()), Some(k.target.to_string())),
+        None => (Some(format!("./config/{name}")), None),
+    }
+}
+
+/// `lumina add`: record a module and link it. With `adopt`, the existing
+/// target is copied into the profile, verified byte for byte, and replaced
+/// by links to the copy.
+pub fn add(env: &Env, name: &str, opts: &AddOptions) -> Result<AddReport> {
+    if !registry::valid_name(name) {
+        return Err(Error::Usage(format!(
+            "'{name}' is not a valid module name: use letters, digits, '-', '_' or '.'"
+        )));
+    }
+    let reg_path = env.registry.clone();
+    let text = read_registry_text(&reg_path)?;
+    let current = registry::parse(&reg_path, &text, false)?;
+    if current.module(name).is_some() {
+        return Err(Error::Usage(format!(
+            "module '{name}' already exists in {}; edit it there, or `lumina remove {name}` first",
+            reg_path.display()
+        )));
+    }
+    let (def_source, def_target) = add_defaults(name);
+    let source = opts.source.clone().or(def_source).unwrap_or_default();
+    let target = opts.target.clone().or(def_target).ok_or_else(|| {
+        Error::Usage(format!(
+            "'{name}' is not in the catalog, so lumina needs --target PATH (where the config lives, e.g. ~/.config/{name})"
+        ))
+    })?;
+    let profile = current.profile_dir();
+    let src_path = crate::paths::normalize(&profile.join(&source));
+    if !src_path.starts_with(crate::paths::normalize(&profile)) {
+        return Err(Error::Usage(format!("--source '{source}' leaves the profile directory {}", profile.display())));
+    }
+    let lookup = |n: &str| std::env::var(n).ok();
+    let tgt_path = expand(&target, &env.home, &lookup)
+        .map_err(|v| Error::Usage(format!("--target '{target}' uses ${v}, which is not set")))?;
+    let mut adopt_set = HashSet::new();
+    if opts.adopt {
+        if src_path.exists() {
+            return Err(Error::Usage(format!(
+                "cannot adopt into {}: it already exists in the profile. Drop --adopt to link it as is, or pick another --source.",
+                src_path.display()
+            )));
+        }
+        if std::fs::symlink_metadata(&tgt_path).is_err() {
+            return Err(Error::Usage(format!("--adopt: there is nothing at {} to adopt", tgt_path.display())));
+        }
+        adopt_into(&tgt_path, &src_path, &mut adopt_set)?;
+    } else if !src_path.exists() {
+        if std::fs::symlink_metadata(&tgt_path).is_ok() {
+            return Err(Error::Usage(format!(
+                "{} exists and the profile has no {source} yet. Use --adopt to move it into the profile and link it back, or create {} first.",
+                tgt_path.display(),
+                src_path.display()
+            )));
+        }
+        // A catalog entry whose source names a file (zshrc, gitconfig) starts
+        // as an empty file; everything else as an empty directory.
+        let is_file = catalog::find(name).is_some_and(|k| k.source == source && !k.source.ends_with(&format!("/{name}")));
+        if is_file {
+            if let Some(p) = src_path.parent() {
+                std::fs::create_dir_all(p).ctx(|| format!("creating {}", p.display()))?;
+            }
+            fsops::atomic_write(&src_path, b"").ctx(|| format!("creating {}", src_path.display()))?;
+        } else {
+            std::fs::create_dir_all(&src_path).ctx(|| format!("creating {}", src_path.display()))?;
+        }
+    }
+    let fields = [("source", edit::quote(&source)), ("target", edit::quote(&target)), ("enabled", "true".to_string())];
+    let new_text = edit::add_module(&reg_path, &text, name, &fields)?;
+    let reg = registry::parse(&reg_path, &new_text, opts.strict)?;
+    fsops::atomic_write(&reg_path, new_text.as_bytes()).ctx(|| format!("writing {}", reg_path.display()))?;
+    let sync = linker::sync(
+        env,
+        &reg,
+        &SyncOptions {
+            strict: opts.strict,
+            adopt: adopt_set,
+            only: vec![name.to_string()],
+            ..SyncOptions::default()
+        },
+    )?;
+    Ok(AddReport {
+        module: name.to_string(),
+        source,
+        target,
+        adopted: opts.adopt,
+        sync,
+    })
+}
+
+/// Copies `from` (file or directory) to `to` through a staging name, checks
+/// every byte, then publishes it with one rename. Collects the files that
+/// may be replaced by links (identical to their profile copy).
+fn adopt_into(from: &Path, to: &Path, files: &mut HashSet<PathBuf>) -> Result<()> {
+    let parent = to.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).ctx(|| format!("creating {}", parent.display()))?;
+    let name = to.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let staging = parent.join(format!(".{name}.lumina-adopt"));
+    let _ = std::fs::remove_dir_all(&staging);
+    let _ = std::fs::remove_file(&staging);
+    copy_tree(from, &staging, files)?;
+    if let Err(bad) = verify_tree(from, &staging) {
+        let _ = std::fs::remove_dir_all(&staging);
+        let _ = std::fs::remove_file(&staging);
+        return Err(Error::Runtime(format!(
+            "adopting {}: the copy of {} differs from the original; nothing was changed",
+            from.display(),
+            bad.display()
+        )));
+    }
+    fsops::rename_noreplace(&staging, to).ctx(|| format!("moving the adopted copy to {}", to.display()))?;
+    fsops::fsync_dir(parent);
+    Ok(())
+}
+
+fn copy_tree(from: &Path, to: &Path, files: &mut HashSet<PathBuf>) -> Result<()> {
+    let meta = std::fs::metadata(from).ctx(|| format!("reading {}", from.display()))?;
+    if meta.is_dir() {
+        std::fs::create_dir(to).ctx(|| format!("creating {}", to.display()))?;
+        let mut names: Vec<_> = std::fs::read_dir(from)
+            .ctx(|| format!("reading {}", from.display()))?
+            .flatten()
+            .collect();
+        names.sort_by_key(|e| e.file_name());
+        for e in names {
+            let (f, t) = (e.path(), to.join(e.file_name()));
+            let ft = e.file_type().ctx(|| format!("reading {}", f.display()))?;
+            if ft.is_symlink() {
+                let link = std::fs::read_link(&f).ctx(|| format!("reading {}", f.display()))?;
+                std::os::unix::fs::symlink(link, &t).ctx(|| format!("creating {}", t.display()))?;
+            } else {
+                copy_tree(&f, &t, files)?;
+            }
+        }
+        Ok(())
+    } else {
+        fsops::copy_new(from, to).ctx(|| format!("copying {} to {}", from.display(), to.display()))?;
+        files.insert(from.to_path_buf());
+        Ok(())
+    }
+}
+
+/// Byte-for-byte check of a copied tree; returns the first differing path.
+fn verify_tree(a: &Path, b: &Path) -> std::result::Result<(), PathBuf> {
+    let (ma, mb) = match (std::fs::symlink_metadata(a), std::fs::symlink_metadata(b)) {
+        (Ok(x), Ok(y)) => (x, y),
+        _ => return Err(a.to_path_buf()),
+    };
+    if ma.file_type().is_symlink() && a.parent().is_some() && mb.file_type().is_symlink() {
+        return if std::fs::read_link(a).ok() == std::fs::read_link(b).ok() { Ok(()) } else { Err(a.to_path_buf()) };
+    }
+    let da = std::fs::metadata(a).map(|m| m.is_dir()).unwrap_or(false);
+    if da {
+        let rd = std::fs::read_dir(a).map_err(|_| a.to_path_buf())?;
+        let mut count = 0;
+        for e in rd.flatten() {
+            count += 1;
+            verify_tree(&e.path(), &b.join(e.file_name()))?;
+        }
+        let count_b = std::fs::read_dir(b).map_err(|_| b.to_path_buf())?.count();
+        if count != count_b {
+            return Err(a.to_path_buf());
+        }
+        Ok(())
+    } else if fsops::same_bytes(a, b) {
+        Ok(())
+    } else {
+        Err(a.to_path_buf())
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct RemoveReport {
+    pub module: String,
+    pub disabled: bool,
+    pub sync: SyncReport,
+}
+
+/// `lumina remove`: unlink the module's links (restoring their backups),
+/// then drop the module from the registry or mark it `enabled: false`.
+pub fn remove(env: &Env, name: &str, disable: bool) -> Result<RemoveReport> {
+    let reg_path = env.registry.clone();
+    let text = read_registry_text(&reg_path)?;
+    let current = registry::parse(&reg_path, &text, false)?;
+    if current.module(name).is_none() {
+        return Err(Error::Usage(format!("no module '{name}' in {}", reg_path.display())));
+    }
+    let new_text = if disable {
+        edit::set_enabled(&reg_path, &text, name, false)?
+    } else {
+        edit::remove_module(&reg_path, &text, name)?
+    };
+    let reg = registry::parse(&reg_path, &new_text, false)?;
+    let sync = linker::sync(
+        env,
+        &reg,
+        &SyncOptions {
+            only: vec![name.to_string()],
+            ..SyncOptions::default()
+        },
+    )?;
+    fsops::atomic_write(&reg_path, new_text.as_bytes()).ctx(|| format!("writing {}", reg_path.display()))?;
+    Ok(RemoveReport {
+        module: name.to_string(),
+        disabled: disable,
+        sync,
+    })
+}

@@ -1,0 +1,567 @@
+//! `lumina.yaml`: the registry. Parsing keeps positions so that every error
+//! names file, line, column, the field path and how to fix it. Validation
+//! collects every problem in one pass instead of stopping at the first.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Diagnostic, Error, Result};
+use crate::yaml::{self, Kind, Node, Pos};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Link,
+    Copy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnConflict {
+    Backup,
+    Skip,
+    Abort,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Module {
+    pub name: String,
+    /// As written, relative to the profile directory.
+    pub source: PathBuf,
+    /// As written; `~` and `$VARS` are expanded when planning.
+    pub target: String,
+    pub enabled: bool,
+    pub mode: Mode,
+    pub on_conflict: OnConflict,
+    /// Hardware slugs this module applies to; `None` means every machine.
+    pub hosts: Option<Vec<String>>,
+    pub allow_outside_home: bool,
+    #[serde(skip)]
+    pub pos: Pos,
+    #[serde(skip)]
+    pub target_pos: Pos,
+    #[serde(skip)]
+    pub source_pos: Pos,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Mission {
+    pub name: String,
+    pub path: String,
+    pub image: String,
+    pub env: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Metadata {
+    pub identity: Option<String>,
+    pub target: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Registry {
+    pub path: PathBuf,
+    pub version: String,
+    pub metadata: Metadata,
+    pub modules: Vec<Module>,
+    pub missions: Vec<Mission>,
+    /// Unknown keys and other non-fatal findings (errors under `--strict`).
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl Registry {
+    pub fn profile_dir(&self) -> PathBuf {
+        self.path.parent().map(Path::to_path_buf).unwrap_or_default()
+    }
+
+    pub fn module(&self, name: &str) -> Option<&Module> {
+        self.modules.iter().find(|m| m.name == name)
+    }
+}
+
+/// Reads and validates the registry at `path`. With `strict`, warnings
+/// (unknown keys) are errors.
+pub fn load(path: &Path, strict: bool) -> Result<Registry> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let help = if e.kind() == std::io::ErrorKind::NotFound {
+            "create one with `lumina init`, or point to it with --registry PATH or $LUMINA_REGISTRY"
+        } else {
+            "check that the file is readable by this user"
+        };
+        Error::Invalid(vec![Diagnostic::new(path, None, "", format!("cannot read the registry: {e}")).help(help)])
+    })?;
+    parse(path, &text, strict)
+}
+
+/// Parses registry text; `path` is used in messages and to find the profile.
+pub fn parse(path: &Path, text: &str, strict: bool) -> Result<Registry> {
+    let root = yaml::parse(text).map_err(|e| {
+        Error::Invalid(vec![Diagnostic::new(path, Some(e.pos), "", format!("YAML syntax error: {}", e.message))
+            .help("fix the YAML syntax at that position (indentation, a missing ':' or an unclosed bracket)")])
+    })?;
+    let mut v = Validator {
+        file: path,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let reg = v.registry(path, &root);
+    if strict && !v.warnings.is_empty() {
+        let mut w = std::mem::take(&mut v.warnings);
+        for d in &mut w {
+            if d.help.is_none() {
+                d.help = Some("remove the key or fix its spelling (--strict makes unknown keys errors)".into());
+            }
+        }
+        v.errors.extend(w);
+    }
+    if !v.errors.is_empty() {
+        v.errors.sort_by_key(|d| (d.line, d.column));
+        return Err(Error::Invalid(v.errors));
+    }
+    let mut reg = reg;
+    reg.warnings = v.warnings;
+    Ok(reg)
+}
+
+const TOP_KEYS: &[&str] = &["version", "metadata", "modules", "orchestration", "packages", "flows"];
+const META_KEYS: &[&str] = &["identity", "target", "description"];
+const MODULE_KEYS: &[&str] = &[
+    "source",
+    "target",
+    "enabled",
+    "mode",
+    "on_conflict",
+    "hosts",
+    "allow_outside_home",
+];
+const MISSION_KEYS: &[&str] = &["path", "image", "env"];
+
+struct Validator<'a> {
+    file: &'a Path,
+    errors: Vec<Diagnostic>,
+    warnings: Vec<Diagnostic>,
+}
+
+impl Validator<'_> {
+    fn err(&mut self, pos: Pos, field: &str, msg: impl Into<String>, help: impl Into<String>) {
+        self.errors
+            .push(Diagnostic::new(self.file, Some(pos), field, msg).help(help));
+    }
+
+    fn unknown_keys(&mut self, node: &Node, known: &[&str], prefix: &str) {
+        let Some(map) = node.as_map() else { return };
+        for (k, _) in map {
+            let name = k.as_str().unwrap_or("?");
+            if !known.contains(&name) {
+                let field = if prefix.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{prefix}.{name}")
+                };
+                let mut d = Diagnostic::new(self.file, Some(k.start), field, format!("unknown key '{name}'"));
+                if let Some(s) = closest(name, known) {
+                    d = d.help(format!("did you mean '{s}'? (known keys here: {})", known.join(", ")));
+                } else {
+                    d = d.help(format!("known keys here: {}", known.join(", ")));
+                }
+                self.warnings.push(d);
+            }
+        }
+    }
+
+    fn string(&mut self, node: &Node, field: &str) -> Option<String> {
+        match &node.kind {
+            Kind::Scalar { text, .. } if !node.is_null() => Some(text.clone()),
+            _ => {
+                self.err(
+                    node.start,
+                    field,
+                    format!("expected a string, found {}", node.type_name()),
+                    "write a quoted string, e.g. \"./config/hyprland\"",
+                );
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, node: &Node, field: &str) -> Option<bool> {
+        let b = node.as_bool();
+        if b.is_none() {
+            self.err(
+                node.start,
+                field,
+                format!("expected true or false, found {}", describe(node)),
+                "write true or false (unquoted)",
+            );
+        }
+        b
+    }
+
+    fn registry(&mut self, path: &Path, root: &Node) -> Registry {
+        let mut reg = Registry {
+            path: path.to_path_buf(),
+            version: "1.0".into(),
+            metadata: Metadata::default(),
+            modules: Vec::new(),
+            missions: Vec::new(),
+            warnings: Vec::new(),
+        };
+        if root.as_map().is_none() {
+            self.err(
+                root.start,
+                "",
+                format!("the registry must be a mapping, found {}", root.type_name()),
+                "start from `lumina init`, or see the example in README.md",
+            );
+            return reg;
+        }
+        self.unknown_keys(root, TOP_KEYS, "");
+        match root.get("version") {
+            None => self.err(
+                root.start,
+                "version",
+                "missing 'version'",
+                "add `version: 1.0` at the top of the file",
+            ),
+            Some(v) => match v.as_str() {
+                Some("1" | "1.0") => reg.version = "1.0".into(),
+                _ => self.err(
+                    v.start,
+                    "version",
+                    format!("unsupported registry version {}", describe(v)),
+                    "this lumina reads version 1.0; write `version: 1.0`",
+                ),
+            },
+        }
+        if let Some(meta) = root.get("metadata") {
+            if meta.is_null() {
+            } else if meta.as_map().is_none() {
+                self.err(
+                    meta.start,
+                    "metadata",
+                    format!("expected a mapping, found {}", meta.type_name()),
+                    "write `metadata:` followed by indented `identity:` and `target:`",
+                );
+            } else {
+                self.unknown_keys(meta, META_KEYS, "metadata");
+                if let Some(n) = meta.get("identity") {
+                    reg.metadata.identity = self.string(n, "metadata.identity");
+                }
+                if let Some(n) = meta.get("target") {
+                    reg.metadata.target = self.string(n, "metadata.target");
+                }
+            }
+        }
+        if let Some(mods) = root.get("modules") {
+            if mods.is_null() {
+            } else if let Some(map) = mods.as_map() {
+                for (k, v) in map {
+                    let Some(name) = k.as_str().map(str::to_string) else {
+                        self.err(k.start, "modules", "module names must be strings", "use a plain name such as `shell`");
+                        continue;
+                    };
+                    if name == "orchestration" && v.get("source").is_none() {
+                        self.orchestration(v, "modules.orchestration", &mut reg);
+                        continue;
+                    }
+                    if !valid_name(&name) {
+                        self.err(
+                            k.start,
+                            &format!("modules.{name}"),
+                            format!("invalid module name '{name}'"),
+                            "use letters, digits, '-', '_' or '.', starting with a letter or digit",
+                        );
+                        continue;
+                    }
+                    if let Some(m) = self.module(&name, k, v) {
+                        reg.modules.push(m);
+                    }
+                }
+            } else {
+                self.err(
+                    mods.start,
+                    "modules",
+                    format!("expected a mapping of module names, found {}", mods.type_name()),
+                    "write `modules:` followed by indented `name:` entries with `source:` and `target:`",
+                );
+            }
+        }
+        if let Some(o) = root.get("orchestration") {
+            self.orchestration(o, "orchestration", &mut reg);
+        }
+        reg
+    }
+
+    fn module(&mut self, name: &str, key: &Node, v: &Node) -> Option<Module> {
+        let field = format!("modules.{name}");
+        if v.as_map().is_none() {
+            self.err(
+                v.start,
+                &field,
+                format!("expected a mapping with 'source' and 'target', found {}", v.type_name()),
+                "write the module as an indented block with `source:` and `target:`",
+            );
+            return None;
+        }
+        self.unknown_keys(v, MODULE_KEYS, &field);
+        let mut m = Module {
+            name: name.to_string(),
+            source: PathBuf::new(),
+            target: String::new(),
+            enabled: true,
+            mode: Mode::Link,
+            on_conflict: OnConflict::Backup,
+            hosts: None,
+            allow_outside_home: false,
+            pos: key.start,
+            target_pos: key.start,
+            source_pos: key.start,
+        };
+        let mut ok = true;
+        match v.get("source") {
+            None => {
+                self.err(key.start, &format!("{field}.source"), "missing 'source'", format!("add `source: \"./config/{name}\"` (a path inside the profile directory)"));
+                ok = false;
+            }
+            Some(s) => match self.string(s, &format!("{field}.source")) {
+                Some(text) => {
+                    m.source_pos = s.start;
+                    let p = PathBuf::from(&text);
+                    if p.is_absolute() || text.starts_with('~') {
+                        self.err(s.start, &format!("{field}.source"), format!("source '{text}' is not relative to the profile"), "sources live inside the profile directory (the git repository holding lumina.yaml); write a relative path such as ./config/name");
+                        ok = false;
+                    } else if crate::paths::normalize(&p).starts_with("..") {
+                        self.err(s.start, &format!("{field}.source"), format!("source '{text}' leaves the profile directory"), "move the files into the profile directory and point to them with a relative path");
+                        ok = false;
+                    }
+                    m.source = p;
+                }
+                None => ok = false,
+            },
+        }
+        match v.get("target") {
+            None => {
+                self.err(key.start, &format!("{field}.target"), "missing 'target'", format!("add `target: \"~/.config/{name}\"`"));
+                ok = false;
+            }
+            Some(t) => match self.string(t, &format!("{field}.target")) {
+                Some(text) if text.trim().is_empty() => {
+                    self.err(t.start, &format!("{field}.target"), "target is empty", "write where the files go, e.g. \"~/.config/name\"");
+                    ok = false;
+                }
+                Some(text) => {
+                    m.target_pos = t.start;
+                    m.target = text;
+                }
+                None => ok = false,
+            },
+        }
+        if let Some(n) = v.get("enabled") {
+            m.enabled = self.boolean(n, &format!("{field}.enabled")).unwrap_or(true);
+        }
+        if let Some(n) = v.get("allow_outside_home") {
+            m.allow_outside_home = self.boolean(n, &format!("{field}.allow_outside_home")).unwrap_or(false);
+        }
+        if let Some(n) = v.get("mode") {
+            match n.as_str() {
+                Some("link") => m.mode = Mode::Link,
+                Some("copy") => m.mode = Mode::Copy,
+                _ => {
+                    self.err(n.start, &format!("{field}.mode"), format!("expected \"link\" or \"copy\", found {}", describe(n)), "use `mode: link` (the default) or `mode: copy` for programs that refuse symlinks");
+                    ok = false;
+                }
+            }
+        }
+        if let Some(n) = v.get("on_conflict") {
+            match n.as_str() {
+                Some("backup") => m.on_conflict = OnConflict::Backup,
+                Some("skip") => m.on_conflict = OnConflict::Skip,
+                Some("abort") => m.on_conflict = OnConflict::Abort,
+                _ => {
+                    self.err(n.start, &format!("{field}.on_conflict"), format!("expected \"backup\", \"skip\" or \"abort\", found {}", describe(n)), "backup moves what is in the way to <target>.bak (default); skip leaves it; abort stops the sync");
+                    ok = false;
+                }
+            }
+        }
+        if let Some(n) = v.get("hosts") {
+            match n.as_seq() {
+                Some(items) => {
+                    let mut hosts = Vec::new();
+                    for (i, it) in items.iter().enumerate() {
+                        if let Some(s) = self.string(it, &format!("{field}.hosts[{i}]")) {
+                            hosts.push(s);
+                        }
+                    }
+                    m.hosts = Some(hosts);
+                }
+                None => {
+                    self.err(n.start, &format!("{field}.hosts"), format!("expected a list of hardware targets, found {}", n.type_name()), "write e.g. `hosts: [Framework-13-AMD, Framework-16-AMD]` (see `lumina status` for this machine's target)");
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(m)
+    }
+
+    fn orchestration(&mut self, o: &Node, field: &str, reg: &mut Registry) {
+        if o.is_null() {
+            return;
+        }
+        if o.as_map().is_none() {
+            self.err(o.start, field, format!("expected a mapping, found {}", o.type_name()), "write `orchestration:` with an indented `missions:` mapping");
+            return;
+        }
+        self.unknown_keys(o, &["missions"], field);
+        let Some(missions) = o.get("missions") else { return };
+        if missions.is_null() {
+            return;
+        }
+        let Some(map) = missions.as_map() else {
+            self.err(missions.start, &format!("{field}.missions"), format!("expected a mapping of mission names, found {}", missions.type_name()), "write each mission as `name:` with `path:`, `image:` and optional `env:`");
+            return;
+        };
+        for (k, v) in map {
+            let name = k.as_str().unwrap_or("?").to_string();
+            let f = format!("{field}.missions.{name}");
+            if v.as_map().is_none() {
+                self.err(v.start, &f, format!("expected a mapping, found {}", v.type_name()), "give the mission `path:` and `image:`");
+                continue;
+            }
+            self.unknown_keys(v, MISSION_KEYS, &f);
+            let path = match v.get("path") {
+                Some(n) => self.string(n, &format!("{f}.path")),
+                None => {
+                    self.err(k.start, &format!("{f}.path"), "missing 'path'", "add `path: \"~/Projects/name\"`");
+                    None
+                }
+            };
+            let image = match v.get("image") {
+                Some(n) => self.string(n, &format!("{f}.image")),
+                None => {
+                    self.err(k.start, &format!("{f}.image"), "missing 'image'", "add `image: \"name:tag\"`");
+                    None
+                }
+            };
+            let mut env = Vec::new();
+            if let Some(n) = v.get("env") {
+                match n.as_seq() {
+                    Some(items) => {
+                        for (i, it) in items.iter().enumerate() {
+                            if let Some(s) = self.string(it, &format!("{f}.env[{i}]")) {
+                                if !s.contains('=') {
+                                    self.err(it.start, &format!("{f}.env[{i}]"), format!("'{s}' is not KEY=VALUE"), "write each entry as KEY=VALUE");
+                                }
+                                env.push(s);
+                            }
+                        }
+                    }
+                    None => self.err(n.start, &format!("{f}.env"), format!("expected a list of KEY=VALUE, found {}", n.type_name()), "write `env: [KEY=VALUE]`"),
+                }
+            }
+            if let (Some(path), Some(image)) = (path, image) {
+                reg.missions.push(Mission { name, path, image, env });
+            }
+        }
+    }
+}
+
+fn describe(n: &Node) -> String {
+    match &n.kind {
+        Kind::Scalar { text, .. } => format!("'{text}'"),
+        _ => n.type_name().to_string(),
+    }
+}
+
+pub fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// The known key closest to a misspelt one (edit distance at most 2).
+fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (levenshtein(name, k), *k))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, k)| k)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub const SEED_EXAMPLE: &str = r#"version: 1.0
+metadata:
+  identity: "Professional-Workstation"
+  target: "Framework-13-AMD"
+
+modules:
+  shell:
+    source: "./config/hyprland"
+    target: "~/.config/hypr"
+    enabled: true
+  
+  orchestration:
+    missions:
+      nebula:
+        path: "~/Projects/nebula"
+        image: "lumina/rust-mission:latest"
+        env:
+          - KEY=VAL
+"#;
+
+    #[test]
+    fn seed_example_parses_exactly() {
+        let r = parse(Path::new("/p/lumina.yaml"), SEED_EXAMPLE, true).unwrap();
+        assert_eq!(r.version, "1.0");
+        assert_eq!(r.metadata.target.as_deref(), Some("Framework-13-AMD"));
+        assert_eq!(r.modules.len(), 1);
+        assert_eq!(r.modules[0].name, "shell");
+        assert_eq!(r.modules[0].target, "~/.config/hypr");
+        assert_eq!(r.missions.len(), 1);
+        assert_eq!(r.missions[0].env, vec!["KEY=VAL"]);
+        assert!(r.warnings.is_empty());
+    }
+
+    #[test]
+    fn errors_have_positions_and_fields() {
+        let src = "version: 1.0\nmodules:\n  a:\n    source: ./a\n    target: ~/a\n    mode: symlink\n";
+        let Err(Error::Invalid(d)) = parse(Path::new("r.yaml"), src, false) else { panic!() };
+        assert_eq!(d[0].field, "modules.a.mode");
+        assert_eq!((d[0].line, d[0].column), (Some(6), Some(11)));
+        assert!(d[0].help.is_some());
+    }
+
+    #[test]
+    fn unknown_keys_warn_then_fail_strict() {
+        let src = "version: 1.0\nmodules:\n  a:\n    source: ./a\n    targt: ~/a\n    target: ~/a\n";
+        let r = parse(Path::new("r.yaml"), src, false).unwrap();
+        assert_eq!(r.warnings.len(), 1);
+        assert!(r.warnings[0].help.as_deref().unwrap().contains("did you mean 'target'"));
+        assert!(parse(Path::new("r.yaml"), src, true).is_err());
+    }
+
+    #[test]
+    fn top_level_orchestration() {
+        let src = "version: 1\norchestration:\n  missions:\n    m: {path: ~/p, image: i}\n";
+        let r = parse(Path::new("r.yaml"), src, true).unwrap();
+        assert_eq!(r.missions[0].name, "m");
+    }
+}
