@@ -124,6 +124,12 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // SAFETY: called first thing, before any thread exists; SIG_DFL is a
+    // valid disposition. A closed stdout then ends the process like any
+    // other Unix filter instead of a panic on the next print.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

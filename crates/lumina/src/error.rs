@@ -80,12 +80,8 @@ pub enum Error {
     Usage(String),
 
     /// A filesystem operation failed; the message says what was being done.
-    #[error("{context}: {source}")]
-    Io {
-        context: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("{context}: {cause}")]
+    Io { context: String, cause: std::io::Error },
 
     /// Any other runtime failure, with nothing damaged (exit 1).
     #[error("{0}")]
@@ -124,7 +120,7 @@ impl Error {
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {
             context: context.into(),
-            source,
+            cause: source,
         }
     }
 }

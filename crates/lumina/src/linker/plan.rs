@@ -163,7 +163,8 @@ struct Planner<'a> {
     claimed: HashSet<PathBuf>,
     /// Directories that exist (true) or will be created by this plan (false).
     dirs: HashMap<PathBuf, bool>,
-    mkdirs: Vec<PathBuf>,
+    /// Directories to create and files to replace by directories, by depth.
+    mkdirs: Vec<Op>,
     places: Vec<Op>,
     prunes: Vec<Op>,
     /// Directories whose writability must be checked.
@@ -223,7 +224,12 @@ pub fn plan(entries: Vec<Entry>, state: &State, layout: &Layout, opts: &Options<
     }
     // Writability, checked before anything changes.
     p.writes.insert(layout.root.clone());
-    let mut to_check: Vec<_> = p.writes.iter().cloned().collect();
+    let mut to_check: Vec<_> = p
+        .writes
+        .iter()
+        .filter(|d| p.dirs.get(*d) != Some(&false))
+        .cloned()
+        .collect();
     to_check.sort();
     for dir in to_check {
         let existing = nearest_existing(&dir);
@@ -238,15 +244,14 @@ pub fn plan(entries: Vec<Entry>, state: &State, layout: &Layout, opts: &Options<
     // (after the switch) directories shallow first, then placements.
     p.prunes.sort_by_key(|op| std::cmp::Reverse(op_depth(op)));
     let rmdirs = dirs_to_remove(state, &entries, &plan);
-    p.mkdirs.sort_by_key(|d| d.components().count());
+    p.mkdirs.sort_by_key(|op| match op {
+        Op::Mkdir { path } => path.components().count(),
+        Op::Place { target, .. } => target.components().count(),
+        _ => 0,
+    });
     let mut ops = p.prunes;
     ops.extend(rmdirs.into_iter().map(|path| Op::Rmdir { path }));
-    ops.extend(p.mkdirs.into_iter().map(|path| Op::Mkdir { path }));
-    p.places.sort_by_key(|op| match op {
-        Op::Place { dir: true, target, .. } => (0, target.components().count()),
-        Op::Place { target, .. } => (1, target.components().count()),
-        _ => (2, 0),
-    });
+    ops.extend(p.mkdirs);
     ops.extend(p.places);
     plan.ops = ops;
     plan.entries = entries;
@@ -282,10 +287,11 @@ fn dirs_to_remove(state: &State, entries: &[Entry], plan: &Plan) -> Vec<PathBuf>
     out
 }
 
+/// The nearest ancestor of `p` (or `p`) that is an existing directory.
 fn nearest_existing(p: &Path) -> PathBuf {
     let mut cur = p.to_path_buf();
     loop {
-        if std::fs::symlink_metadata(&cur).is_ok() {
+        if std::fs::metadata(&cur).map(|m| m.is_dir()).unwrap_or(false) {
             return cur;
         }
         if !cur.pop() {
@@ -417,7 +423,7 @@ impl Planner<'_> {
         for d in missing.into_iter().rev() {
             self.writes.insert(d.parent().unwrap_or(Path::new("/")).to_path_buf());
             self.dirs.insert(d.clone(), false);
-            self.mkdirs.push(d);
+            self.mkdirs.push(Op::Mkdir { path: d });
         }
         Ok(true)
     }
@@ -455,7 +461,7 @@ impl Planner<'_> {
                 let it = self.item(&e.module, at, Action::Conflict, detail);
                 it.backup = (!adopt).then(|| backup.clone());
                 if dir {
-                    self.places.push(Op::Place {
+                    self.mkdirs.push(Op::Place {
                         target: at.to_path_buf(),
                         module: e.module.clone(),
                         entry: PathBuf::new(),

@@ -1,0 +1,3 @@
+-- init.lua
+vim.opt.number = true
+require("plugins")
