@@ -23,7 +23,12 @@ use lumina::{profile, registry, Env, Error};
 /// Exit codes: 0 success; 1 runtime failure (nothing damaged); 2 bad usage
 /// or invalid registry; 3 blocked by a conflict policy.
 #[derive(Parser, Debug)]
-#[command(name = "lumina", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "lumina",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 struct Cli {
     /// The registry file [default: $LUMINA_REGISTRY, else
     /// $XDG_CONFIG_HOME/lumina/lumina.yaml, else ~/.config/lumina/lumina.yaml]
@@ -137,6 +142,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .without_time()
         .init();
     let json = cli.json;
@@ -156,7 +162,9 @@ fn main() -> ExitCode {
                 println!("{v}");
             }
             match err.downcast_ref::<Error>() {
-                Some(Error::Invalid(_)) | Some(Error::PermissionDenied { .. }) | Some(Error::Blocked { .. }) => {
+                Some(Error::Invalid(_))
+                | Some(Error::PermissionDenied { .. })
+                | Some(Error::Blocked { .. }) => {
                     eprintln!("{err:#}")
                 }
                 _ => eprintln!("error: {err:#}"),
@@ -189,21 +197,36 @@ fn load_registry(env: &Env, strict: bool) -> anyhow::Result<registry::Registry> 
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::Completions { shell } = &cli.command {
-        clap_complete::generate(*shell, &mut Cli::command(), "lumina", &mut std::io::stdout());
+        clap_complete::generate(
+            *shell,
+            &mut Cli::command(),
+            "lumina",
+            &mut std::io::stdout(),
+        );
         return Ok(ExitCode::SUCCESS);
     }
-    if let Command::Init { sysfs_root: Some(root), .. } = &cli.command {
+    if let Command::Init {
+        sysfs_root: Some(root),
+        ..
+    } = &cli.command
+    {
         std::env::set_var("LUMINA_SYSFS_ROOT", root);
     }
     let env = Env::from_process(cli.registry.as_deref())?;
     match cli.command {
         Command::Completions { .. } => unreachable!("handled above"),
-        Command::Init { identity, force, .. } => {
+        Command::Init {
+            identity, force, ..
+        } => {
             let r = profile::init(&env, &profile::InitOptions { identity, force })?;
             if cli.json {
                 emit_json(&r)?;
             } else {
-                println!("Detected {} ({})", r.hardware.slug, describe_hw(&r.hardware));
+                println!(
+                    "Detected {} ({})",
+                    r.hardware.slug,
+                    describe_hw(&r.hardware)
+                );
                 if let Some(p) = &r.previous {
                     println!("Kept the previous registry as {}", tilde(p));
                 }
@@ -211,7 +234,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!(
                     "Profile {} {}",
                     tilde(&r.profile),
-                    if r.git { "is a git repository" } else { "(git not available: run `git init` there yourself)" }
+                    if r.git {
+                        "is a git repository"
+                    } else {
+                        "(git not available: run `git init` there yourself)"
+                    }
                 );
                 println!("Next: `lumina add <module>` or edit the registry, then `lumina sync`.");
             }
@@ -221,7 +248,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let reg = load_registry(&env, cli.strict)?;
             for m in &modules {
                 if reg.module(m).is_none() {
-                    return Err(Error::Usage(format!("--module {m}: no such module in {}", reg.path.display())).into());
+                    return Err(Error::Usage(format!(
+                        "--module {m}: no such module in {}",
+                        reg.path.display()
+                    ))
+                    .into());
                 }
             }
             let report = linker::sync(
@@ -247,7 +278,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         println!("  · {m}: inactive ({why})");
                     }
                 }
-                print_summary(&report.plan, report.dry_run, report.changed, report.generation);
+                print_summary(
+                    &report.plan,
+                    report.dry_run,
+                    report.changed,
+                    report.generation,
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -271,7 +307,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 for m in &st.modules {
                     let mark = if m.problems.is_empty() { "ok" } else { "DRIFT" };
                     let en = if m.enabled { "" } else { " (disabled)" };
-                    println!("  {:<5} {}{}: {} ok, {} drifted", mark, m.name, en, m.ok, m.problems.len());
+                    println!(
+                        "  {:<5} {}{}: {} ok, {} drifted",
+                        mark,
+                        m.name,
+                        en,
+                        m.ok,
+                        m.problems.len()
+                    );
                     for p in &m.problems {
                         println!("        {:<9} {}", state_word(p.state), tilde(&p.target));
                     }
@@ -344,7 +387,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     r.module,
                     r.source,
                     r.target,
-                    if r.adopted { " (adopted into the profile)" } else { "" }
+                    if r.adopted {
+                        " (adopted into the profile)"
+                    } else {
+                        ""
+                    }
                 );
                 print_plan(&r.sync.plan, cli.verbose);
                 print_summary(&r.sync.plan, false, r.sync.changed, r.sync.generation);
@@ -357,7 +404,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 emit_json(&r)?;
             } else {
                 print_plan(&r.sync.plan, cli.verbose);
-                let how = if r.disabled { "disabled (enabled: false)" } else { "removed from the registry" };
+                let how = if r.disabled {
+                    "disabled (enabled: false)"
+                } else {
+                    "removed from the registry"
+                };
                 println!("Module '{}' unlinked and {how}.", r.module);
             }
             Ok(ExitCode::SUCCESS)
@@ -365,7 +416,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check => {
             let reg = registry::load(&env.registry, cli.strict)?;
             if cli.json {
-                emit_json(&serde_json::json!({"registry": reg.path, "modules": reg.modules.len(), "missions": reg.missions.len(), "warnings": reg.warnings}))?;
+                emit_json(
+                    &serde_json::json!({"registry": reg.path, "modules": reg.modules.len(), "missions": reg.missions.len(), "warnings": reg.warnings}),
+                )?;
             } else {
                 for w in &reg.warnings {
                     eprintln!("warning: {w}");
@@ -434,8 +487,16 @@ fn print_plan(plan: &Plan, verbose: bool) {
         if it.action == Action::Unchanged && !verbose {
             continue;
         }
-        let detail = if it.detail.is_empty() { String::new() } else { format!("  ({})", it.detail) };
-        println!("  {sign} {word:<9} {} [{}]{detail}", tilde(&it.target), it.module);
+        let detail = if it.detail.is_empty() {
+            String::new()
+        } else {
+            format!("  ({})", it.detail)
+        };
+        println!(
+            "  {sign} {word:<9} {} [{}]{detail}",
+            tilde(&it.target),
+            it.module
+        );
     }
     for s in &plan.skipped {
         eprintln!("warning: conflict skipped: {s}");
@@ -454,8 +515,13 @@ fn print_summary(plan: &Plan, dry_run: bool, changed: bool, generation: Option<u
             n(Action::Unchanged)
         );
     } else if !changed {
-        let g = generation.map(|g| g.to_string()).unwrap_or_else(|| "none".into());
-        println!("Up to date: {} links, generation {g}.", n(Action::Unchanged));
+        let g = generation
+            .map(|g| g.to_string())
+            .unwrap_or_else(|| "none".into());
+        println!(
+            "Up to date: {} links, generation {g}.",
+            n(Action::Unchanged)
+        );
     } else {
         println!(
             "Generation {} active: {} created, {} updated, {} conflicts resolved, {} pruned, {} unchanged.",

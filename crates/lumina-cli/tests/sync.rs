@@ -22,7 +22,11 @@ fn actions(v: &serde_json::Value) -> Vec<(String, String)> {
         .iter()
         .map(|i| {
             let t = i["target"].as_str().unwrap();
-            let name = Path::new(t).file_name().unwrap().to_string_lossy().into_owned();
+            let name = Path::new(t)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             (name, i["action"].as_str().unwrap().to_string())
         })
         .collect()
@@ -35,15 +39,28 @@ fn seed_example_registry_syncs() {
     let v = s.json(&["sync"], 0);
     assert_eq!(v["generation"], 1);
     let link = std::fs::read_link(s.h(".config/hypr/hyprland.conf")).unwrap();
-    assert_eq!(link, Path::new("../../.lumina/active/home/.config/hypr/hyprland.conf"));
-    assert_eq!(std::fs::read_to_string(s.h(".config/hypr/hyprland.conf")).unwrap(), "main\n");
+    assert_eq!(
+        link,
+        Path::new("../../.lumina/active/home/.config/hypr/hyprland.conf")
+    );
+    assert_eq!(
+        std::fs::read_to_string(s.h(".config/hypr/hyprland.conf")).unwrap(),
+        "main\n"
+    );
     let nested = std::fs::read_link(s.h(".config/hypr/conf.d/binds.conf")).unwrap();
     assert!(nested.is_relative());
-    assert_eq!(std::fs::read_to_string(s.h(".config/hypr/conf.d/binds.conf")).unwrap(), "binds\n");
+    assert_eq!(
+        std::fs::read_to_string(s.h(".config/hypr/conf.d/binds.conf")).unwrap(),
+        "binds\n"
+    );
     // The generation links into the profile with a relative path too.
-    let g = std::fs::read_link(s.h(".lumina/generations/1/home/.config/hypr/hyprland.conf")).unwrap();
+    let g =
+        std::fs::read_link(s.h(".lumina/generations/1/home/.config/hypr/hyprland.conf")).unwrap();
     assert!(g.is_relative(), "{g:?}");
-    assert_eq!(std::fs::read_link(s.h(".lumina/active")).unwrap(), Path::new("generations/1"));
+    assert_eq!(
+        std::fs::read_link(s.h(".lumina/active")).unwrap(),
+        Path::new("generations/1")
+    );
 }
 
 #[test]
@@ -56,8 +73,15 @@ fn links_survive_without_the_binary_and_content_changes_touch_nothing() {
     s.source("config/hyprland/hyprland.conf", "edited\n");
     let v = s.json(&["sync"], 0);
     assert_eq!(v["changed"], false);
-    assert_eq!(full_snapshot(&s.home), before, "a content-only change touched HOME");
-    assert_eq!(std::fs::read_to_string(s.h(".config/hypr/hyprland.conf")).unwrap(), "edited\n");
+    assert_eq!(
+        full_snapshot(&s.home),
+        before,
+        "a content-only change touched HOME"
+    );
+    assert_eq!(
+        std::fs::read_to_string(s.h(".config/hypr/hyprland.conf")).unwrap(),
+        "edited\n"
+    );
 }
 
 #[test]
@@ -74,8 +98,18 @@ fn create_unchanged_update_conflict_prune() {
     let v = s.json(&["sync"], 0);
     let mut got = actions(&v);
     got.sort();
-    assert_eq!(got, vec![("one".into(), "create".into()), ("two".into(), "conflict".into()), ("x".into(), "create".into())]);
-    assert_eq!(std::fs::read_to_string(s.h(".a/two.bak")).unwrap(), "user's two");
+    assert_eq!(
+        got,
+        vec![
+            ("one".into(), "create".into()),
+            ("two".into(), "conflict".into()),
+            ("x".into(), "create".into())
+        ]
+    );
+    assert_eq!(
+        std::fs::read_to_string(s.h(".a/two.bak")).unwrap(),
+        "user's two"
+    );
     let x_ino = std::fs::symlink_metadata(s.h(".b/x")).unwrap().ino();
 
     // b now comes from another source: update without touching the link in HOME.
@@ -86,7 +120,14 @@ fn create_unchanged_update_conflict_prune() {
     let v = s.json(&["sync"], 0);
     let mut got = actions(&v);
     got.sort();
-    assert_eq!(got, vec![("one".into(), "prune".into()), ("two".into(), "unchanged".into()), ("x".into(), "update".into())]);
+    assert_eq!(
+        got,
+        vec![
+            ("one".into(), "prune".into()),
+            ("two".into(), "unchanged".into()),
+            ("x".into(), "update".into())
+        ]
+    );
     assert_eq!(std::fs::read_to_string(s.h(".b/x")).unwrap(), "x2");
     assert_eq!(std::fs::symlink_metadata(s.h(".b/x")).unwrap().ino(), x_ino);
     assert!(std::fs::symlink_metadata(s.h(".a/one")).is_err());
@@ -114,14 +155,29 @@ fn backup_numbering_never_overwrites() {
     s.home_file(".config/hypr/hyprland.conf.bak", "older backup");
     s.home_file(".config/hypr/hyprland.conf.bak.1", "even older");
     s.run(&["sync"], 0);
-    assert_eq!(std::fs::read_to_string(s.h(".config/hypr/hyprland.conf.bak")).unwrap(), "older backup");
-    assert_eq!(std::fs::read_to_string(s.h(".config/hypr/hyprland.conf.bak.1")).unwrap(), "even older");
-    assert_eq!(std::fs::read_to_string(s.h(".config/hypr/hyprland.conf.bak.2")).unwrap(), "mine");
+    assert_eq!(
+        std::fs::read_to_string(s.h(".config/hypr/hyprland.conf.bak")).unwrap(),
+        "older backup"
+    );
+    assert_eq!(
+        std::fs::read_to_string(s.h(".config/hypr/hyprland.conf.bak.1")).unwrap(),
+        "even older"
+    );
+    assert_eq!(
+        std::fs::read_to_string(s.h(".config/hypr/hyprland.conf.bak.2")).unwrap(),
+        "mine"
+    );
     // Removing the module restores exactly that backup.
     s.run(&["remove", "shell"], 0);
-    assert_eq!(std::fs::read_to_string(s.h(".config/hypr/hyprland.conf")).unwrap(), "mine");
+    assert_eq!(
+        std::fs::read_to_string(s.h(".config/hypr/hyprland.conf")).unwrap(),
+        "mine"
+    );
     assert!(!s.h(".config/hypr/hyprland.conf.bak.2").exists());
-    assert_eq!(std::fs::read_to_string(s.h(".config/hypr/hyprland.conf.bak")).unwrap(), "older backup");
+    assert_eq!(
+        std::fs::read_to_string(s.h(".config/hypr/hyprland.conf.bak")).unwrap(),
+        "older backup"
+    );
 }
 
 #[test]
@@ -134,8 +190,14 @@ fn directory_and_foreign_link_in_the_way_are_backed_up() {
     std::fs::create_dir_all(s.h(".config/k")).unwrap();
     std::os::unix::fs::symlink("/nonexistent", s.h(".config/k/k.conf")).unwrap();
     s.run(&["sync"], 0);
-    assert_eq!(std::fs::read_to_string(s.h(".zshrc.bak/inner")).unwrap(), "a directory where a file goes");
-    assert_eq!(std::fs::read_link(s.h(".config/k/k.conf.bak")).unwrap(), Path::new("/nonexistent"));
+    assert_eq!(
+        std::fs::read_to_string(s.h(".zshrc.bak/inner")).unwrap(),
+        "a directory where a file goes"
+    );
+    assert_eq!(
+        std::fs::read_link(s.h(".config/k/k.conf.bak")).unwrap(),
+        Path::new("/nonexistent")
+    );
     assert_eq!(std::fs::read_to_string(s.h(".zshrc")).unwrap(), "z");
     s.run(&["status", "--check"], 0);
 }
@@ -147,8 +209,14 @@ fn file_on_the_way_to_a_target_is_backed_up() {
     s.source("k/sub/k.conf", "k");
     s.home_file(".config/k", "a file where a directory must be");
     s.run(&["sync"], 0);
-    assert_eq!(std::fs::read_to_string(s.h(".config/k.bak")).unwrap(), "a file where a directory must be");
-    assert_eq!(std::fs::read_to_string(s.h(".config/k/sub/k.conf")).unwrap(), "k");
+    assert_eq!(
+        std::fs::read_to_string(s.h(".config/k.bak")).unwrap(),
+        "a file where a directory must be"
+    );
+    assert_eq!(
+        std::fs::read_to_string(s.h(".config/k/sub/k.conf")).unwrap(),
+        "k"
+    );
 }
 
 #[test]
@@ -171,8 +239,15 @@ fn skip_and_abort_policies() {
     s.home_file(".a", "user a");
     let before = full_snapshot(s.dir.path());
     let (_, err) = s.run(&["sync"], 3);
-    assert!(err.contains("MISSION BLOCKED") && err.contains(".a"), "{err}");
-    assert_eq!(full_snapshot(s.dir.path()), before, "abort changed something");
+    assert!(
+        err.contains("MISSION BLOCKED") && err.contains(".a"),
+        "{err}"
+    );
+    assert_eq!(
+        full_snapshot(s.dir.path()),
+        before,
+        "abort changed something"
+    );
     let v = s.json(&["sync"], 3);
     assert_eq!(v["error"]["kind"], "blocked");
 }
@@ -193,7 +268,10 @@ fn dry_run_touches_nothing() {
     s.home_file(".config/hypr/hyprland.conf", "mine");
     let before = full_snapshot(s.dir.path());
     let (out, _) = s.run(&["sync", "--dry-run"], 0);
-    assert!(out.contains("conflict") && out.contains("Nothing was changed"), "{out}");
+    assert!(
+        out.contains("conflict") && out.contains("Nothing was changed"),
+        "{out}"
+    );
     let v = s.json(&["sync", "--dry-run"], 0);
     assert_eq!(v["dry_run"], true);
     assert_eq!(full_snapshot(s.dir.path()), before);
@@ -216,13 +294,27 @@ fn home_itself_a_symlink() {
     std::os::unix::fs::symlink(&real, &link_home).unwrap();
     s.write_registry(SEED_EXAMPLE);
     s.source("config/hyprland/hyprland.conf", "main\n");
-    s.cmd().env("HOME", &link_home).arg("sync").assert().success();
+    s.cmd()
+        .env("HOME", &link_home)
+        .arg("sync")
+        .assert()
+        .success();
     let t = real.join(".config/hypr/hyprland.conf");
-    assert_eq!(std::fs::read_link(&t).unwrap(), Path::new("../../.lumina/active/home/.config/hypr/hyprland.conf"));
+    assert_eq!(
+        std::fs::read_link(&t).unwrap(),
+        Path::new("../../.lumina/active/home/.config/hypr/hyprland.conf")
+    );
     assert_eq!(std::fs::read_to_string(&t).unwrap(), "main\n");
     // Seen through the symlinked HOME as well, and status agrees.
-    assert_eq!(std::fs::read_to_string(link_home.join(".config/hypr/hyprland.conf")).unwrap(), "main\n");
-    s.cmd().env("HOME", &link_home).args(["status", "--check"]).assert().success();
+    assert_eq!(
+        std::fs::read_to_string(link_home.join(".config/hypr/hyprland.conf")).unwrap(),
+        "main\n"
+    );
+    s.cmd()
+        .env("HOME", &link_home)
+        .args(["status", "--check"])
+        .assert()
+        .success();
     // A profile reached through a symlink works the same.
     let prof_link = s.dir.path().join("profile-link");
     std::os::unix::fs::symlink(&s.profile, &prof_link).unwrap();
@@ -247,8 +339,14 @@ fn symlink_loop_in_source_tree() {
     let (_, err) = s.run(&["sync"], 0);
     assert!(err.contains("loop"), "{err}");
     assert!(err.contains("dangling"), "{err}");
-    assert_eq!(std::fs::read_to_string(s.h(".config/hypr/hyprland.conf")).unwrap(), "main\n");
-    assert_eq!(std::fs::read_to_string(s.h(".config/hypr/ok-link.conf")).unwrap(), "t");
+    assert_eq!(
+        std::fs::read_to_string(s.h(".config/hypr/hyprland.conf")).unwrap(),
+        "main\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(s.h(".config/hypr/ok-link.conf")).unwrap(),
+        "t"
+    );
     assert!(std::fs::symlink_metadata(s.h(".config/hypr/loop")).is_err());
     assert!(std::fs::symlink_metadata(s.h(".config/hypr/self")).is_err());
 }
@@ -262,26 +360,41 @@ fn undo_returns_generation_by_generation() {
     std::fs::remove_file(s.profile.join("config/hyprland/conf.d/binds.conf")).unwrap();
     s.run(&["sync"], 0);
     assert!(s.h(".config/hypr/extra.conf").exists());
-    assert!(!s.h(".config/hypr/conf.d").exists(), "empty directory lumina created should go");
+    assert!(
+        !s.h(".config/hypr/conf.d").exists(),
+        "empty directory lumina created should go"
+    );
 
     let v = s.json(&["undo"], 0);
     assert_eq!((v["from"].as_u64(), v["to"].as_u64()), (Some(2), Some(1)));
     assert!(std::fs::symlink_metadata(s.h(".config/hypr/extra.conf")).is_err());
-    assert_eq!(std::fs::read_link(s.h(".lumina/active")).unwrap(), Path::new("generations/1"));
+    assert_eq!(
+        std::fs::read_link(s.h(".lumina/active")).unwrap(),
+        Path::new("generations/1")
+    );
     // binds.conf's link is back but its source is gone: status calls it broken.
     let st = s.json(&["status"], 0);
     let problems = st["modules"][0]["problems"].to_string();
-    assert!(problems.contains("binds.conf") || problems.contains("extra.conf"), "{problems}");
+    assert!(
+        problems.contains("binds.conf") || problems.contains("extra.conf"),
+        "{problems}"
+    );
 
     // Undo the first sync too: links gone, the user's file back in place.
     s.run(&["undo"], 0);
-    assert_eq!(std::fs::read_to_string(s.h(".config/hypr/hyprland.conf")).unwrap(), "mine");
+    assert_eq!(
+        std::fs::read_to_string(s.h(".config/hypr/hyprland.conf")).unwrap(),
+        "mine"
+    );
     assert!(!s.h(".config/hypr/hyprland.conf.bak").exists());
     let (_, err) = s.run(&["undo"], 2);
     assert!(err.contains("nothing to undo"), "{err}");
     // And sync brings everything back.
     s.run(&["sync"], 0);
-    assert_eq!(std::fs::read_to_string(s.h(".config/hypr/hyprland.conf.bak")).unwrap(), "mine");
+    assert_eq!(
+        std::fs::read_to_string(s.h(".config/hypr/hyprland.conf.bak")).unwrap(),
+        "mine"
+    );
 }
 
 #[test]
@@ -309,7 +422,14 @@ fn status_reports_each_kind_of_drift() {
         .iter()
         .map(|p| {
             let t = p["target"].as_str().unwrap();
-            (Path::new(t).file_name().unwrap().to_string_lossy().into_owned(), p["state"].as_str().unwrap().to_string())
+            (
+                Path::new(t)
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+                p["state"].as_str().unwrap().to_string(),
+            )
         })
         .collect();
     states.sort();
@@ -353,7 +473,10 @@ fn copy_mode_writes_files_and_respects_edits() {
     s.source("gitconfig", "v3");
     s.run(&["sync"], 0);
     assert_eq!(std::fs::read_to_string(s.h(".gitconfig")).unwrap(), "v3");
-    assert_eq!(std::fs::read_to_string(s.h(".gitconfig.bak")).unwrap(), "edited by a tool");
+    assert_eq!(
+        std::fs::read_to_string(s.h(".gitconfig.bak")).unwrap(),
+        "edited by a tool"
+    );
 }
 
 #[test]
@@ -366,7 +489,11 @@ fn hosts_filter_by_detected_hardware() {
     assert!(!s.h(".fw").exists());
     assert!(s.h(".all").exists());
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dmi/framework-16-amd");
-    s.cmd().env("LUMINA_SYSFS_ROOT", fixture).arg("sync").assert().success();
+    s.cmd()
+        .env("LUMINA_SYSFS_ROOT", fixture)
+        .arg("sync")
+        .assert()
+        .success();
     assert_eq!(std::fs::read_to_string(s.h(".fw")).unwrap(), "fw");
 }
 
@@ -374,21 +501,39 @@ fn hosts_filter_by_detected_hardware() {
 fn lumina_home_override() {
     let s = basic();
     let alt = s.dir.path().join("vroot");
-    s.cmd().env("LUMINA_HOME", &alt).arg("sync").assert().success();
+    s.cmd()
+        .env("LUMINA_HOME", &alt)
+        .arg("sync")
+        .assert()
+        .success();
     assert!(alt.join("active").exists());
     let link = std::fs::read_link(s.h(".config/hypr/hyprland.conf")).unwrap();
-    assert_eq!(link, Path::new("../../../vroot/active/home/.config/hypr/hyprland.conf"));
-    assert_eq!(std::fs::read_to_string(s.h(".config/hypr/hyprland.conf")).unwrap(), "main\n");
+    assert_eq!(
+        link,
+        Path::new("../../../vroot/active/home/.config/hypr/hyprland.conf")
+    );
+    assert_eq!(
+        std::fs::read_to_string(s.h(".config/hypr/hyprland.conf")).unwrap(),
+        "main\n"
+    );
 }
 
 #[test]
 fn outside_home_needs_permission() {
     let s = Sandbox::new();
     let outside = s.dir.path().join("etc-like/app.conf");
-    s.write_registry(&format!("version: 1.0\nmodules:\n  o:\n    source: ./o\n    target: {}\n", outside.display()));
+    s.write_registry(&format!(
+        "version: 1.0\nmodules:\n  o:\n    source: ./o\n    target: {}\n",
+        outside.display()
+    ));
     s.source("o", "o");
     let (_, err) = s.run(&["sync"], 2);
-    assert!(err.contains("modules.o.target") && err.contains("outside $HOME") && err.contains("allow_outside_home: true"), "{err}");
+    assert!(
+        err.contains("modules.o.target")
+            && err.contains("outside $HOME")
+            && err.contains("allow_outside_home: true"),
+        "{err}"
+    );
     s.write_registry(&format!("version: 1.0\nmodules:\n  o:\n    source: ./o\n    target: {}\n    allow_outside_home: true\n", outside.display()));
     s.run(&["sync"], 0);
     assert_eq!(std::fs::read_to_string(&outside).unwrap(), "o");

@@ -21,7 +21,10 @@ fn bench(c: &mut Criterion) {
     for n in [1usize, 100] {
         let text = registry_text(n);
         c.bench_function(&format!("parse registry, {n} modules"), |b| {
-            b.iter(|| lumina::registry::parse(Path::new("/p/lumina.yaml"), black_box(&text), true).unwrap())
+            b.iter(|| {
+                lumina::registry::parse(Path::new("/p/lumina.yaml"), black_box(&text), true)
+                    .unwrap()
+            })
         });
     }
 }

@@ -36,7 +36,8 @@ fn is_blank_or_comment(line: &str) -> bool {
 /// Quotes a scalar for YAML when needed.
 pub fn quote(s: &str) -> String {
     let plain = !s.is_empty()
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./~$".contains(c))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./~$".contains(c))
         && !matches!(s, "true" | "false" | "null" | "yes" | "no" | "~")
         && s.parse::<f64>().is_err();
     if plain {
@@ -71,7 +72,12 @@ fn block_end(ls: &[String], key_line: usize, indent: usize) -> usize {
 
 /// Appends a module block at the end of `modules:` (creating the section if
 /// needed). `fields` are `key: value` pairs written in order.
-pub fn add_module(path: &Path, text: &str, name: &str, fields: &[(&str, String)]) -> Result<String> {
+pub fn add_module(
+    path: &Path,
+    text: &str,
+    name: &str,
+    fields: &[(&str, String)],
+) -> Result<String> {
     let root = syntax(path, text)?;
     let mut ls = lines(text);
     if ls.last().is_some_and(|l| !l.ends_with('\n')) {
@@ -101,7 +107,9 @@ pub fn add_module(path: &Path, text: &str, name: &str, fields: &[(&str, String)]
             match value.as_map() {
                 Some(entries) if !entries.is_empty() => {
                     let first = &entries[0].0;
-                    if first.start.line == key.start.line || ls[first.start.line - 1].trim_start().starts_with('{') {
+                    if first.start.line == key.start.line
+                        || ls[first.start.line - 1].trim_start().starts_with('{')
+                    {
                         return Err(flow_style(path, "modules"));
                     }
                     let child_indent = first.start.col - 1;
@@ -138,7 +146,11 @@ fn flow_style(path: &Path, what: &str) -> Error {
     ))
 }
 
-fn module_node<'a>(path: &Path, root: &'a Node, name: &str) -> Result<(&'a Node, &'a Node, &'a Node)> {
+fn module_node<'a>(
+    path: &Path,
+    root: &'a Node,
+    name: &str,
+) -> Result<(&'a Node, &'a Node, &'a Node)> {
     let (mk, mods) = root
         .entry("modules")
         .ok_or_else(|| Error::Usage(format!("{} has no modules section", path.display())))?;
@@ -170,7 +182,11 @@ pub fn remove_module(path: &Path, text: &str, name: &str) -> Result<String> {
     }
     ls.drain(start..end);
     // Avoid leaving two blank lines where the block was.
-    if start > 0 && start < ls.len() && ls[start - 1].trim().is_empty() && ls[start].trim().is_empty() {
+    if start > 0
+        && start < ls.len()
+        && ls[start - 1].trim().is_empty()
+        && ls[start].trim().is_empty()
+    {
         ls.remove(start);
     }
     let out = ls.concat();
@@ -188,13 +204,23 @@ pub fn set_enabled(path: &Path, text: &str, name: &str, enabled: bool) -> Result
     if let Some((_, n)) = v.entry("enabled") {
         let li = n.start.line - 1;
         let line: Vec<char> = ls[li].chars().collect();
-        let (a, b) = (n.start.col - 1, if n.end.line == n.start.line { n.end.col - 1 } else { line.len() });
+        let (a, b) = (
+            n.start.col - 1,
+            if n.end.line == n.start.line {
+                n.end.col - 1
+            } else {
+                line.len()
+            },
+        );
         let mut new: String = line[..a].iter().collect();
         new.push_str(value);
         new.extend(line[b.min(line.len())..].iter());
         ls[li] = new;
     } else {
-        let entries = v.as_map().filter(|m| !m.is_empty()).ok_or_else(|| flow_style(path, name))?;
+        let entries = v
+            .as_map()
+            .filter(|m| !m.is_empty())
+            .ok_or_else(|| flow_style(path, name))?;
         let first = &entries[0].0;
         if first.start.line == k.start.line {
             return Err(flow_style(path, name));
@@ -215,7 +241,16 @@ mod tests {
 
     #[test]
     fn add_keeps_comments_and_order() {
-        let out = add_module(Path::new("l.yaml"), SRC, "kitty", &[("source", "./config/kitty".into()), ("target", "~/.config/kitty".into())]).unwrap();
+        let out = add_module(
+            Path::new("l.yaml"),
+            SRC,
+            "kitty",
+            &[
+                ("source", "./config/kitty".into()),
+                ("target", "~/.config/kitty".into()),
+            ],
+        )
+        .unwrap();
         assert!(out.starts_with("# my profile\nversion: 1.0 # keep\n"));
         assert!(out.contains("    target: ~/.config/nvim\n  kitty:\n    source: ./config/kitty\n"));
         assert!(out.ends_with("# trailing\n"));
@@ -243,9 +278,21 @@ mod tests {
 
     #[test]
     fn add_to_empty_or_missing_modules() {
-        let out = add_module(Path::new("l.yaml"), "version: 1.0\n", "a", &[("source", "./a".into())]).unwrap();
+        let out = add_module(
+            Path::new("l.yaml"),
+            "version: 1.0\n",
+            "a",
+            &[("source", "./a".into())],
+        )
+        .unwrap();
         assert_eq!(out, "version: 1.0\n\nmodules:\n  a:\n    source: ./a\n");
-        let out = add_module(Path::new("l.yaml"), "version: 1.0\nmodules: {}\n", "a", &[("source", "./a".into())]).unwrap();
+        let out = add_module(
+            Path::new("l.yaml"),
+            "version: 1.0\nmodules: {}\n",
+            "a",
+            &[("source", "./a".into())],
+        )
+        .unwrap();
         assert_eq!(out, "version: 1.0\nmodules:\n  a:\n    source: ./a\n");
     }
 

@@ -26,7 +26,10 @@ impl Env {
     /// Reads the process environment. `registry` is the `--registry` flag.
     pub fn from_process(registry: Option<&Path>) -> Result<Env> {
         let home = var("HOME").map(PathBuf::from).ok_or_else(|| {
-            Error::Usage("HOME is not set: lumina needs it to place links. Set HOME to your home directory.".into())
+            Error::Usage(
+                "HOME is not set: lumina needs it to place links. Set HOME to your home directory."
+                    .into(),
+            )
         })?;
         if !home.is_absolute() {
             return Err(Error::Usage(format!(

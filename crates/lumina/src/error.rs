@@ -25,7 +25,12 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(file: &Path, pos: Option<Pos>, field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(
+        file: &Path,
+        pos: Option<Pos>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             file: file.to_path_buf(),
             line: pos.map(|p| p.line),
@@ -81,7 +86,10 @@ pub enum Error {
 
     /// A filesystem operation failed; the message says what was being done.
     #[error("{context}: {cause}")]
-    Io { context: String, cause: std::io::Error },
+    Io {
+        context: String,
+        cause: std::io::Error,
+    },
 
     /// Any other runtime failure, with nothing damaged (exit 1).
     #[error("{0}")]
@@ -89,11 +97,18 @@ pub enum Error {
 }
 
 fn render_diagnostics(d: &[Diagnostic]) -> String {
-    d.iter().map(|d| format!("error: {d}")).collect::<Vec<_>>().join("\n")
+    d.iter()
+        .map(|d| format!("error: {d}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn render_list(items: &[String]) -> String {
-    items.iter().map(|c| format!("  - {c}")).collect::<Vec<_>>().join("\n")
+    items
+        .iter()
+        .map(|c| format!("  - {c}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl Error {

@@ -64,12 +64,20 @@ pub fn classify(vendor: &str, product: &str, board: &str) -> (String, f64, &'sta
         .collect::<String>()
         .to_ascii_lowercase();
     let amd = p.contains("amd") || p.contains("ryzen");
-    let ai300 = p.contains("ai300") || p.contains("aimax300") || p.contains("ai9") || p.contains("ai7") || p.contains("ai5");
+    let ai300 = p.contains("ai300")
+        || p.contains("aimax300")
+        || p.contains("ai9")
+        || p.contains("ai7")
+        || p.contains("ai5");
     if p.starts_with("desktop") || board.to_ascii_uppercase().starts_with("FRANMFCP") {
         return ("Framework-Desktop".into(), 1.0, "external display");
     }
     if p.starts_with("laptop16") {
-        let slug = if ai300 { "Framework-16-AMD-AI300" } else { "Framework-16-AMD" };
+        let slug = if ai300 {
+            "Framework-16-AMD-AI300"
+        } else {
+            "Framework-16-AMD"
+        };
         return (slug.into(), 1.25, "16\" 2560x1600");
     }
     if p.starts_with("laptop12") {
@@ -96,13 +104,25 @@ mod tests {
         let c = |p| classify("Framework", p, "").0;
         assert_eq!(c("Laptop 13 (AMD Ryzen 7040Series)"), "Framework-13-AMD");
         assert_eq!(c("Laptop 13 (AMD Ryzen 7040 Series)"), "Framework-13-AMD");
-        assert_eq!(c("Laptop 13 (AMD Ryzen AI 300 Series)"), "Framework-13-AMD-AI300");
+        assert_eq!(
+            c("Laptop 13 (AMD Ryzen AI 300 Series)"),
+            "Framework-13-AMD-AI300"
+        );
         assert_eq!(c("Laptop (13th Gen Intel Core)"), "Framework-13-Intel");
-        assert_eq!(c("Laptop 13 (Intel Core Ultra Series 1)"), "Framework-13-Intel");
+        assert_eq!(
+            c("Laptop 13 (Intel Core Ultra Series 1)"),
+            "Framework-13-Intel"
+        );
         assert_eq!(c("Laptop 16 (AMD Ryzen 7040 Series)"), "Framework-16-AMD");
-        assert_eq!(c("Laptop 16 (AMD Ryzen AI 300 Series)"), "Framework-16-AMD-AI300");
+        assert_eq!(
+            c("Laptop 16 (AMD Ryzen AI 300 Series)"),
+            "Framework-16-AMD-AI300"
+        );
         assert_eq!(c("Laptop 12 (13th Gen Intel Core)"), "Framework-12");
-        assert_eq!(c("Desktop (AMD Ryzen AI Max 300 Series)"), "Framework-Desktop");
+        assert_eq!(
+            c("Desktop (AMD Ryzen AI Max 300 Series)"),
+            "Framework-Desktop"
+        );
         assert!(classify("LENOVO", "ThinkPad", "").0.starts_with("Generic-"));
     }
 }

@@ -8,7 +8,11 @@ use std::path::{Component, Path, PathBuf};
 
 /// Expands a leading `~` and every `$VAR` / `${VAR}` in `s`. Returns the name
 /// of the first variable that is not set as the error.
-pub fn expand(s: &str, home: &Path, lookup: &dyn Fn(&str) -> Option<String>) -> Result<PathBuf, String> {
+pub fn expand(
+    s: &str,
+    home: &Path,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<PathBuf, String> {
     let mut out = String::with_capacity(s.len() + 16);
     let rest = if s == "~" {
         out.push_str(&home.to_string_lossy());
@@ -161,11 +165,17 @@ mod tests {
     fn expands_tilde_and_vars() {
         let home = Path::new("/home/ada");
         let look = |n: &str| (n == "XDG").then(|| "/x".to_string());
-        assert_eq!(expand("~/.config", home, &look).unwrap(), Path::new("/home/ada/.config"));
+        assert_eq!(
+            expand("~/.config", home, &look).unwrap(),
+            Path::new("/home/ada/.config")
+        );
         assert_eq!(expand("~", home, &look).unwrap(), Path::new("/home/ada"));
         assert_eq!(expand("$XDG/a", home, &look).unwrap(), Path::new("/x/a"));
         assert_eq!(expand("${XDG}b", home, &look).unwrap(), Path::new("/xb"));
-        assert_eq!(expand("$HOME/q", home, &no_vars).unwrap(), Path::new("/home/ada/q"));
+        assert_eq!(
+            expand("$HOME/q", home, &no_vars).unwrap(),
+            Path::new("/home/ada/q")
+        );
         assert_eq!(expand("$NOPE/q", home, &no_vars).unwrap_err(), "NOPE");
         assert_eq!(expand("a$", home, &no_vars).unwrap(), Path::new("a$"));
     }
@@ -173,11 +183,17 @@ mod tests {
     #[test]
     fn relative_paths() {
         assert_eq!(
-            relative(Path::new("/h/.config/hypr"), Path::new("/h/.lumina/active/home/.config/hypr/a")),
+            relative(
+                Path::new("/h/.config/hypr"),
+                Path::new("/h/.lumina/active/home/.config/hypr/a")
+            ),
             Path::new("../../.lumina/active/home/.config/hypr/a")
         );
         assert_eq!(relative(Path::new("/a"), Path::new("/a/b")), Path::new("b"));
-        assert_eq!(relative(Path::new("/a/b"), Path::new("/c")), Path::new("../../c"));
+        assert_eq!(
+            relative(Path::new("/a/b"), Path::new("/c")),
+            Path::new("../../c")
+        );
     }
 
     #[test]

@@ -63,7 +63,11 @@ modules:
   #       env:
   #         - KEY=VAL
 "#,
-        model = if hw.product.is_empty() { "an unidentified machine".to_string() } else { format!("{} {}", hw.vendor, hw.product) },
+        model = if hw.product.is_empty() {
+            "an unidentified machine".to_string()
+        } else {
+            format!("{} {}", hw.vendor, hw.product)
+        },
         identity = edit::quote(identity),
         slug = hw.slug,
         panel = hw.panel,
@@ -100,18 +104,25 @@ pub fn init(env: &Env, opts: &InitOptions) -> Result<InitReport> {
             n += 1;
             bak = with_suffix(&reg_path, &format!(".bak.{n}"));
         }
-        std::fs::copy(&reg_path, &bak).ctx(|| format!("keeping the old registry as {}", bak.display()))?;
+        std::fs::copy(&reg_path, &bak)
+            .ctx(|| format!("keeping the old registry as {}", bak.display()))?;
         previous = Some(bak);
     }
-    std::fs::create_dir_all(&profile).ctx(|| format!("creating the profile directory {}", profile.display()))?;
-    let identity = opts.identity.clone().unwrap_or_else(|| "workstation".into());
+    std::fs::create_dir_all(&profile)
+        .ctx(|| format!("creating the profile directory {}", profile.display()))?;
+    let identity = opts
+        .identity
+        .clone()
+        .unwrap_or_else(|| "workstation".into());
     let hypr = profile.join("config/hyprland");
     std::fs::create_dir_all(&hypr).ctx(|| format!("creating {}", hypr.display()))?;
     let mon = hypr.join("monitors.conf");
     if !mon.exists() {
-        fsops::atomic_write(&mon, monitors_conf(&hw).as_bytes()).ctx(|| format!("writing {}", mon.display()))?;
+        fsops::atomic_write(&mon, monitors_conf(&hw).as_bytes())
+            .ctx(|| format!("writing {}", mon.display()))?;
     }
-    fsops::atomic_write(&reg_path, render_registry(&identity, &hw).as_bytes()).ctx(|| format!("writing {}", reg_path.display()))?;
+    fsops::atomic_write(&reg_path, render_registry(&identity, &hw).as_bytes())
+        .ctx(|| format!("writing {}", reg_path.display()))?;
     let git = git_init(&profile);
     Ok(InitReport {
         registry: reg_path,
@@ -156,8 +167,13 @@ pub struct AddReport {
 
 fn read_registry_text(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).map_err(|e| {
-        Error::Invalid(vec![crate::error::Diagnostic::new(path, None, "", format!("cannot read the registry: {e}"))
-            .help("create one with `lumina init`")])
+        Error::Invalid(vec![crate::error::Diagnostic::new(
+            path,
+            None,
+            "",
+            format!("cannot read the registry: {e}"),
+        )
+        .help("create one with `lumina init`")])
     })
 }
 
@@ -197,7 +213,10 @@ pub fn add(env: &Env, name: &str, opts: &AddOptions) -> Result<AddReport> {
     let profile = current.profile_dir();
     let src_path = crate::paths::normalize(&profile.join(&source));
     if !src_path.starts_with(crate::paths::normalize(&profile)) {
-        return Err(Error::Usage(format!("--source '{source}' leaves the profile directory {}", profile.display())));
+        return Err(Error::Usage(format!(
+            "--source '{source}' leaves the profile directory {}",
+            profile.display()
+        )));
     }
     let lookup = |n: &str| std::env::var(n).ok();
     let tgt_path = expand(&target, &env.home, &lookup)
@@ -211,7 +230,10 @@ pub fn add(env: &Env, name: &str, opts: &AddOptions) -> Result<AddReport> {
             )));
         }
         if std::fs::symlink_metadata(&tgt_path).is_err() {
-            return Err(Error::Usage(format!("--adopt: there is nothing at {} to adopt", tgt_path.display())));
+            return Err(Error::Usage(format!(
+                "--adopt: there is nothing at {} to adopt",
+                tgt_path.display()
+            )));
         }
         adopt_into(&tgt_path, &src_path, &mut adopt_set)?;
     } else if !src_path.exists() {
@@ -224,20 +246,28 @@ pub fn add(env: &Env, name: &str, opts: &AddOptions) -> Result<AddReport> {
         }
         // A catalog entry whose source names a file (zshrc, gitconfig) starts
         // as an empty file; everything else as an empty directory.
-        let is_file = catalog::find(name).is_some_and(|k| k.source == source && !k.source.ends_with(&format!("/{name}")));
+        let is_file = catalog::find(name)
+            .is_some_and(|k| k.source == source && !k.source.ends_with(&format!("/{name}")));
         if is_file {
             if let Some(p) = src_path.parent() {
                 std::fs::create_dir_all(p).ctx(|| format!("creating {}", p.display()))?;
             }
-            fsops::atomic_write(&src_path, b"").ctx(|| format!("creating {}", src_path.display()))?;
+            fsops::atomic_write(&src_path, b"")
+                .ctx(|| format!("creating {}", src_path.display()))?;
         } else {
-            std::fs::create_dir_all(&src_path).ctx(|| format!("creating {}", src_path.display()))?;
+            std::fs::create_dir_all(&src_path)
+                .ctx(|| format!("creating {}", src_path.display()))?;
         }
     }
-    let fields = [("source", edit::quote(&source)), ("target", edit::quote(&target)), ("enabled", "true".to_string())];
+    let fields = [
+        ("source", edit::quote(&source)),
+        ("target", edit::quote(&target)),
+        ("enabled", "true".to_string()),
+    ];
     let new_text = edit::add_module(&reg_path, &text, name, &fields)?;
     let reg = registry::parse(&reg_path, &new_text, opts.strict)?;
-    fsops::atomic_write(&reg_path, new_text.as_bytes()).ctx(|| format!("writing {}", reg_path.display()))?;
+    fsops::atomic_write(&reg_path, new_text.as_bytes())
+        .ctx(|| format!("writing {}", reg_path.display()))?;
     let sync = linker::sync(
         env,
         &reg,
@@ -263,7 +293,10 @@ pub fn add(env: &Env, name: &str, opts: &AddOptions) -> Result<AddReport> {
 fn adopt_into(from: &Path, to: &Path, files: &mut HashSet<PathBuf>) -> Result<()> {
     let parent = to.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).ctx(|| format!("creating {}", parent.display()))?;
-    let name = to.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = to
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let staging = parent.join(format!(".{name}.lumina-adopt"));
     let _ = std::fs::remove_dir_all(&staging);
     let _ = std::fs::remove_file(&staging);
@@ -277,7 +310,8 @@ fn adopt_into(from: &Path, to: &Path, files: &mut HashSet<PathBuf>) -> Result<()
             bad.display()
         )));
     }
-    fsops::rename_noreplace(&staging, to).ctx(|| format!("moving the adopted copy to {}", to.display()))?;
+    fsops::rename_noreplace(&staging, to)
+        .ctx(|| format!("moving the adopted copy to {}", to.display()))?;
     fsops::fsync_dir(parent);
     Ok(())
 }
@@ -303,7 +337,8 @@ fn copy_tree(from: &Path, to: &Path, files: &mut HashSet<PathBuf>) -> Result<()>
         }
         Ok(())
     } else {
-        fsops::copy_new(from, to).ctx(|| format!("copying {} to {}", from.display(), to.display()))?;
+        fsops::copy_new(from, to)
+            .ctx(|| format!("copying {} to {}", from.display(), to.display()))?;
         files.insert(from.to_path_buf());
         Ok(())
     }
@@ -316,7 +351,11 @@ fn verify_tree(a: &Path, b: &Path) -> std::result::Result<(), PathBuf> {
         _ => return Err(a.to_path_buf()),
     };
     if ma.file_type().is_symlink() && a.parent().is_some() && mb.file_type().is_symlink() {
-        return if std::fs::read_link(a).ok() == std::fs::read_link(b).ok() { Ok(()) } else { Err(a.to_path_buf()) };
+        return if std::fs::read_link(a).ok() == std::fs::read_link(b).ok() {
+            Ok(())
+        } else {
+            Err(a.to_path_buf())
+        };
     }
     let da = std::fs::metadata(a).map(|m| m.is_dir()).unwrap_or(false);
     if da {
@@ -352,7 +391,10 @@ pub fn remove(env: &Env, name: &str, disable: bool) -> Result<RemoveReport> {
     let text = read_registry_text(&reg_path)?;
     let current = registry::parse(&reg_path, &text, false)?;
     if current.module(name).is_none() {
-        return Err(Error::Usage(format!("no module '{name}' in {}", reg_path.display())));
+        return Err(Error::Usage(format!(
+            "no module '{name}' in {}",
+            reg_path.display()
+        )));
     }
     let new_text = if disable {
         edit::set_enabled(&reg_path, &text, name, false)?
@@ -368,7 +410,8 @@ pub fn remove(env: &Env, name: &str, disable: bool) -> Result<RemoveReport> {
             ..SyncOptions::default()
         },
     )?;
-    fsops::atomic_write(&reg_path, new_text.as_bytes()).ctx(|| format!("writing {}", reg_path.display()))?;
+    fsops::atomic_write(&reg_path, new_text.as_bytes())
+        .ctx(|| format!("writing {}", reg_path.display()))?;
     Ok(RemoveReport {
         module: name.to_string(),
         disabled: disable,

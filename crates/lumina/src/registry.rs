@@ -72,7 +72,10 @@ pub struct Registry {
 
 impl Registry {
     pub fn profile_dir(&self) -> PathBuf {
-        self.path.parent().map(Path::to_path_buf).unwrap_or_default()
+        self.path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
     }
 
     pub fn module(&self, name: &str) -> Option<&Module> {
@@ -89,7 +92,13 @@ pub fn load(path: &Path, strict: bool) -> Result<Registry> {
         } else {
             "check that the file is readable by this user"
         };
-        Error::Invalid(vec![Diagnostic::new(path, None, "", format!("cannot read the registry: {e}")).help(help)])
+        Error::Invalid(vec![Diagnostic::new(
+            path,
+            None,
+            "",
+            format!("cannot read the registry: {e}"),
+        )
+        .help(help)])
     })?;
     parse(path, &text, strict)
 }
@@ -110,7 +119,10 @@ pub fn parse(path: &Path, text: &str, strict: bool) -> Result<Registry> {
         let mut w = std::mem::take(&mut v.warnings);
         for d in &mut w {
             if d.help.is_none() {
-                d.help = Some("remove the key or fix its spelling (--strict makes unknown keys errors)".into());
+                d.help = Some(
+                    "remove the key or fix its spelling (--strict makes unknown keys errors)"
+                        .into(),
+                );
             }
         }
         v.errors.extend(w);
@@ -124,7 +136,14 @@ pub fn parse(path: &Path, text: &str, strict: bool) -> Result<Registry> {
     Ok(reg)
 }
 
-const TOP_KEYS: &[&str] = &["version", "metadata", "modules", "orchestration", "packages", "flows"];
+const TOP_KEYS: &[&str] = &[
+    "version",
+    "metadata",
+    "modules",
+    "orchestration",
+    "packages",
+    "flows",
+];
 const META_KEYS: &[&str] = &["identity", "target", "description"];
 const MODULE_KEYS: &[&str] = &[
     "source",
@@ -159,9 +178,17 @@ impl Validator<'_> {
                 } else {
                     format!("{prefix}.{name}")
                 };
-                let mut d = Diagnostic::new(self.file, Some(k.start), field, format!("unknown key '{name}'"));
+                let mut d = Diagnostic::new(
+                    self.file,
+                    Some(k.start),
+                    field,
+                    format!("unknown key '{name}'"),
+                );
                 if let Some(s) = closest(name, known) {
-                    d = d.help(format!("did you mean '{s}'? (known keys here: {})", known.join(", ")));
+                    d = d.help(format!(
+                        "did you mean '{s}'? (known keys here: {})",
+                        known.join(", ")
+                    ));
                 } else {
                     d = d.help(format!("known keys here: {}", known.join(", ")));
                 }
@@ -258,7 +285,12 @@ impl Validator<'_> {
             } else if let Some(map) = mods.as_map() {
                 for (k, v) in map {
                     let Some(name) = k.as_str().map(str::to_string) else {
-                        self.err(k.start, "modules", "module names must be strings", "use a plain name such as `shell`");
+                        self.err(
+                            k.start,
+                            "modules",
+                            "module names must be strings",
+                            "use a plain name such as `shell`",
+                        );
                         continue;
                     };
                     if name == "orchestration" && v.get("source").is_none() {
@@ -299,7 +331,10 @@ impl Validator<'_> {
             self.err(
                 v.start,
                 &field,
-                format!("expected a mapping with 'source' and 'target', found {}", v.type_name()),
+                format!(
+                    "expected a mapping with 'source' and 'target', found {}",
+                    v.type_name()
+                ),
                 "write the module as an indented block with `source:` and `target:`",
             );
             return None;
@@ -321,7 +356,14 @@ impl Validator<'_> {
         let mut ok = true;
         match v.get("source") {
             None => {
-                self.err(key.start, &format!("{field}.source"), "missing 'source'", format!("add `source: \"./config/{name}\"` (a path inside the profile directory)"));
+                self.err(
+                    key.start,
+                    &format!("{field}.source"),
+                    "missing 'source'",
+                    format!(
+                        "add `source: \"./config/{name}\"` (a path inside the profile directory)"
+                    ),
+                );
                 ok = false;
             }
             Some(s) => match self.string(s, &format!("{field}.source")) {
@@ -342,12 +384,22 @@ impl Validator<'_> {
         }
         match v.get("target") {
             None => {
-                self.err(key.start, &format!("{field}.target"), "missing 'target'", format!("add `target: \"~/.config/{name}\"`"));
+                self.err(
+                    key.start,
+                    &format!("{field}.target"),
+                    "missing 'target'",
+                    format!("add `target: \"~/.config/{name}\"`"),
+                );
                 ok = false;
             }
             Some(t) => match self.string(t, &format!("{field}.target")) {
                 Some(text) if text.trim().is_empty() => {
-                    self.err(t.start, &format!("{field}.target"), "target is empty", "write where the files go, e.g. \"~/.config/name\"");
+                    self.err(
+                        t.start,
+                        &format!("{field}.target"),
+                        "target is empty",
+                        "write where the files go, e.g. \"~/.config/name\"",
+                    );
                     ok = false;
                 }
                 Some(text) => {
@@ -361,7 +413,9 @@ impl Validator<'_> {
             m.enabled = self.boolean(n, &format!("{field}.enabled")).unwrap_or(true);
         }
         if let Some(n) = v.get("allow_outside_home") {
-            m.allow_outside_home = self.boolean(n, &format!("{field}.allow_outside_home")).unwrap_or(false);
+            m.allow_outside_home = self
+                .boolean(n, &format!("{field}.allow_outside_home"))
+                .unwrap_or(false);
         }
         if let Some(n) = v.get("mode") {
             match n.as_str() {
@@ -409,37 +463,67 @@ impl Validator<'_> {
             return;
         }
         if o.as_map().is_none() {
-            self.err(o.start, field, format!("expected a mapping, found {}", o.type_name()), "write `orchestration:` with an indented `missions:` mapping");
+            self.err(
+                o.start,
+                field,
+                format!("expected a mapping, found {}", o.type_name()),
+                "write `orchestration:` with an indented `missions:` mapping",
+            );
             return;
         }
         self.unknown_keys(o, &["missions"], field);
-        let Some(missions) = o.get("missions") else { return };
+        let Some(missions) = o.get("missions") else {
+            return;
+        };
         if missions.is_null() {
             return;
         }
         let Some(map) = missions.as_map() else {
-            self.err(missions.start, &format!("{field}.missions"), format!("expected a mapping of mission names, found {}", missions.type_name()), "write each mission as `name:` with `path:`, `image:` and optional `env:`");
+            self.err(
+                missions.start,
+                &format!("{field}.missions"),
+                format!(
+                    "expected a mapping of mission names, found {}",
+                    missions.type_name()
+                ),
+                "write each mission as `name:` with `path:`, `image:` and optional `env:`",
+            );
             return;
         };
         for (k, v) in map {
             let name = k.as_str().unwrap_or("?").to_string();
             let f = format!("{field}.missions.{name}");
             if v.as_map().is_none() {
-                self.err(v.start, &f, format!("expected a mapping, found {}", v.type_name()), "give the mission `path:` and `image:`");
+                self.err(
+                    v.start,
+                    &f,
+                    format!("expected a mapping, found {}", v.type_name()),
+                    "give the mission `path:` and `image:`",
+                );
                 continue;
             }
             self.unknown_keys(v, MISSION_KEYS, &f);
             let path = match v.get("path") {
                 Some(n) => self.string(n, &format!("{f}.path")),
                 None => {
-                    self.err(k.start, &format!("{f}.path"), "missing 'path'", "add `path: \"~/Projects/name\"`");
+                    self.err(
+                        k.start,
+                        &format!("{f}.path"),
+                        "missing 'path'",
+                        "add `path: \"~/Projects/name\"`",
+                    );
                     None
                 }
             };
             let image = match v.get("image") {
                 Some(n) => self.string(n, &format!("{f}.image")),
                 None => {
-                    self.err(k.start, &format!("{f}.image"), "missing 'image'", "add `image: \"name:tag\"`");
+                    self.err(
+                        k.start,
+                        &format!("{f}.image"),
+                        "missing 'image'",
+                        "add `image: \"name:tag\"`",
+                    );
                     None
                 }
             };
@@ -450,17 +534,32 @@ impl Validator<'_> {
                         for (i, it) in items.iter().enumerate() {
                             if let Some(s) = self.string(it, &format!("{f}.env[{i}]")) {
                                 if !s.contains('=') {
-                                    self.err(it.start, &format!("{f}.env[{i}]"), format!("'{s}' is not KEY=VALUE"), "write each entry as KEY=VALUE");
+                                    self.err(
+                                        it.start,
+                                        &format!("{f}.env[{i}]"),
+                                        format!("'{s}' is not KEY=VALUE"),
+                                        "write each entry as KEY=VALUE",
+                                    );
                                 }
                                 env.push(s);
                             }
                         }
                     }
-                    None => self.err(n.start, &format!("{f}.env"), format!("expected a list of KEY=VALUE, found {}", n.type_name()), "write `env: [KEY=VALUE]`"),
+                    None => self.err(
+                        n.start,
+                        &format!("{f}.env"),
+                        format!("expected a list of KEY=VALUE, found {}", n.type_name()),
+                        "write `env: [KEY=VALUE]`",
+                    ),
                 }
             }
             if let (Some(path), Some(image)) = (path, image) {
-                reg.missions.push(Mission { name, path, image, env });
+                reg.missions.push(Mission {
+                    name,
+                    path,
+                    image,
+                    env,
+                });
             }
         }
     }
@@ -542,8 +641,11 @@ modules:
 
     #[test]
     fn errors_have_positions_and_fields() {
-        let src = "version: 1.0\nmodules:\n  a:\n    source: ./a\n    target: ~/a\n    mode: symlink\n";
-        let Err(Error::Invalid(d)) = parse(Path::new("r.yaml"), src, false) else { panic!() };
+        let src =
+            "version: 1.0\nmodules:\n  a:\n    source: ./a\n    target: ~/a\n    mode: symlink\n";
+        let Err(Error::Invalid(d)) = parse(Path::new("r.yaml"), src, false) else {
+            panic!()
+        };
         assert_eq!(d[0].field, "modules.a.mode");
         assert_eq!((d[0].line, d[0].column), (Some(6), Some(11)));
         assert!(d[0].help.is_some());
@@ -551,10 +653,15 @@ modules:
 
     #[test]
     fn unknown_keys_warn_then_fail_strict() {
-        let src = "version: 1.0\nmodules:\n  a:\n    source: ./a\n    targt: ~/a\n    target: ~/a\n";
+        let src =
+            "version: 1.0\nmodules:\n  a:\n    source: ./a\n    targt: ~/a\n    target: ~/a\n";
         let r = parse(Path::new("r.yaml"), src, false).unwrap();
         assert_eq!(r.warnings.len(), 1);
-        assert!(r.warnings[0].help.as_deref().unwrap().contains("did you mean 'target'"));
+        assert!(r.warnings[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("did you mean 'target'"));
         assert!(parse(Path::new("r.yaml"), src, true).is_err());
     }
 

@@ -24,7 +24,10 @@ impl std::fmt::Display for Pos {
 pub enum Kind {
     /// A scalar with its text and whether it was quoted (quoted scalars are
     /// always strings; plain ones may be numbers, booleans or null).
-    Scalar { text: String, quoted: bool },
+    Scalar {
+        text: String,
+        quoted: bool,
+    },
     Seq(Vec<Node>),
     Map(Vec<(Node, Node)>),
 }

@@ -128,7 +128,9 @@ pub enum Node {
 pub fn snapshot(root: &Path, skip: &str) -> BTreeMap<PathBuf, Node> {
     let mut out = BTreeMap::new();
     fn walk(root: &Path, rel: &Path, skip: &str, out: &mut BTreeMap<PathBuf, Node>) {
-        let Ok(rd) = std::fs::read_dir(root.join(rel)) else { return };
+        let Ok(rd) = std::fs::read_dir(root.join(rel)) else {
+            return;
+        };
         for e in rd.flatten() {
             let r = rel.join(e.file_name());
             if rel.as_os_str().is_empty() && e.file_name() == skip {
@@ -153,19 +155,30 @@ pub fn snapshot(root: &Path, skip: &str) -> BTreeMap<PathBuf, Node> {
 pub fn full_snapshot(root: &Path) -> BTreeMap<PathBuf, String> {
     let mut out = BTreeMap::new();
     fn walk(root: &Path, rel: &Path, out: &mut BTreeMap<PathBuf, String>) {
-        let Ok(rd) = std::fs::read_dir(root.join(rel)) else { return };
+        let Ok(rd) = std::fs::read_dir(root.join(rel)) else {
+            return;
+        };
         for e in rd.flatten() {
             let r = rel.join(e.file_name());
             let m = std::fs::symlink_metadata(e.path()).unwrap();
             use std::os::unix::fs::MetadataExt;
             let stamp = format!("ino={} mtime={}.{}", m.ino(), m.mtime(), m.mtime_nsec());
             if m.file_type().is_symlink() {
-                out.insert(r, format!("link {} {stamp}", std::fs::read_link(e.path()).unwrap().display()));
+                out.insert(
+                    r,
+                    format!(
+                        "link {} {stamp}",
+                        std::fs::read_link(e.path()).unwrap().display()
+                    ),
+                );
             } else if m.is_dir() {
                 out.insert(r.clone(), format!("dir {stamp}"));
                 walk(root, &r, out);
             } else {
-                out.insert(r, format!("file {:?} {stamp}", std::fs::read(e.path()).unwrap()));
+                out.insert(
+                    r,
+                    format!("file {:?} {stamp}", std::fs::read(e.path()).unwrap()),
+                );
             }
         }
     }

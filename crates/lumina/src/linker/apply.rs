@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::desired::Entry;
-use super::fsops::{self, same_bytes};
+use super::fsops::{self, digest, same_bytes};
 use super::plan::{Layout, Plan};
 use super::state::{self, Journal, Op, Owned, State};
 use crate::error::{Error, IoContext, Result};
@@ -53,7 +53,8 @@ impl GenEntry {
 pub fn read_generation(layout: &Layout, n: u64) -> Result<GenerationRecord> {
     let p = layout.generation(n).join("generation.json");
     let bytes = std::fs::read(&p).ctx(|| format!("reading generation record {}", p.display()))?;
-    serde_json::from_slice(&bytes).map_err(|e| Error::Runtime(format!("generation record {} is damaged: {e}", p.display())))
+    serde_json::from_slice(&bytes)
+        .map_err(|e| Error::Runtime(format!("generation record {} is damaged: {e}", p.display())))
 }
 
 /// Makes sure the virtual root exists, with an empty generation 0 to return
@@ -90,7 +91,7 @@ fn write_generation(layout: &Layout, n: u64, registry: &Path, entries: &[Entry])
             }
         }
         match e.mode {
-            Mode::Link => std::os::unix::fs::symlink(layout.entry_link(&e.entry, &e.source), &at),
+            Mode::Link => fsops::symlink(&layout.entry_link(&e.entry, &e.source), &at),
             Mode::Copy => fsops::copy_new(&e.source, &at),
         }
         .ctx(|| format!("staging {}", at.display()))?;
@@ -119,7 +120,8 @@ fn write_generation(layout: &Layout, n: u64, registry: &Path, entries: &[Entry])
     if let Ok(f) = std::fs::File::open(&rec_path) {
         let _ = f.sync_all();
     }
-    fsops::rename(&staging, &final_dir).ctx(|| format!("publishing generation {}", final_dir.display()))?;
+    fsops::rename(&staging, &final_dir)
+        .ctx(|| format!("publishing generation {}", final_dir.display()))?;
     fsops::fsync_dir(&layout.generations());
     Ok(())
 }
@@ -128,7 +130,8 @@ fn write_generation(layout: &Layout, n: u64, registry: &Path, entries: &[Entry])
 fn switch_active(layout: &Layout, n: u64) -> Result<()> {
     let tmp = layout.root.join(".active.tmp");
     let _ = std::fs::remove_file(&tmp);
-    fsops::symlink(Path::new("generations").join(n.to_string()).as_path(), &tmp).ctx(|| format!("creating {}", tmp.display()))?;
+    fsops::symlink(Path::new("generations").join(n.to_string()).as_path(), &tmp)
+        .ctx(|| format!("creating {}", tmp.display()))?;
     fsops::rename(&tmp, &layout.active()).ctx(|| "switching the active generation".to_string())?;
     fsops::fsync_dir(&layout.root);
     Ok(())
@@ -187,6 +190,22 @@ fn is_link_to(p: &Path, text: &Path) -> bool {
     std::fs::read_link(p).ok().as_deref() == Some(text)
 }
 
+/// Whether `p` is lumina's entry: a symlink with text `link`, or (copy
+/// mode) a file with fingerprint `fp`.
+fn is_ours(p: &Path, link: Option<&Path>, fp: Option<&str>) -> bool {
+    match (link, fp) {
+        (Some(l), _) => is_link_to(p, l),
+        (None, Some(d)) => is_file(p) && digest(p).as_deref() == Some(d),
+        _ => false,
+    }
+}
+
+fn is_file(p: &Path) -> bool {
+    std::fs::symlink_metadata(p)
+        .map(|m| m.is_file())
+        .unwrap_or(false)
+}
+
 fn exists(p: &Path) -> bool {
     std::fs::symlink_metadata(p).is_ok()
 }
@@ -196,7 +215,10 @@ fn run_op(op: &Op) -> Result<()> {
         Op::Mkdir { path } => match fsops::mkdir(path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && path.is_dir() => Ok(()),
-            Err(e) => Err(Error::io(format!("creating directory {}", path.display()), e)),
+            Err(e) => Err(Error::io(
+                format!("creating directory {}", path.display()),
+                e,
+            )),
         },
         Op::Rmdir { path } => {
             let _ = fsops::rmdir(path);
@@ -205,29 +227,37 @@ fn run_op(op: &Op) -> Result<()> {
         Op::Prune {
             target,
             link,
-            copy_of,
+            digest,
             restore,
+            tmp,
         } => {
-            let ours = match (link, copy_of) {
-                (Some(l), _) => is_link_to(target, l),
-                (None, Some(c)) => same_bytes(target, c),
-                _ => false,
-            };
-            if !ours {
+            if !is_ours(target, link.as_deref(), digest.as_deref()) {
                 return Ok(());
             }
             match restore.as_ref().filter(|r| exists(r)) {
-                Some(r) => match fsops::exchange(r, target) {
-                    Ok(()) => {
-                        // `r` now holds lumina's entry.
-                        fsops::unlink(r).ctx(|| format!("removing {}", r.display()))
+                Some(r) => {
+                    // The backup goes to a temporary name, then swaps with
+                    // lumina's entry in one step; the entry is then removed.
+                    fsops::rename_noreplace(r, tmp)
+                        .ctx(|| format!("preparing to restore {}", r.display()))?;
+                    match fsops::exchange(tmp, target) {
+                        Ok(()) => fsops::unlink(tmp).ctx(|| format!("removing {}", tmp.display())),
+                        Err(e) if fsops::exchange_unsupported(&e) => {
+                            fsops::unlink(target)
+                                .ctx(|| format!("removing {}", target.display()))?;
+                            fsops::rename_noreplace(tmp, target).ctx(|| {
+                                format!("restoring {} from {}", target.display(), r.display())
+                            })
+                        }
+                        Err(e) => {
+                            let _ = fsops::rename_noreplace(tmp, r);
+                            Err(Error::io(
+                                format!("restoring {} from {}", target.display(), r.display()),
+                                e,
+                            ))
+                        }
                     }
-                    Err(e) if fsops::exchange_unsupported(&e) => {
-                        fsops::unlink(target).ctx(|| format!("removing {}", target.display()))?;
-                        fsops::rename_noreplace(r, target).ctx(|| format!("restoring {} from {}", target.display(), r.display()))
-                    }
-                    Err(e) => Err(Error::io(format!("restoring {} from {}", target.display(), r.display()), e)),
-                },
+                }
                 None => fsops::unlink(target).ctx(|| format!("removing {}", target.display())),
             }
         }
@@ -240,6 +270,7 @@ fn run_op(op: &Op) -> Result<()> {
             dir,
             drop_link,
             drop_same,
+            drop_digest,
             ..
         } => {
             let _ = std::fs::remove_file(tmp);
@@ -250,7 +281,10 @@ fn run_op(op: &Op) -> Result<()> {
             } else if let Some(c) = copy_from {
                 fsops::copy_new(c, tmp)
             } else {
-                return Err(Error::Runtime(format!("nothing to place at {}", target.display())));
+                return Err(Error::Runtime(format!(
+                    "nothing to place at {}",
+                    target.display()
+                )));
             }
             .ctx(|| format!("preparing {}", tmp.display()))?;
             if !exists(target) {
@@ -258,17 +292,30 @@ fn run_op(op: &Op) -> Result<()> {
                     Ok(()) => Ok(()),
                     Err(e) => {
                         let _ = remove_new(tmp);
-                        Err(Error::io(format!("placing {} (it appeared during the sync)", target.display()), e))
+                        Err(Error::io(
+                            format!("placing {} (it appeared during the sync)", target.display()),
+                            e,
+                        ))
                     }
                 };
             }
             match fsops::exchange(tmp, target) {
-                Ok(()) => dispose_old(target, tmp, backup.as_deref(), drop_link.as_deref(), drop_same.as_deref()).map(|_| ()),
+                Ok(()) => dispose_old(
+                    target,
+                    tmp,
+                    backup.as_deref(),
+                    drop_link.as_deref(),
+                    drop_same.as_deref(),
+                    drop_digest.as_deref(),
+                )
+                .map(|_| ()),
                 Err(e) if fsops::exchange_unsupported(&e) => {
                     // No RENAME_EXCHANGE here: move the old entry aside first.
                     let aside = backup.clone().unwrap_or_else(|| free_backup(target));
-                    fsops::rename_noreplace(target, &aside).ctx(|| format!("moving {} to {}", target.display(), aside.display()))?;
-                    fsops::rename_noreplace(tmp, target).ctx(|| format!("placing {}", target.display()))
+                    fsops::rename_noreplace(target, &aside)
+                        .ctx(|| format!("moving {} to {}", target.display(), aside.display()))?;
+                    fsops::rename_noreplace(tmp, target)
+                        .ctx(|| format!("placing {}", target.display()))
                 }
                 Err(e) => {
                     let _ = remove_new(tmp);
@@ -303,7 +350,18 @@ fn free_backup(target: &Path) -> PathBuf {
 /// What was at the target now sits at `tmp`: drop it if it is lumina's own
 /// older entry (or identical adopted content), otherwise move it to a backup
 /// name that is free. Returns the backup path used, if any.
-fn dispose_old(target: &Path, tmp: &Path, backup: Option<&Path>, drop_link: Option<&Path>, drop_same: Option<&Path>) -> Result<Option<PathBuf>> {
+fn dispose_old(
+    target: &Path,
+    tmp: &Path,
+    backup: Option<&Path>,
+    drop_link: Option<&Path>,
+    drop_same: Option<&Path>,
+    drop_digest: Option<&str>,
+) -> Result<Option<PathBuf>> {
+    if drop_digest.is_some() && is_file(tmp) && digest(tmp).as_deref() == drop_digest {
+        fsops::unlink(tmp).ctx(|| format!("removing {}", tmp.display()))?;
+        return Ok(None);
+    }
     if let Some(l) = drop_link {
         if is_link_to(tmp, l) {
             fsops::unlink(tmp).ctx(|| format!("removing {}", tmp.display()))?;
@@ -311,13 +369,17 @@ fn dispose_old(target: &Path, tmp: &Path, backup: Option<&Path>, drop_link: Opti
         }
     }
     if let Some(s) = drop_same {
-        let is_file = std::fs::symlink_metadata(tmp).map(|m| m.is_file()).unwrap_or(false);
+        let is_file = std::fs::symlink_metadata(tmp)
+            .map(|m| m.is_file())
+            .unwrap_or(false);
         if is_file && same_bytes(tmp, s) {
             fsops::unlink(tmp).ctx(|| format!("removing {}", tmp.display()))?;
             return Ok(None);
         }
     }
-    let mut dest = backup.map(Path::to_path_buf).unwrap_or_else(|| free_backup(target));
+    let mut dest = backup
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| free_backup(target));
     loop {
         match fsops::rename_noreplace(tmp, &dest) {
             Ok(()) => return Ok(Some(dest)),
@@ -348,21 +410,20 @@ pub fn settle(st: &mut State, layout: &Layout) {
             Op::Prune {
                 target,
                 link,
-                copy_of,
+                digest,
                 restore,
+                tmp,
             } => {
-                // An exchange that happened leaves lumina's link at `restore`.
-                if let (Some(r), Some(l)) = (restore, link) {
-                    if is_link_to(r, l) {
-                        let _ = fsops::unlink(r);
+                if exists(tmp) {
+                    if is_ours(tmp, link.as_deref(), digest.as_deref()) {
+                        // Swapped: what sits at tmp is lumina's old entry.
+                        let _ = fsops::unlink(tmp);
+                    } else if let Some(r) = restore {
+                        // Not swapped yet: the backup goes back where it was.
+                        let _ = fsops::rename_noreplace(tmp, r);
                     }
                 }
-                let still_ours = match (link, copy_of) {
-                    (Some(l), _) => is_link_to(target, l),
-                    (None, Some(c)) => same_bytes(target, c),
-                    _ => false,
-                };
-                if !still_ours {
+                if !is_ours(target, link.as_deref(), digest.as_deref()) {
                     if let Some(r) = restore {
                         if exists(r) && !exists(target) {
                             let _ = fsops::rename_noreplace(r, target);
@@ -384,23 +445,35 @@ pub fn settle(st: &mut State, layout: &Layout) {
                 dir,
                 drop_link,
                 drop_same,
+                drop_digest,
             } => {
                 let mut used_backup = None;
                 if exists(tmp) {
                     let is_new = if *dir {
-                        std::fs::read_dir(tmp).map(|mut r| r.next().is_none()).unwrap_or(false)
-                            && target.is_dir()
+                        // What a dir placement replaces is never a directory.
+                        std::fs::symlink_metadata(tmp)
+                            .map(|m| m.is_dir())
+                            .unwrap_or(false)
                     } else if let Some(l) = link {
                         is_link_to(tmp, l)
                     } else if let Some(c) = copy_from {
                         same_bytes(tmp, c)
-                            && std::fs::symlink_metadata(tmp).map(|m| m.is_file()).unwrap_or(false)
+                            && std::fs::symlink_metadata(tmp)
+                                .map(|m| m.is_file())
+                                .unwrap_or(false)
                     } else {
                         false
                     };
                     if is_new {
                         let _ = remove_new(tmp);
-                    } else if let Ok(b) = dispose_old(target, tmp, backup.as_deref(), drop_link.as_deref(), drop_same.as_deref()) {
+                    } else if let Ok(b) = dispose_old(
+                        target,
+                        tmp,
+                        backup.as_deref(),
+                        drop_link.as_deref(),
+                        drop_same.as_deref(),
+                        drop_digest.as_deref(),
+                    ) {
                         used_backup = b;
                     }
                 } else if let Some(b) = backup {
@@ -409,7 +482,10 @@ pub fn settle(st: &mut State, layout: &Layout) {
                     }
                 }
                 let placed = if *dir {
-                    target.is_dir() && !std::fs::symlink_metadata(target).map(|m| m.file_type().is_symlink()).unwrap_or(true)
+                    target.is_dir()
+                        && !std::fs::symlink_metadata(target)
+                            .map(|m| m.file_type().is_symlink())
+                            .unwrap_or(true)
                 } else if let Some(l) = link {
                     is_link_to(target, l)
                 } else if let Some(c) = copy_from {
@@ -435,6 +511,7 @@ pub fn settle(st: &mut State, layout: &Layout) {
                         source: source.clone(),
                         mode: *mode,
                         link: link.clone(),
+                        digest: copy_from.as_ref().and_then(|_| digest(target)),
                         backup: used_backup.or(previous),
                         since: j.generation,
                     },
@@ -448,7 +525,9 @@ pub fn settle(st: &mut State, layout: &Layout) {
 /// Deletes generations beyond the newest [`KEEP_GENERATIONS`], never the
 /// active one nor generation 0.
 pub fn collect_garbage(layout: &Layout, active: Option<u64>) {
-    let Ok(rd) = std::fs::read_dir(layout.generations()) else { return };
+    let Ok(rd) = std::fs::read_dir(layout.generations()) else {
+        return;
+    };
     let mut nums: Vec<u64> = rd
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse().ok())

@@ -38,7 +38,13 @@ pub struct Desired {
 pub fn module_target(m: &Module, reg: &Registry, env: &Env) -> Result<PathBuf> {
     let field = format!("modules.{}.target", m.name);
     let diag = |msg: String, help: &str| {
-        Error::Invalid(vec![Diagnostic::new(&reg.path, Some(m.target_pos), field.clone(), msg).help(help)])
+        Error::Invalid(vec![Diagnostic::new(
+            &reg.path,
+            Some(m.target_pos),
+            field.clone(),
+            msg,
+        )
+        .help(help)])
     };
     let lookup = |n: &str| std::env::var(n).ok();
     let t = expand(&m.target, &env.home, &lookup).map_err(|var| {
@@ -67,11 +73,18 @@ pub fn module_target(m: &Module, reg: &Registry, env: &Env) -> Result<PathBuf> {
             "if this is intended, add `allow_outside_home: true` to the module",
         ));
     }
-    for (what, inside) in [("lumina's virtual root", &env.lumina_home), ("the profile directory", &reg.profile_dir())] {
+    for (what, inside) in [
+        ("lumina's virtual root", &env.lumina_home),
+        ("the profile directory", &reg.profile_dir()),
+    ] {
         let inside = normalize(inside);
         if t.starts_with(&inside) || inside.starts_with(&t) {
             return Err(diag(
-                format!("target '{}' overlaps {what} ({})", m.target, inside.display()),
+                format!(
+                    "target '{}' overlaps {what} ({})",
+                    m.target,
+                    inside.display()
+                ),
                 "choose a target outside the profile and outside ~/.lumina",
             ));
         }
@@ -90,7 +103,15 @@ fn entry_path(target: &Path, home: &Path) -> PathBuf {
 pub fn desired(reg: &Registry, env: &Env, host: &str) -> Result<Desired> {
     let profile = reg.profile_dir();
     let profile_c = std::fs::canonicalize(&profile).map_err(|e| {
-        Error::Invalid(vec![Diagnostic::new(&reg.path, None, "", format!("the profile directory {} is not accessible: {e}", profile.display()))])
+        Error::Invalid(vec![Diagnostic::new(
+            &reg.path,
+            None,
+            "",
+            format!(
+                "the profile directory {} is not accessible: {e}",
+                profile.display()
+            ),
+        )])
     })?;
     let home = normalize(&env.home);
     let mut out = Desired::default();
@@ -103,7 +124,10 @@ pub fn desired(reg: &Registry, env: &Env, host: &str) -> Result<Desired> {
         }
         if let Some(hosts) = &m.hosts {
             if !hosts.iter().any(|h| h == host) {
-                out.inactive.push((m.name.clone(), format!("hosts {hosts:?} do not include {host}")));
+                out.inactive.push((
+                    m.name.clone(),
+                    format!("hosts {hosts:?} do not include {host}"),
+                ));
                 continue;
             }
         }
@@ -120,9 +144,18 @@ pub fn desired(reg: &Registry, env: &Env, host: &str) -> Result<Desired> {
             Ok(c) => c,
             Err(e) => {
                 let msg = if e.kind() == std::io::ErrorKind::NotFound {
-                    format!("source '{}' of module '{}' does not exist (looked for {})", m.source.display(), m.name, src.display())
+                    format!(
+                        "source '{}' of module '{}' does not exist (looked for {})",
+                        m.source.display(),
+                        m.name,
+                        src.display()
+                    )
                 } else {
-                    format!("source '{}' of module '{}' is not accessible: {e}", m.source.display(), m.name)
+                    format!(
+                        "source '{}' of module '{}' is not accessible: {e}",
+                        m.source.display(),
+                        m.name
+                    )
                 };
                 errors.push(
                     Diagnostic::new(&reg.path, Some(m.source_pos), format!("modules.{}.source", m.name), msg)
@@ -153,8 +186,13 @@ pub fn desired(reg: &Registry, env: &Env, host: &str) -> Result<Desired> {
             };
             if let Some(other) = owners.insert(t.clone(), m.name.clone()) {
                 errors.push(
-                    Diagnostic::new(&reg.path, Some(m.target_pos), format!("modules.{}.target", m.name), format!("target {} is also claimed by module '{other}'", t.display()))
-                        .help("give each module its own target, or disable one of them"),
+                    Diagnostic::new(
+                        &reg.path,
+                        Some(m.target_pos),
+                        format!("modules.{}.target", m.name),
+                        format!("target {} is also claimed by module '{other}'", t.display()),
+                    )
+                    .help("give each module its own target, or disable one of them"),
                 );
                 continue;
             }
@@ -172,12 +210,21 @@ pub fn desired(reg: &Registry, env: &Env, host: &str) -> Result<Desired> {
     out.entries.sort_by(|a, b| a.target.cmp(&b.target));
     for w in out.entries.windows(2) {
         if w[1].target.starts_with(&w[0].target) {
-            errors.push(Diagnostic::new(
-                &reg.path,
-                None,
-                format!("modules.{}.target", w[1].module),
-                format!("{} (module '{}') lies inside {} (module '{}'), which is a file link", w[1].target.display(), w[1].module, w[0].target.display(), w[0].module),
-            ).help("targets of different modules must not nest"));
+            errors.push(
+                Diagnostic::new(
+                    &reg.path,
+                    None,
+                    format!("modules.{}.target", w[1].module),
+                    format!(
+                        "{} (module '{}') lies inside {} (module '{}'), which is a file link",
+                        w[1].target.display(),
+                        w[1].module,
+                        w[0].target.display(),
+                        w[0].module
+                    ),
+                )
+                .help("targets of different modules must not nest"),
+            );
         }
     }
     if !errors.is_empty() {

@@ -30,7 +30,8 @@ pub fn step(what: &str, path: &Path) {
     let n = STEPS.fetch_add(1, Ordering::Relaxed) + 1;
     tracing::debug!(step = n, op = what, path = %path.display());
     if kill_at() == Some(n) {
-        let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
+        let _ =
+            rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
     }
 }
 
@@ -107,7 +108,10 @@ pub fn fsync_dir(p: &Path) {
 /// rename, fsync of the directory.
 pub fn atomic_write(path: &Path, data: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
     step("write", &tmp);
     let mut f = std::fs::File::create(&tmp)?;
@@ -128,10 +132,36 @@ pub fn copy_new(from: &Path, to: &Path) -> std::io::Result<()> {
     step("copy", to);
     let mut src = std::fs::File::open(from)?;
     let perm = src.metadata()?.permissions();
-    let mut dst = std::fs::OpenOptions::new().write(true).create_new(true).open(to)?;
+    let mut dst = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(to)?;
     std::io::copy(&mut src, &mut dst)?;
     dst.set_permissions(perm)?;
     dst.sync_all()
+}
+
+/// A 64-bit FNV-1a fingerprint of a file's bytes (hex), used to tell whether
+/// a `mode: copy` target is still exactly what lumina wrote. Not a security
+/// measure: it detects edits, not adversaries.
+pub fn digest(p: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(p).ok()?;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut buf = [0u8; 16384];
+    let mut len: u64 = 0;
+    loop {
+        let n = f.read(&mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        len += n as u64;
+        for b in &buf[..n] {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    Some(format!("{h:016x}-{len}"))
 }
 
 /// Byte-for-byte comparison of two files (false if either is unreadable).

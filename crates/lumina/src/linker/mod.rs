@@ -63,7 +63,8 @@ struct Lock(Option<std::fs::File>);
 fn lock(layout: &Layout, create: bool) -> Result<Lock> {
     let p = layout.root.join("lock");
     let f = if create {
-        std::fs::create_dir_all(&layout.root).ctx(|| format!("creating {}", layout.root.display()))?;
+        std::fs::create_dir_all(&layout.root)
+            .ctx(|| format!("creating {}", layout.root.display()))?;
         Some(
             std::fs::OpenOptions::new()
                 .create(true)
@@ -77,7 +78,10 @@ fn lock(layout: &Layout, create: bool) -> Result<Lock> {
     };
     if let Some(f) = &f {
         if rustix::fs::flock(f, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
-            eprintln!("lumina: waiting for another lumina run to finish ({} is locked)", p.display());
+            eprintln!(
+                "lumina: waiting for another lumina run to finish ({} is locked)",
+                p.display()
+            );
             rustix::fs::flock(f, rustix::fs::FlockOperation::LockExclusive)
                 .map_err(|e| Error::io(format!("locking {}", p.display()), e.into()))?;
         }
@@ -155,7 +159,11 @@ pub fn sync(env: &Env, reg: &Registry, opts: &SyncOptions) -> Result<SyncReport>
         dry_run: opts.dry_run,
         host,
         registry: reg.path.clone(),
-        generation: if opts.dry_run || !changed { st.active } else { Some(plan.generation) },
+        generation: if opts.dry_run || !changed {
+            st.active
+        } else {
+            Some(plan.generation)
+        },
         changed,
         recovered,
         plan,
@@ -182,7 +190,12 @@ pub fn undo(env: &Env, dry_run: bool) -> Result<UndoReport> {
     }
     let from = match st.active {
         Some(n) if n > 0 => n,
-        _ => return Err(Error::Usage("nothing to undo: no sync has been made yet (or every one was already undone)".into())),
+        _ => {
+            return Err(Error::Usage(
+                "nothing to undo: no sync has been made yet (or every one was already undone)"
+                    .into(),
+            ))
+        }
     };
     let mut to = 0;
     if let Ok(rd) = std::fs::read_dir(layout.generations()) {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::desired::Entry;
-use super::fsops::same_bytes;
+use super::fsops::{digest, same_bytes};
 use super::state::{Op, Owned, State};
 use crate::error::{Error, Result};
 use crate::paths::{relative, with_suffix, Canon};
@@ -158,7 +158,6 @@ struct Planner<'a> {
     canon: Canon,
     plan: Plan,
     opts: &'a Options<'a>,
-    state: &'a State,
     /// Paths already claimed as backups or temporaries in this plan.
     claimed: HashSet<PathBuf>,
     /// Directories that exist (true) or will be created by this plan (false).
@@ -171,8 +170,17 @@ struct Planner<'a> {
     writes: HashSet<PathBuf>,
 }
 
-pub fn plan(entries: Vec<Entry>, state: &State, layout: &Layout, opts: &Options<'_>) -> Result<Plan> {
-    let generation = opts.reuse.unwrap_or(state.last + 1);
+pub fn plan(
+    entries: Vec<Entry>,
+    state: &State,
+    layout: &Layout,
+    opts: &Options<'_>,
+) -> Result<Plan> {
+    // A run killed after publishing a generation but before journaling it
+    // leaves a directory newer than `state.last`: never reuse its number.
+    let generation = opts
+        .reuse
+        .unwrap_or_else(|| state.last.max(highest_generation(layout)) + 1);
     let mut p = Planner {
         layout,
         canon: Canon::default(),
@@ -181,7 +189,6 @@ pub fn plan(entries: Vec<Entry>, state: &State, layout: &Layout, opts: &Options<
             ..Plan::default()
         },
         opts,
-        state,
         claimed: HashSet::new(),
         dirs: HashMap::new(),
         mkdirs: Vec::new(),
@@ -233,7 +240,12 @@ pub fn plan(entries: Vec<Entry>, state: &State, layout: &Layout, opts: &Options<
     to_check.sort();
     for dir in to_check {
         let existing = nearest_existing(&dir);
-        if rustix::fs::access(&existing, rustix::fs::Access::WRITE_OK | rustix::fs::Access::EXEC_OK).is_err() {
+        if rustix::fs::access(
+            &existing,
+            rustix::fs::Access::WRITE_OK | rustix::fs::Access::EXEC_OK,
+        )
+        .is_err()
+        {
             return Err(Error::PermissionDenied { path: existing });
         }
     }
@@ -287,6 +299,18 @@ fn dirs_to_remove(state: &State, entries: &[Entry], plan: &Plan) -> Vec<PathBuf>
     out
 }
 
+/// The highest generation number with a directory under `generations/`.
+fn highest_generation(layout: &Layout) -> u64 {
+    std::fs::read_dir(layout.generations())
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse::<u64>().ok())
+                .max()
+                .unwrap_or(0)
+        })
+        .unwrap_or(0)
+}
+
 /// The nearest ancestor of `p` (or `p`) that is an existing directory.
 fn nearest_existing(p: &Path) -> PathBuf {
     let mut cur = p.to_path_buf();
@@ -303,13 +327,21 @@ fn nearest_existing(p: &Path) -> PathBuf {
 /// Whether the entry in an existing generation is what `e` wants.
 pub fn generation_entry_ok(at: &Path, e: &Entry, layout: &Layout) -> bool {
     match e.mode {
-        Mode::Link => std::fs::read_link(at).ok().as_deref() == Some(&layout.entry_link(&e.entry, &e.source)),
+        Mode::Link => {
+            std::fs::read_link(at).ok().as_deref() == Some(&layout.entry_link(&e.entry, &e.source))
+        }
         Mode::Copy => same_bytes(at, &e.source),
     }
 }
 
 impl Planner<'_> {
-    fn item(&mut self, e_module: &str, target: &Path, action: Action, detail: impl Into<String>) -> &mut Item {
+    fn item(
+        &mut self,
+        e_module: &str,
+        target: &Path,
+        action: Action,
+        detail: impl Into<String>,
+    ) -> &mut Item {
         self.plan.items.push(Item {
             module: e_module.to_string(),
             target: target.to_path_buf(),
@@ -334,21 +366,21 @@ impl Planner<'_> {
     }
 
     fn tmp_for(&mut self, target: &Path) -> PathBuf {
-        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let parent = target.parent().unwrap_or(Path::new("/"));
         let base = parent.join(format!(".{name}.lumina-{}", self.plan.generation));
         self.free_name(&base, "")
     }
 
     fn prune(&mut self, target: &Path, owned: &Owned) -> Result<()> {
-        let found = probe(target).map_err(|e| Error::io(format!("inspecting {}", target.display()), e))?;
+        let found =
+            probe(target).map_err(|e| Error::io(format!("inspecting {}", target.display()), e))?;
         let ours = match (&found, owned.mode) {
             (Found::Link(t), Mode::Link) => Some(t) == owned.link.as_ref(),
-            (Found::File, Mode::Copy) => self
-                .state
-                .active
-                .map(|n| same_bytes(target, &self.layout.generation(n).join(&owned.entry)))
-                .unwrap_or(false),
+            (Found::File, Mode::Copy) => owned.digest.is_some() && digest(target) == owned.digest,
             _ => false,
         };
         let restore = owned
@@ -358,26 +390,38 @@ impl Planner<'_> {
         if !ours {
             let detail = match found {
                 Found::Absent => "already gone".to_string(),
-                _ => format!("left in place: {} that lumina did not put there", describe(&found)),
+                _ => format!(
+                    "left in place: {} that lumina did not put there",
+                    describe(&found)
+                ),
             };
             let it = self.item(&owned.module, target, Action::Prune, detail);
             it.restore = None;
             if let Some(b) = &restore {
-                self.plan
-                    .warnings
-                    .push(format!("{} was changed by hand; its backup stays at {}", target.display(), b.display()));
+                self.plan.warnings.push(format!(
+                    "{} was changed by hand; its backup stays at {}",
+                    target.display(),
+                    b.display()
+                ));
             }
             return Ok(());
         }
-        self.writes.insert(target.parent().unwrap_or(Path::new("/")).to_path_buf());
-        let detail = if restore.is_some() { "removed; backup restored" } else { "removed" };
+        self.writes
+            .insert(target.parent().unwrap_or(Path::new("/")).to_path_buf());
+        let detail = if restore.is_some() {
+            "removed; backup restored"
+        } else {
+            "removed"
+        };
         let it = self.item(&owned.module, target, Action::Prune, detail);
         it.restore = restore.clone();
+        let tmp = self.tmp_for(target);
         self.prunes.push(Op::Prune {
+            tmp,
             target: target.to_path_buf(),
             link: owned.link.clone(),
-            copy_of: (owned.mode == Mode::Copy)
-                .then(|| self.state.active.map(|n| self.layout.generation(n).join(&owned.entry)))
+            digest: (owned.mode == Mode::Copy)
+                .then(|| owned.digest.clone())
                 .flatten(),
             restore,
         });
@@ -421,7 +465,8 @@ impl Planner<'_> {
             }
         }
         for d in missing.into_iter().rev() {
-            self.writes.insert(d.parent().unwrap_or(Path::new("/")).to_path_buf());
+            self.writes
+                .insert(d.parent().unwrap_or(Path::new("/")).to_path_buf());
             self.dirs.insert(d.clone(), false);
             self.mkdirs.push(Op::Mkdir { path: d });
         }
@@ -432,31 +477,55 @@ impl Planner<'_> {
     /// directory on the way when `dir`). Returns whether it will be replaced.
     fn conflict(&mut self, e: &Entry, at: &Path, found: Found, dir: bool) -> Result<bool> {
         let what = describe(&found);
-        let policy = if self.opts.strict { OnConflict::Abort } else { e.on_conflict };
-        let adopt = self.opts.adopt.contains(at) && matches!(found, Found::File) && same_bytes(at, &e.source);
+        let policy = if self.opts.strict {
+            OnConflict::Abort
+        } else {
+            e.on_conflict
+        };
+        let adopt = self.opts.adopt.contains(at)
+            && matches!(found, Found::File)
+            && same_bytes(at, &e.source);
         match policy {
             OnConflict::Abort if !adopt => {
-                self.plan
-                    .blocked
-                    .push(format!("{} (module '{}'): {what} is in the way", at.display(), e.module));
-                self.item(&e.module, at, Action::Conflict, format!("{what} in the way; policy abort"));
+                self.plan.blocked.push(format!(
+                    "{} (module '{}'): {what} is in the way",
+                    at.display(),
+                    e.module
+                ));
+                self.item(
+                    &e.module,
+                    at,
+                    Action::Conflict,
+                    format!("{what} in the way; policy abort"),
+                );
                 Ok(false)
             }
             OnConflict::Skip if !adopt => {
-                self.plan
-                    .skipped
-                    .push(format!("{} (module '{}'): {what} left in place", at.display(), e.module));
-                self.item(&e.module, at, Action::Conflict, format!("{what} in the way; skipped"));
+                self.plan.skipped.push(format!(
+                    "{} (module '{}'): {what} left in place",
+                    at.display(),
+                    e.module
+                ));
+                self.item(
+                    &e.module,
+                    at,
+                    Action::Conflict,
+                    format!("{what} in the way; skipped"),
+                );
                 Ok(false)
             }
             _ => {
                 let backup = self.free_name(at, ".bak");
                 let tmp = self.tmp_for(at);
-                self.writes.insert(at.parent().unwrap_or(Path::new("/")).to_path_buf());
+                self.writes
+                    .insert(at.parent().unwrap_or(Path::new("/")).to_path_buf());
                 let detail = if adopt {
                     "adopted: identical to the profile copy, replaced by the link".to_string()
                 } else {
-                    format!("{what} in the way; moved to {}", crate::paths::tilde(&backup))
+                    format!(
+                        "{what} in the way; moved to {}",
+                        crate::paths::tilde(&backup)
+                    )
                 };
                 let it = self.item(&e.module, at, Action::Conflict, detail);
                 it.backup = (!adopt).then(|| backup.clone());
@@ -474,20 +543,34 @@ impl Planner<'_> {
                         dir: true,
                         drop_link: None,
                         drop_same: None,
+                        drop_digest: None,
                     });
                 } else {
                     let drop_same = adopt.then(|| e.source.clone());
-                    self.place(e, tmp, Some(backup), None, drop_same);
+                    self.place(e, tmp, Some(backup), None, drop_same, None);
                 }
                 Ok(true)
             }
         }
     }
 
-    fn place(&mut self, e: &Entry, tmp: PathBuf, backup: Option<PathBuf>, drop_link: Option<PathBuf>, drop_same: Option<PathBuf>) {
-        let link = (e.mode == Mode::Link).then(|| self.layout.target_link(&e.target, &e.entry, &mut self.canon));
-        let copy_from = (e.mode == Mode::Copy).then(|| self.layout.generation(self.plan.generation).join(&e.entry));
-        self.writes.insert(e.target.parent().unwrap_or(Path::new("/")).to_path_buf());
+    fn place(
+        &mut self,
+        e: &Entry,
+        tmp: PathBuf,
+        backup: Option<PathBuf>,
+        drop_link: Option<PathBuf>,
+        drop_same: Option<PathBuf>,
+        drop_digest: Option<String>,
+    ) {
+        let link = (e.mode == Mode::Link).then(|| {
+            self.layout
+                .target_link(&e.target, &e.entry, &mut self.canon)
+        });
+        let copy_from = (e.mode == Mode::Copy)
+            .then(|| self.layout.generation(self.plan.generation).join(&e.entry));
+        self.writes
+            .insert(e.target.parent().unwrap_or(Path::new("/")).to_path_buf());
         self.places.push(Op::Place {
             target: e.target.clone(),
             module: e.module.clone(),
@@ -501,6 +584,7 @@ impl Planner<'_> {
             dir: false,
             drop_link,
             drop_same,
+            drop_digest,
         });
     }
 
@@ -512,6 +596,7 @@ impl Planner<'_> {
                 entry: e.entry.clone(),
                 source: e.source.clone(),
                 mode: e.mode,
+                digest: (e.mode == Mode::Copy).then(|| digest(&e.target)).flatten(),
                 link,
                 backup,
                 since,
@@ -531,10 +616,14 @@ impl Planner<'_> {
         })?;
         let since = owned.map(|o| o.since).unwrap_or(self.plan.generation);
         let backup = owned.and_then(|o| o.backup.clone());
-        let source_changed = owned.map(|o| o.source != e.source || o.mode != e.mode).unwrap_or(false);
+        let source_changed = owned
+            .map(|o| o.source != e.source || o.mode != e.mode)
+            .unwrap_or(false);
         match e.mode {
             Mode::Link => {
-                let want = self.layout.target_link(&e.target, &e.entry, &mut self.canon);
+                let want = self
+                    .layout
+                    .target_link(&e.target, &e.entry, &mut self.canon);
                 match found {
                     Found::Link(t) if t == want => {
                         let (action, detail) = if source_changed {
@@ -548,19 +637,27 @@ impl Planner<'_> {
                     Found::Link(t) if owned.and_then(|o| o.link.as_ref()) == Some(&t) => {
                         self.item(&e.module, &e.target, Action::Update, "link re-pointed");
                         let tmp = self.tmp_for(&e.target);
-                        self.place(e, tmp, None, Some(t), None);
+                        self.place(e, tmp, None, Some(t), None, None);
                     }
-                    Found::File if owned.is_some_and(|o| o.mode == Mode::Copy) && self.owned_copy_intact(&e.target, owned) => {
-                        self.item(&e.module, &e.target, Action::Update, "copy replaced by a link");
+                    Found::File
+                        if owned.is_some_and(|o| o.mode == Mode::Copy)
+                            && self.owned_copy_intact(&e.target, owned) =>
+                    {
+                        self.item(
+                            &e.module,
+                            &e.target,
+                            Action::Update,
+                            "copy replaced by a link",
+                        );
                         let tmp = self.tmp_for(&e.target);
                         let old = self.old_copy(owned);
-                        self.place(e, tmp, None, None, old);
+                        self.place(e, tmp, None, None, None, old);
                     }
                     Found::Absent | Found::NotDir => {
                         if self.ensure_parents(e)? {
                             self.item(&e.module, &e.target, Action::Create, "");
                             let tmp = self.tmp_for(&e.target);
-                            self.place(e, tmp, None, None, None);
+                            self.place(e, tmp, None, None, None, None);
                         }
                     }
                     other => {
@@ -572,28 +669,37 @@ impl Planner<'_> {
                 Found::File => {
                     let intact = self.owned_copy_intact(&e.target, owned);
                     if same_bytes(&e.target, &e.source) {
-                        let action = if source_changed { Action::Update } else { Action::Unchanged };
+                        let action = if source_changed {
+                            Action::Update
+                        } else {
+                            Action::Unchanged
+                        };
                         self.item(&e.module, &e.target, action, "");
                         self.keep(e, None, backup, since);
                     } else if intact {
                         self.item(&e.module, &e.target, Action::Update, "copy refreshed");
                         let tmp = self.tmp_for(&e.target);
                         let old = self.old_copy(owned);
-                        self.place(e, tmp, None, None, old);
+                        self.place(e, tmp, None, None, None, old);
                     } else {
                         self.conflict(e, &e.target.clone(), Found::File, false)?;
                     }
                 }
                 Found::Link(t) if owned.and_then(|o| o.link.as_ref()) == Some(&t) => {
-                    self.item(&e.module, &e.target, Action::Update, "link replaced by a copy");
+                    self.item(
+                        &e.module,
+                        &e.target,
+                        Action::Update,
+                        "link replaced by a copy",
+                    );
                     let tmp = self.tmp_for(&e.target);
-                    self.place(e, tmp, None, Some(t), None);
+                    self.place(e, tmp, None, Some(t), None, None);
                 }
                 Found::Absent | Found::NotDir => {
                     if self.ensure_parents(e)? {
                         self.item(&e.module, &e.target, Action::Create, "");
                         let tmp = self.tmp_for(&e.target);
-                        self.place(e, tmp, None, None, None);
+                        self.place(e, tmp, None, None, None, None);
                     }
                 }
                 other => {
@@ -604,15 +710,14 @@ impl Planner<'_> {
         Ok(())
     }
 
-    /// The previous generation's copy of an owned copy-mode target.
-    fn old_copy(&self, owned: Option<&Owned>) -> Option<PathBuf> {
-        let (o, n) = (owned?, self.state.active?);
-        Some(self.layout.generation(n).join(&o.entry))
+    /// The fingerprint of the copy lumina last wrote at an owned target.
+    fn old_copy(&self, owned: Option<&Owned>) -> Option<String> {
+        owned?.digest.clone()
     }
 
     /// Whether the copy at `target` is still exactly what lumina wrote.
     fn owned_copy_intact(&self, target: &Path, owned: Option<&Owned>) -> bool {
-        let (Some(o), Some(n)) = (owned, self.state.active) else { return false };
-        o.mode == Mode::Copy && same_bytes(target, &self.layout.generation(n).join(&o.entry))
+        let Some(o) = owned else { return false };
+        o.mode == Mode::Copy && o.digest.is_some() && digest(target) == o.digest
     }
 }

@@ -25,6 +25,9 @@ pub struct Owned {
     /// For links: the exact text of the symlink lumina wrote at the target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<PathBuf>,
+    /// For copies: fingerprint of the content lumina wrote (see `fsops::digest`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
     /// What was in the way when lumina took the target, and where it went.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup: Option<PathBuf>,
@@ -85,15 +88,21 @@ pub enum Op {
         /// text (lumina's own older link).
         drop_link: Option<PathBuf>,
         /// What is in the way may be dropped if it is a file byte-identical
-        /// to this one (lumina's own older copy, or `add --adopt`).
+        /// to this one (`add --adopt`).
         drop_same: Option<PathBuf>,
+        /// What is in the way may be dropped if it is a file with this
+        /// fingerprint (lumina's own older copy).
+        drop_digest: Option<String>,
     },
-    /// Remove lumina's entry at `target` and put `restore` back there.
+    /// Remove lumina's entry at `target` and put `restore` back there. The
+    /// backup first moves to `tmp`, then swaps with the target atomically.
     Prune {
         target: PathBuf,
         link: Option<PathBuf>,
-        copy_of: Option<PathBuf>,
+        /// For copies: the fingerprint lumina wrote.
+        digest: Option<String>,
         restore: Option<PathBuf>,
+        tmp: PathBuf,
     },
     /// Remove a directory lumina created, if empty.
     Rmdir { path: PathBuf },
@@ -135,6 +144,8 @@ pub fn save(lumina_home: &Path, state: &State) -> Result<()> {
     let p = state_path(lumina_home);
     let mut s = state.clone();
     s.version = STATE_VERSION;
-    let bytes = serde_json::to_vec(&s).map_err(|e| Error::Runtime(format!("encoding state: {e}")))?;
-    super::fsops::atomic_write(&p, &bytes).ctx(|| format!("writing the state manifest {}", p.display()))
+    let bytes =
+        serde_json::to_vec(&s).map_err(|e| Error::Runtime(format!("encoding state: {e}")))?;
+    super::fsops::atomic_write(&p, &bytes)
+        .ctx(|| format!("writing the state manifest {}", p.display()))
 }

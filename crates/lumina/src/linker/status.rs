@@ -118,7 +118,8 @@ pub fn status(env: &Env, reg: &Registry) -> Result<Status> {
             }
         }
     }
-    let declared: std::collections::HashSet<&Path> = d.entries.iter().map(|e| e.target.as_path()).collect();
+    let declared: std::collections::HashSet<&Path> =
+        d.entries.iter().map(|e| e.target.as_path()).collect();
     for (t, o) in &st.owned {
         if declared.contains(t.as_path()) {
             continue;
