@@ -261,6 +261,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &SyncOptions {
                     dry_run,
                     strict: cli.strict,
+                    allow_fast: !cli.json && !cli.verbose,
                     only: modules,
                     ..SyncOptions::default()
                 },
@@ -278,12 +279,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         println!("  · {m}: inactive ({why})");
                     }
                 }
-                print_summary(
-                    &report.plan,
-                    report.dry_run,
-                    report.changed,
-                    report.generation,
-                );
+                match report.fast_path_links {
+                    Some(n) => println!(
+                        "Up to date: {n} links, generation {}.",
+                        report.generation.unwrap_or_default()
+                    ),
+                    None => print_summary(
+                        &report.plan,
+                        report.dry_run,
+                        report.changed,
+                        report.generation,
+                    ),
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -146,6 +146,20 @@ impl Canon {
     }
 }
 
+/// Orders paths byte by byte with `/` lowest, so that everything below a
+/// directory sorts right after it (`a`, `a/x`, `a-b`): the order of a walk.
+pub fn path_cmp(a: &Path, b: &Path) -> std::cmp::Ordering {
+    use std::os::unix::ffi::OsStrExt;
+    let (x, y) = (a.as_os_str().as_bytes(), b.as_os_str().as_bytes());
+    let map = |c: u8| if c == b'/' { 0 } else { c };
+    for (p, q) in x.iter().zip(y) {
+        if p != q {
+            return map(*p).cmp(&map(*q));
+        }
+    }
+    x.len().cmp(&y.len())
+}
+
 /// `name` with `suffix` appended: `hyprland.conf` + `.bak` -> `hyprland.conf.bak`.
 pub fn with_suffix(p: &Path, suffix: &str) -> PathBuf {
     let mut s: OsString = p.as_os_str().to_owned();

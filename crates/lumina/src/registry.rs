@@ -68,6 +68,9 @@ pub struct Registry {
     pub missions: Vec<Mission>,
     /// Unknown keys and other non-fatal findings (errors under `--strict`).
     pub warnings: Vec<Diagnostic>,
+    /// Fingerprint of the registry text (the no-op fast path keys on it).
+    #[serde(skip)]
+    pub fingerprint: u64,
 }
 
 impl Registry {
@@ -133,6 +136,7 @@ pub fn parse(path: &Path, text: &str, strict: bool) -> Result<Registry> {
     }
     let mut reg = reg;
     reg.warnings = v.warnings;
+    reg.fingerprint = crate::linker::stamp::fnv(text.as_bytes());
     Ok(reg)
 }
 
@@ -233,6 +237,7 @@ impl Validator<'_> {
             modules: Vec::new(),
             missions: Vec::new(),
             warnings: Vec::new(),
+            fingerprint: 0,
         };
         if root.as_map().is_none() {
             self.err(

@@ -38,11 +38,12 @@ pub struct GenEntry {
 }
 
 impl GenEntry {
-    pub fn to_entry(&self) -> Entry {
+    pub fn to_entry(&self, layout: &Layout) -> Entry {
         Entry {
             module: self.module.clone(),
             target: self.target.clone(),
             source: self.source.clone(),
+            gen_link: layout.entry_link(&self.entry, &self.source),
             entry: self.entry.clone(),
             mode: self.mode,
             on_conflict: OnConflict::Backup,
@@ -91,7 +92,7 @@ fn write_generation(layout: &Layout, n: u64, registry: &Path, entries: &[Entry])
             }
         }
         match e.mode {
-            Mode::Link => fsops::symlink(&layout.entry_link(&e.entry, &e.source), &at),
+            Mode::Link => fsops::symlink(&e.gen_link, &at),
             Mode::Copy => fsops::copy_new(&e.source, &at),
         }
         .ctx(|| format!("staging {}", at.display()))?;
@@ -149,6 +150,7 @@ pub fn execute(plan: &Plan, st: &mut State, layout: &Layout, registry: &Path) ->
     if !plan.changes() {
         return Ok(());
     }
+    super::stamp::invalidate(&layout.root);
     if plan.stage {
         write_generation(layout, plan.generation, registry, &plan.entries)?;
     }
@@ -162,7 +164,7 @@ pub fn execute(plan: &Plan, st: &mut State, layout: &Layout, registry: &Path) ->
     let result = run_ops(plan, layout);
     // Kept entries were correct before this run; record them as they are now.
     for (t, o) in &plan.owned_after {
-        st.owned.insert(t.clone(), o.clone());
+        st.owned.insert(state::key(t), o.clone());
     }
     settle(st, layout);
     state::save(&layout.root, st)?;
@@ -429,7 +431,7 @@ pub fn settle(st: &mut State, layout: &Layout) {
                             let _ = fsops::rename_noreplace(r, target);
                         }
                     }
-                    st.owned.remove(target);
+                    st.owned.remove(&state::key(target));
                 }
             }
             Op::Place {
@@ -502,9 +504,12 @@ pub fn settle(st: &mut State, layout: &Layout) {
                     }
                     continue;
                 }
-                let previous = st.owned.get(target).and_then(|o| o.backup.clone());
+                let previous = st
+                    .owned
+                    .get(&state::key(target))
+                    .and_then(|o| o.backup.clone());
                 st.owned.insert(
-                    target.clone(),
+                    state::key(target),
                     Owned {
                         module: module.clone(),
                         entry: entry.clone(),

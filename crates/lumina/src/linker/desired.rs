@@ -4,12 +4,13 @@
 //! cannot make the walk run forever; loops and dangling links are reported
 //! and skipped.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+
+use super::plan::Layout;
 
 use crate::env::Env;
 use crate::error::{Diagnostic, Error, Result};
-use crate::paths::{expand, normalize};
+use crate::paths::{expand, normalize, path_cmp, relative};
 use crate::registry::{Mode, Module, OnConflict, Registry};
 
 #[derive(Debug, Clone)]
@@ -21,6 +22,9 @@ pub struct Entry {
     pub source: PathBuf,
     /// Path inside a generation: `home/<path below $HOME>` or `root/<absolute path>`.
     pub entry: PathBuf,
+    /// Text of the symlink at `entry` inside a generation (relative, into
+    /// the profile); the same for every generation number.
+    pub gen_link: PathBuf,
     pub mode: Mode,
     pub on_conflict: OnConflict,
 }
@@ -32,6 +36,9 @@ pub struct Desired {
     pub warnings: Vec<String>,
     /// Modules left out, with why (disabled, another host).
     pub inactive: Vec<(String, String)>,
+    /// What the result was read from: source roots as written, every
+    /// directory walked, every symlink met (for the no-op fast path).
+    pub watched: Vec<PathBuf>,
 }
 
 /// Expands a module's target and checks where it points.
@@ -100,7 +107,7 @@ fn entry_path(target: &Path, home: &Path) -> PathBuf {
 }
 
 /// Computes the desired entries for this machine (`host` is its hardware slug).
-pub fn desired(reg: &Registry, env: &Env, host: &str) -> Result<Desired> {
+pub fn desired(reg: &Registry, env: &Env, host: &str, layout: &Layout) -> Result<Desired> {
     let profile = reg.profile_dir();
     let profile_c = std::fs::canonicalize(&profile).map_err(|e| {
         Error::Invalid(vec![Diagnostic::new(
@@ -116,7 +123,6 @@ pub fn desired(reg: &Registry, env: &Env, host: &str) -> Result<Desired> {
     let home = normalize(&env.home);
     let mut out = Desired::default();
     let mut errors = Vec::new();
-    let mut owners: HashMap<PathBuf, String> = HashMap::new();
     for m in &reg.modules {
         if !m.enabled {
             out.inactive.push((m.name.clone(), "disabled".into()));
@@ -174,31 +180,47 @@ pub fn desired(reg: &Registry, env: &Env, host: &str) -> Result<Desired> {
         }
         let mut files = Vec::new();
         if src_c.is_dir() {
-            walk(&src_c, Path::new(""), &mut files, &mut out.warnings);
+            out.watched.push(src.clone());
+            walk(
+                &src_c,
+                Path::new(""),
+                &mut files,
+                &mut out.warnings,
+                &mut out.watched,
+            );
         } else {
+            out.watched.push(src.clone());
+            if let Some(p) = src.parent() {
+                out.watched.push(p.to_path_buf());
+            }
             files.push(PathBuf::new());
         }
+        let entry_root = entry_path(&target, &home);
+        let gen_base = layout.root_c.join("generations/0");
+        // The generation link's relative prefix is shared by every file of a
+        // directory: compute it once per directory.
+        let mut last_dir: Option<(PathBuf, PathBuf)> = None;
         for rel in files {
-            let (t, s) = if rel.as_os_str().is_empty() {
-                (target.clone(), src_c.clone())
+            let (t, s, entry) = if rel.as_os_str().is_empty() {
+                (target.clone(), src_c.clone(), entry_root.clone())
             } else {
-                (target.join(&rel), src_c.join(&rel))
+                (target.join(&rel), src_c.join(&rel), entry_root.join(&rel))
             };
-            if let Some(other) = owners.insert(t.clone(), m.name.clone()) {
-                errors.push(
-                    Diagnostic::new(
-                        &reg.path,
-                        Some(m.target_pos),
-                        format!("modules.{}.target", m.name),
-                        format!("target {} is also claimed by module '{other}'", t.display()),
-                    )
-                    .help("give each module its own target, or disable one of them"),
-                );
-                continue;
-            }
+            let rel_dir = rel.parent().unwrap_or(Path::new("")).to_path_buf();
+            let prefix = match &last_dir {
+                Some((d, p)) if *d == rel_dir => p.clone(),
+                _ => {
+                    let from = gen_base.join(entry.parent().unwrap_or(Path::new("")));
+                    let p = relative(&from, s.parent().unwrap_or(Path::new("/")));
+                    last_dir = Some((rel_dir, p.clone()));
+                    p
+                }
+            };
+            let gen_link = prefix.join(s.file_name().unwrap_or_default());
             out.entries.push(Entry {
                 module: m.name.clone(),
-                entry: entry_path(&t, &home),
+                entry,
+                gen_link,
                 target: t,
                 source: s,
                 mode: m.mode,
@@ -206,10 +228,26 @@ pub fn desired(reg: &Registry, env: &Env, host: &str) -> Result<Desired> {
             });
         }
     }
-    // A file target that is also a directory on the way to another target.
-    out.entries.sort_by(|a, b| a.target.cmp(&b.target));
+    // Sorted so that a directory's contents follow it: two modules claiming
+    // one target are neighbours, and so are a file target and paths below it.
+    out.entries.sort_by(|a, b| path_cmp(&a.target, &b.target));
     for w in out.entries.windows(2) {
-        if w[1].target.starts_with(&w[0].target) {
+        if w[1].target == w[0].target {
+            let m = reg.module(&w[1].module).map(|m| m.target_pos);
+            errors.push(
+                Diagnostic::new(
+                    &reg.path,
+                    m,
+                    format!("modules.{}.target", w[1].module),
+                    format!(
+                        "target {} is also claimed by module '{}'",
+                        w[1].target.display(),
+                        w[0].module
+                    ),
+                )
+                .help("give each module its own target, or disable one of them"),
+            );
+        } else if w[1].target.starts_with(&w[0].target) {
             errors.push(
                 Diagnostic::new(
                     &reg.path,
@@ -236,8 +274,15 @@ pub fn desired(reg: &Registry, env: &Env, host: &str) -> Result<Desired> {
 /// Collects the files below `root` (paths relative to it). Symlinks are leaves:
 /// never descended into. A symlink that loops, dangles, or points back to a
 /// directory containing it is reported and skipped.
-fn walk(root: &Path, rel: &Path, files: &mut Vec<PathBuf>, warnings: &mut Vec<String>) {
+fn walk(
+    root: &Path,
+    rel: &Path,
+    files: &mut Vec<PathBuf>,
+    warnings: &mut Vec<String>,
+    watched: &mut Vec<PathBuf>,
+) {
     let dir = root.join(rel);
+    watched.push(dir.clone());
     let rd = match std::fs::read_dir(&dir) {
         Ok(rd) => rd,
         Err(e) => {
@@ -255,9 +300,10 @@ fn walk(root: &Path, rel: &Path, files: &mut Vec<PathBuf>, warnings: &mut Vec<St
         let child = rel.join(&name);
         let Ok(ft) = e.file_type() else { continue };
         if ft.is_dir() {
-            walk(root, &child, files, warnings);
+            walk(root, &child, files, warnings, watched);
         } else if ft.is_symlink() {
             let full = root.join(&child);
+            watched.push(full.clone());
             match std::fs::canonicalize(&full) {
                 Err(err) if err.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
                     warnings.push(format!("skipping {}: symlink loop", full.display()));

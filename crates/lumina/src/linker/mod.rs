@@ -18,6 +18,7 @@ pub mod apply;
 pub mod desired;
 pub mod fsops;
 pub mod plan;
+pub mod stamp;
 pub mod state;
 pub mod status;
 
@@ -40,6 +41,9 @@ pub struct SyncOptions {
     pub adopt: HashSet<PathBuf>,
     /// Only these modules (empty: all).
     pub only: Vec<String>,
+    /// The caller only needs a summary when nothing changed, so the stat
+    /// fast path ([`stamp`]) may answer instead of a full plan.
+    pub allow_fast: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -54,6 +58,30 @@ pub struct SyncReport {
     pub recovered: bool,
     pub plan: Plan,
     pub inactive: Vec<(String, String)>,
+    /// Set when the stat fast path answered: the number of links, all as
+    /// intended (the plan is then empty).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fast_path_links: Option<usize>,
+}
+
+/// Fingerprint of everything a sync depends on that is not a file.
+fn sync_key(env: &Env, reg: &Registry, host: &str, strict: bool) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = stamp::Fnv::default();
+    (
+        reg.fingerprint,
+        host,
+        strict,
+        env!("CARGO_PKG_VERSION"),
+        state::STATE_VERSION,
+    )
+        .hash(&mut h);
+    (&env.home, &env.lumina_home, &env.registry).hash(&mut h);
+    for m in &reg.modules {
+        // Targets may use $VARIABLES: their expansions are inputs too.
+        desired::module_target(m, reg, env).ok().hash(&mut h);
+    }
+    h.finish()
 }
 
 /// Takes lumina's lock if the virtual root exists (a sync that only reads
@@ -96,9 +124,27 @@ pub fn host_slug(env: &Env) -> String {
 /// `lumina sync`: plan, and unless dry-run, carry the plan out.
 pub fn sync(env: &Env, reg: &Registry, opts: &SyncOptions) -> Result<SyncReport> {
     let host = host_slug(env);
-    let mut desired = desired::desired(reg, env, &host)?;
+    let key = sync_key(env, reg, &host, opts.strict);
+    let fast = opts.allow_fast && opts.only.is_empty() && opts.adopt.is_empty();
+    if fast {
+        if let Some(s) = stamp::check(&env.lumina_home, key) {
+            tracing::debug!(links = s.links, "fast path: every recorded stat matches");
+            return Ok(SyncReport {
+                dry_run: opts.dry_run,
+                host,
+                registry: reg.path.clone(),
+                generation: Some(s.generation),
+                changed: false,
+                recovered: false,
+                plan: Plan::default(),
+                inactive: Vec::new(),
+                fast_path_links: Some(s.links),
+            });
+        }
+    }
     let mut canon = Canon::default();
     let layout = Layout::new(&env.lumina_home, &mut canon);
+    let mut desired = desired::desired(reg, env, &host, &layout)?;
     let mut guard = lock(&layout, false)?;
     let mut st = state::load(&layout.root)?;
     let mut recovered = false;
@@ -106,6 +152,7 @@ pub fn sync(env: &Env, reg: &Registry, opts: &SyncOptions) -> Result<SyncReport>
         if guard.0.is_none() {
             guard = lock(&layout, true)?;
         }
+        stamp::invalidate(&layout.root);
         apply::settle(&mut st, &layout);
         state::save(&layout.root, &st)?;
         recovered = true;
@@ -118,7 +165,8 @@ pub fn sync(env: &Env, reg: &Registry, opts: &SyncOptions) -> Result<SyncReport>
             .filter(|(_, o)| !opts.only.contains(&o.module))
             .map(|(t, o)| desired::Entry {
                 module: o.module.clone(),
-                target: t.clone(),
+                target: PathBuf::from(t),
+                gen_link: layout.entry_link(&o.entry, &o.source),
                 source: o.source.clone(),
                 entry: o.entry.clone(),
                 mode: o.mode,
@@ -127,7 +175,9 @@ pub fn sync(env: &Env, reg: &Registry, opts: &SyncOptions) -> Result<SyncReport>
             .collect();
         desired.entries.retain(|e| opts.only.contains(&e.module));
         desired.entries.extend(keep);
-        desired.entries.sort_by(|a, b| a.target.cmp(&b.target));
+        desired
+            .entries
+            .sort_by(|a, b| crate::paths::path_cmp(&a.target, &b.target));
     }
     let mut plan = plan::plan(
         desired.entries,
@@ -154,6 +204,10 @@ pub fn sync(env: &Env, reg: &Registry, opts: &SyncOptions) -> Result<SyncReport>
         apply::execute(&plan, &mut st, &layout, &reg.path)?;
         apply::collect_garbage(&layout, st.active);
     }
+    let clean = plan.skipped.is_empty() && plan.warnings.is_empty() && st.pending.is_none();
+    if !opts.dry_run && opts.only.is_empty() && clean && st.active.is_some() {
+        write_stamp(&layout, key, &st, &desired.watched, &plan);
+    }
     drop(guard);
     Ok(SyncReport {
         dry_run: opts.dry_run,
@@ -168,7 +222,34 @@ pub fn sync(env: &Env, reg: &Registry, opts: &SyncOptions) -> Result<SyncReport>
         recovered,
         plan,
         inactive: desired.inactive,
+        fast_path_links: None,
     })
+}
+
+/// Records what the fast path must re-check (see [`stamp`]).
+fn write_stamp(layout: &Layout, key: u64, st: &state::State, watched: &[PathBuf], plan: &Plan) {
+    let Some(active) = st.active else { return };
+    let gen = layout.generation(active);
+    let mut watch: Vec<(PathBuf, bool)> = watched.iter().map(|p| (p.clone(), false)).collect();
+    let mut dirs: HashSet<&std::path::Path> = HashSet::new();
+    let mut gen_dirs: HashSet<PathBuf> = HashSet::new();
+    for e in &plan.entries {
+        if let Some(p) = e.target.parent() {
+            dirs.insert(p);
+        }
+        if let Some(p) = e.entry.parent() {
+            gen_dirs.insert(gen.join(p));
+        }
+        if e.mode == crate::registry::Mode::Copy {
+            watch.push((e.target.clone(), false));
+            watch.push((e.source.clone(), false));
+        }
+    }
+    watch.extend(dirs.into_iter().map(|d| (d.to_path_buf(), false)));
+    watch.extend(gen_dirs.into_iter().map(|d| (d, false)));
+    watch.push((layout.active(), true));
+    watch.push((state::state_path(&layout.root), false));
+    stamp::write(&layout.root, key, active, plan.entries.len(), watch);
 }
 
 #[derive(Debug, Serialize)]
@@ -208,8 +289,8 @@ pub fn undo(env: &Env, dry_run: bool) -> Result<UndoReport> {
         }
     }
     let rec = apply::read_generation(&layout, to)?;
-    let mut entries: Vec<_> = rec.entries.iter().map(|g| g.to_entry()).collect();
-    entries.sort_by(|a, b| a.target.cmp(&b.target));
+    let mut entries: Vec<_> = rec.entries.iter().map(|g| g.to_entry(&layout)).collect();
+    entries.sort_by(|a, b| crate::paths::path_cmp(&a.target, &b.target));
     let adopt = HashSet::new();
     let plan = plan::plan(
         entries,

@@ -81,6 +81,43 @@ pub struct Options<'a> {
     pub reuse: Option<u64>,
 }
 
+/// Link texts for targets, memoised per target directory: every file in a
+/// directory shares the same relative prefix to `active/`.
+#[derive(Default)]
+pub struct TargetLinks {
+    canon: Canon,
+    cache: HashMap<PathBuf, PathBuf>,
+    last: Option<(PathBuf, PathBuf)>,
+}
+
+impl TargetLinks {
+    pub fn link(&mut self, layout: &Layout, target: &Path, entry: &Path) -> PathBuf {
+        let parent = target.parent().unwrap_or(Path::new("/"));
+        let name = target.file_name().unwrap_or_default();
+        if let Some((p, prefix)) = &self.last {
+            if p == parent {
+                return prefix.join(name);
+            }
+        }
+        let prefix = match self.cache.get(parent) {
+            Some(p) => p.clone(),
+            None => {
+                let cp = self.canon.dir(parent);
+                let dest = layout
+                    .root_c
+                    .join("active")
+                    .join(entry.parent().unwrap_or(Path::new("")));
+                let prefix = relative(&cp, &dest);
+                self.cache.insert(parent.to_path_buf(), prefix.clone());
+                prefix
+            }
+        };
+        let out = prefix.join(name);
+        self.last = Some((parent.to_path_buf(), prefix));
+        out
+    }
+}
+
 /// The canonical virtual root and the generation paths derived from it.
 pub struct Layout {
     pub root: PathBuf,
@@ -155,7 +192,7 @@ fn describe(f: &Found) -> &'static str {
 
 struct Planner<'a> {
     layout: &'a Layout,
-    canon: Canon,
+    links: TargetLinks,
     plan: Plan,
     opts: &'a Options<'a>,
     /// Paths already claimed as backups or temporaries in this plan.
@@ -183,7 +220,7 @@ pub fn plan(
         .unwrap_or_else(|| state.last.max(highest_generation(layout)) + 1);
     let mut p = Planner {
         layout,
-        canon: Canon::default(),
+        links: TargetLinks::default(),
         plan: Plan {
             generation,
             ..Plan::default()
@@ -200,18 +237,18 @@ pub fn plan(
     let compare = opts.reuse.or(state.active);
     let mut stage = opts.reuse.is_none() && compare.is_none();
     let gen_dir = compare.map(|n| layout.generation(n));
-    let desired: HashSet<&Path> = entries.iter().map(|e| e.target.as_path()).collect();
+    let desired: HashSet<&str> = entries.iter().filter_map(|e| e.target.to_str()).collect();
     // 1. Prunes: owned targets no longer desired.
     for (target, owned) in &state.owned {
-        if desired.contains(target.as_path()) {
+        if desired.contains(target.as_str()) {
             continue;
         }
         stage = true;
-        p.prune(target, owned)?;
+        p.prune(Path::new(target), owned)?;
     }
     // 2. Desired entries.
     for e in &entries {
-        let owned = state.owned.get(&e.target);
+        let owned = e.target.to_str().and_then(|k| state.owned.get(k));
         if let Some(o) = owned {
             if o.source != e.source || o.mode != e.mode || o.entry != e.entry {
                 stage = true;
@@ -221,7 +258,7 @@ pub fn plan(
         }
         if !stage {
             if let Some(g) = &gen_dir {
-                stage = !generation_entry_ok(&g.join(&e.entry), e, layout);
+                stage = !generation_entry_ok(&g.join(&e.entry), e);
             }
         }
         p.entry(e, owned)?;
@@ -325,11 +362,9 @@ fn nearest_existing(p: &Path) -> PathBuf {
 }
 
 /// Whether the entry in an existing generation is what `e` wants.
-pub fn generation_entry_ok(at: &Path, e: &Entry, layout: &Layout) -> bool {
+pub fn generation_entry_ok(at: &Path, e: &Entry) -> bool {
     match e.mode {
-        Mode::Link => {
-            std::fs::read_link(at).ok().as_deref() == Some(&layout.entry_link(&e.entry, &e.source))
-        }
+        Mode::Link => std::fs::read_link(at).ok().as_deref() == Some(e.gen_link.as_path()),
         Mode::Copy => same_bytes(at, &e.source),
     }
 }
@@ -563,10 +598,8 @@ impl Planner<'_> {
         drop_same: Option<PathBuf>,
         drop_digest: Option<String>,
     ) {
-        let link = (e.mode == Mode::Link).then(|| {
-            self.layout
-                .target_link(&e.target, &e.entry, &mut self.canon)
-        });
+        let link =
+            (e.mode == Mode::Link).then(|| self.links.link(self.layout, &e.target, &e.entry));
         let copy_from = (e.mode == Mode::Copy)
             .then(|| self.layout.generation(self.plan.generation).join(&e.entry));
         self.writes
@@ -621,9 +654,7 @@ impl Planner<'_> {
             .unwrap_or(false);
         match e.mode {
             Mode::Link => {
-                let want = self
-                    .layout
-                    .target_link(&e.target, &e.entry, &mut self.canon);
+                let want = self.links.link(self.layout, &e.target, &e.entry);
                 match found {
                     Found::Link(t) if t == want => {
                         let (action, detail) = if source_changed {

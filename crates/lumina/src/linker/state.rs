@@ -42,8 +42,10 @@ pub struct State {
     pub active: Option<u64>,
     /// The highest generation number ever staged.
     pub last: u64,
-    /// Targets lumina owns, by absolute target path.
-    pub owned: BTreeMap<PathBuf, Owned>,
+    /// Targets lumina owns, by absolute target path. Keyed by string so
+    /// that lookups compare bytes, not path components (paths in the state
+    /// are UTF-8: serde refuses anything else).
+    pub owned: BTreeMap<String, Owned>,
     /// Directories lumina created on the way to targets (removed again when
     /// empty and no longer needed).
     pub dirs: Vec<PathBuf>,
@@ -106,6 +108,11 @@ pub enum Op {
     },
     /// Remove a directory lumina created, if empty.
     Rmdir { path: PathBuf },
+}
+
+/// The state's key for a target path.
+pub fn key(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
 }
 
 pub fn state_path(lumina_home: &Path) -> PathBuf {

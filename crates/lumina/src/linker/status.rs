@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::desired;
 use super::fsops::same_bytes;
 use super::plan::Layout;
+use super::plan::TargetLinks;
 use super::state;
 use crate::env::Env;
 use crate::error::Result;
@@ -89,9 +90,10 @@ fn classify(target: &Path, mode: Mode, want_link: &Path, source: &Path) -> LinkS
 pub fn status(env: &Env, reg: &Registry) -> Result<Status> {
     let hardware = crate::hardware::detect(&env.sysfs_root);
     let host = hardware.slug.clone();
-    let d = desired::desired(reg, env, &host)?;
     let mut canon = Canon::default();
     let layout = Layout::new(&env.lumina_home, &mut canon);
+    let d = desired::desired(reg, env, &host, &layout)?;
+    let mut links = TargetLinks::default();
     let st = state::load(&layout.root)?;
     let mut modules: Vec<ModuleStatus> = reg
         .modules
@@ -105,7 +107,7 @@ pub fn status(env: &Env, reg: &Registry) -> Result<Status> {
         .collect();
     let idx = |name: &str, mods: &[ModuleStatus]| mods.iter().position(|m| m.name == name);
     for e in &d.entries {
-        let want = layout.target_link(&e.target, &e.entry, &mut canon);
+        let want = links.link(&layout, &e.target, &e.entry);
         let s = classify(&e.target, e.mode, &want, &e.source);
         if let Some(i) = idx(&e.module, &modules) {
             if s == LinkState::Ok {
@@ -121,7 +123,7 @@ pub fn status(env: &Env, reg: &Registry) -> Result<Status> {
     let declared: std::collections::HashSet<&Path> =
         d.entries.iter().map(|e| e.target.as_path()).collect();
     for (t, o) in &st.owned {
-        if declared.contains(t.as_path()) {
+        if declared.contains(Path::new(t)) {
             continue;
         }
         let i = match idx(&o.module, &modules) {
@@ -137,7 +139,7 @@ pub fn status(env: &Env, reg: &Registry) -> Result<Status> {
             }
         };
         modules[i].problems.push(TargetStatus {
-            target: t.clone(),
+            target: PathBuf::from(t),
             state: LinkState::Stale,
         });
     }

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of `lumina sync` against GNU Stow (--no-folding),
+# dotter and dotbot, on a tmpfs, for profiles of 100, 1,000 and 10,000 files
+# in nested directories: first deploy and no-op re-run, timed with hyperfine
+# in the same run. Registry parse time is measured with criterion
+# (cargo bench -p lumina --bench registry).
+#
+#   bench/lumina/run.sh [SIZES...]     default: 100 1000 10000
+#
+# Installs the peers if missing: stow (Debian), dotter (crates.io, into
+# /opt/bench-peers), dotbot (PyPI). Results: bench/lumina/out/*.md and .json.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root="$PWD"
+out="$root/bench/lumina/out"
+mkdir -p "$out"
+sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(100 1000 10000)
+
+command -v hyperfine >/dev/null || apt-get install -y -qq hyperfine >/dev/null
+command -v stow >/dev/null || apt-get install -y -qq stow >/dev/null
+export PATH="/opt/bench-peers/bin:$PATH"
+command -v dotter >/dev/null || cargo install --quiet --locked dotter --root /opt/bench-peers
+command -v dotbot >/dev/null || pip install --quiet dotbot
+
+cargo build --quiet --release -p lumina-cli
+lumina="$root/target/release/lumina"
+
+work=$(mktemp -d -p /dev/shm lumina-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+# Profile: 10 packages, each a tree pkgN/.cfgN/dA/dB/fileC, N files in all.
+make_profile() {
+  local n=$1 dir=$2 per=$(( $1 / 10 ))
+  mkdir -p "$dir"
+  python3 - "$dir" "$per" <<'PY'
+import os, sys
+d, per = sys.argv[1], int(sys.argv[2])
+for p in range(10):
+    for i in range(per):
+        sub = os.path.join(d, f"pkg{p}", f".cfg{p}", f"d{i % 10}", f"e{(i // 10) % 10}")
+        os.makedirs(sub, exist_ok=True)
+        with open(os.path.join(sub, f"file{i}.conf"), "w") as f:
+            f.write(f"setting_{p}_{i} = {i}\n")
+PY
+  {
+    echo "version: 1.0"
+    echo "modules:"
+    for p in $(seq 0 9); do
+      printf '  pkg%s:\n    source: ./pkg%s/.cfg%s\n    target: ~/.cfg%s\n' "$p" "$p" "$p" "$p"
+    done
+  } > "$dir/lumina.yaml"
+  mkdir -p "$dir/.dotter"
+  {
+    for p in $(seq 0 9); do
+      printf '[pkg%s.files]\n"pkg%s/.cfg%s" = { target = "~/.cfg%s", type = "symbolic" }\n' "$p" "$p" "$p" "$p"
+    done
+  } > "$dir/.dotter/global.toml"
+  {
+    printf 'packages = ['
+    for p in $(seq 0 9); do printf '"pkg%s",' "$p"; done
+    printf ']\n'
+  } > "$dir/.dotter/local.toml"
+  ( cd "$dir" && {
+      echo "- defaults:"
+      echo "    link:"
+      echo "      create: true"
+      echo "- link:"
+      find pkg* -type f | sed -E 's#^pkg[0-9]+/(.*)$#    ~/\1: &#'
+    } > install.conf.yaml )
+}
+
+results_md="$out/lumina-sync.md"
+: > "$results_md"
+for n in "${sizes[@]}"; do
+  prof="$work/profile-$n"
+  make_profile "$n" "$prof"
+  H="$work/home-$n"
+  stow_pkgs=$(cd "$prof" && ls -d pkg* | tr '\n' ' ')
+  reset="rm -rf $H $prof/.dotter/cache.toml $prof/.dotter/cache; mkdir -p $H"
+  export HOME="$H"
+  echo "== $n files: first deploy"
+  hyperfine --style basic --warmup 1 --runs 10 --export-markdown "$out/first-$n.md" --export-json "$out/first-$n.json" \
+    -n lumina --prepare "$reset" "HOME=$H LUMINA_REGISTRY=$prof/lumina.yaml $lumina sync >/dev/null" \
+    -n stow --prepare "$reset" "stow --no-folding -d $prof -t $H $stow_pkgs" \
+    -n dotter --prepare "$reset" "cd $prof && HOME=$H dotter deploy --quiet --force >/dev/null" \
+    -n dotbot --prepare "$reset" "cd $prof && HOME=$H dotbot -Q -d $prof -c install.conf.yaml >/dev/null"
+  echo "== $n files: no-op re-run"
+  rm -rf "$H"; mkdir -p "$H"
+  HOME=$H LUMINA_REGISTRY=$prof/lumina.yaml "$lumina" sync >/dev/null
+  hyperfine --style basic --warmup 3 --runs 30 --export-markdown "$out/noop-$n.md" --export-json "$out/noop-$n.json" \
+    -n lumina "HOME=$H LUMINA_REGISTRY=$prof/lumina.yaml $lumina sync >/dev/null" \
+    -n stow --prepare "true" "stow --no-folding -d $prof -t $H.stow $stow_pkgs" \
+    -n dotter "cd $prof && HOME=$H.dotter dotter deploy --quiet >/dev/null" \
+    -n dotbot "cd $prof && HOME=$H.dotbot dotbot -Q -d $prof -c install.conf.yaml >/dev/null" \
+    --setup "mkdir -p $H.stow $H.dotter $H.dotbot; stow --no-folding -d $prof -t $H.stow $stow_pkgs 2>/dev/null || true; (cd $prof && HOME=$H.dotter dotter deploy --quiet --force >/dev/null 2>&1 || true); (cd $prof && HOME=$H.dotbot dotbot -Q -d $prof -c install.conf.yaml >/dev/null 2>&1 || true)"
+  { echo "### $n files, first deploy"; cat "$out/first-$n.md"; echo; echo "### $n files, no-op re-run"; cat "$out/noop-$n.md"; echo; } >> "$results_md"
+done
+echo "results: $results_md"
