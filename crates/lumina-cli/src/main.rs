@@ -482,7 +482,12 @@ fn state_word(s: LinkState) -> &'static str {
     }
 }
 
+/// Creates listed one by one before the rest are counted (unless -v).
+const CREATES_SHOWN: usize = 25;
+
 fn print_plan(plan: &Plan, verbose: bool) {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut creates = 0;
     for it in &plan.items {
         let (sign, word) = match it.action {
             Action::Create => ("+", "create"),
@@ -494,17 +499,33 @@ fn print_plan(plan: &Plan, verbose: bool) {
         if it.action == Action::Unchanged && !verbose {
             continue;
         }
+        if it.action == Action::Create {
+            creates += 1;
+            if creates > CREATES_SHOWN && !verbose {
+                continue;
+            }
+        }
         let detail = if it.detail.is_empty() {
             String::new()
         } else {
             format!("  ({})", it.detail)
         };
-        println!(
+        let _ = writeln!(
+            out,
             "  {sign} {word:<9} {} [{}]{detail}",
             tilde(&it.target),
             it.module
         );
     }
+    if creates > CREATES_SHOWN && !verbose {
+        let _ = writeln!(
+            out,
+            "  + ... and {} more to create (-v lists every one)",
+            creates - CREATES_SHOWN
+        );
+    }
+    let _ = out.flush();
+    drop(out);
     for s in &plan.skipped {
         eprintln!("warning: conflict skipped: {s}");
     }

@@ -124,6 +124,15 @@ pub struct Canon {
 }
 
 impl Canon {
+    /// Records that `p` will be created as a real directory: its canonical
+    /// form is its parent's plus its name.
+    pub fn will_create(&mut self, p: &Path) {
+        if let (Some(parent), Some(name)) = (p.parent(), p.file_name()) {
+            let c = self.dir(parent).join(name);
+            self.cache.insert(p.to_path_buf(), c);
+        }
+    }
+
     pub fn dir(&mut self, p: &Path) -> PathBuf {
         if let Some(c) = self.cache.get(p) {
             return c.clone();

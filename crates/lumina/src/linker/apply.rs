@@ -84,12 +84,11 @@ fn write_generation(layout: &Layout, n: u64, registry: &Path, entries: &[Entry])
     fsops::step("stage", &staging);
     std::fs::create_dir_all(&staging).ctx(|| format!("creating {}", staging.display()))?;
     let mut made = std::collections::HashSet::new();
+    made.insert(staging.clone());
     for e in entries {
         let at = staging.join(&e.entry);
         if let Some(parent) = at.parent() {
-            if made.insert(parent.to_path_buf()) {
-                std::fs::create_dir_all(parent).ctx(|| format!("creating {}", parent.display()))?;
-            }
+            ensure_dir(&mut made, parent).ctx(|| format!("creating {}", parent.display()))?;
         }
         match e.mode {
             Mode::Link => fsops::symlink(&e.gen_link, &at),
@@ -127,6 +126,24 @@ fn write_generation(layout: &Layout, n: u64, registry: &Path, entries: &[Entry])
     Ok(())
 }
 
+/// Creates `p` and its missing parents below a directory already in `made`,
+/// with one mkdir(2) per directory.
+fn ensure_dir(made: &mut std::collections::HashSet<PathBuf>, p: &Path) -> std::io::Result<()> {
+    if made.contains(p) {
+        return Ok(());
+    }
+    if let Some(parent) = p.parent() {
+        ensure_dir(made, parent)?;
+    }
+    match std::fs::create_dir(p) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    made.insert(p.to_path_buf());
+    Ok(())
+}
+
 /// Points `active` at generation `n` atomically (new link, then rename).
 fn switch_active(layout: &Layout, n: u64) -> Result<()> {
     let tmp = layout.root.join(".active.tmp");
@@ -161,17 +178,21 @@ pub fn execute(plan: &Plan, st: &mut State, layout: &Layout, registry: &Path) ->
         ops: plan.ops.clone(),
     });
     state::save(&layout.root, st)?;
-    let result = run_ops(plan, layout);
+    let mut done = Vec::with_capacity(plan.ops.len());
+    let result = run_ops(plan, layout, &mut done);
     // Kept entries were correct before this run; record them as they are now.
     for (t, o) in &plan.owned_after {
         st.owned.insert(state::key(t), o.clone());
     }
-    settle(st, layout);
+    settle_known(st, layout, &done);
     state::save(&layout.root, st)?;
     result
 }
 
-fn run_ops(plan: &Plan, layout: &Layout) -> Result<()> {
+/// Runs the ops in order, switching `active` between the prunes and the
+/// placements. `done` receives, for each op that completed, the backup it
+/// made (if any).
+fn run_ops(plan: &Plan, layout: &Layout, done: &mut Vec<Option<PathBuf>>) -> Result<()> {
     let mut switched = false;
     for op in &plan.ops {
         if !switched && matches!(op, Op::Mkdir { .. } | Op::Place { .. }) {
@@ -180,7 +201,7 @@ fn run_ops(plan: &Plan, layout: &Layout) -> Result<()> {
             }
             switched = true;
         }
-        run_op(op)?;
+        done.push(run_op(op)?);
     }
     if !switched && plan.switch {
         switch_active(layout, plan.generation)?;
@@ -212,11 +233,12 @@ fn exists(p: &Path) -> bool {
     std::fs::symlink_metadata(p).is_ok()
 }
 
-fn run_op(op: &Op) -> Result<()> {
+/// Carries out one op; returns the backup it made, if any.
+fn run_op(op: &Op) -> Result<Option<PathBuf>> {
     match op {
         Op::Mkdir { path } => match fsops::mkdir(path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && path.is_dir() => Ok(()),
+            Ok(()) => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && path.is_dir() => Ok(None),
             Err(e) => Err(Error::io(
                 format!("creating directory {}", path.display()),
                 e,
@@ -224,7 +246,7 @@ fn run_op(op: &Op) -> Result<()> {
         },
         Op::Rmdir { path } => {
             let _ = fsops::rmdir(path);
-            Ok(())
+            Ok(None)
         }
         Op::Prune {
             target,
@@ -234,34 +256,32 @@ fn run_op(op: &Op) -> Result<()> {
             tmp,
         } => {
             if !is_ours(target, link.as_deref(), digest.as_deref()) {
-                return Ok(());
+                return Ok(None);
             }
-            match restore.as_ref().filter(|r| exists(r)) {
-                Some(r) => {
-                    // The backup goes to a temporary name, then swaps with
-                    // lumina's entry in one step; the entry is then removed.
-                    fsops::rename_noreplace(r, tmp)
-                        .ctx(|| format!("preparing to restore {}", r.display()))?;
-                    match fsops::exchange(tmp, target) {
-                        Ok(()) => fsops::unlink(tmp).ctx(|| format!("removing {}", tmp.display())),
-                        Err(e) if fsops::exchange_unsupported(&e) => {
-                            fsops::unlink(target)
-                                .ctx(|| format!("removing {}", target.display()))?;
-                            fsops::rename_noreplace(tmp, target).ctx(|| {
-                                format!("restoring {} from {}", target.display(), r.display())
-                            })
-                        }
-                        Err(e) => {
-                            let _ = fsops::rename_noreplace(tmp, r);
-                            Err(Error::io(
-                                format!("restoring {} from {}", target.display(), r.display()),
-                                e,
-                            ))
-                        }
-                    }
+            let Some(r) = restore.as_ref().filter(|r| exists(r)) else {
+                fsops::unlink(target).ctx(|| format!("removing {}", target.display()))?;
+                return Ok(None);
+            };
+            // The backup goes to a temporary name, then swaps with lumina's
+            // entry in one step; the entry is then removed.
+            fsops::rename_noreplace(r, tmp)
+                .ctx(|| format!("preparing to restore {}", r.display()))?;
+            match fsops::exchange(tmp, target) {
+                Ok(()) => fsops::unlink(tmp).ctx(|| format!("removing {}", tmp.display()))?,
+                Err(e) if fsops::exchange_unsupported(&e) => {
+                    fsops::unlink(target).ctx(|| format!("removing {}", target.display()))?;
+                    fsops::rename_noreplace(tmp, target)
+                        .ctx(|| format!("restoring {} from {}", target.display(), r.display()))?;
                 }
-                None => fsops::unlink(target).ctx(|| format!("removing {}", target.display())),
+                Err(e) => {
+                    let _ = fsops::rename_noreplace(tmp, r);
+                    return Err(Error::io(
+                        format!("restoring {} from {}", target.display(), r.display()),
+                        e,
+                    ));
+                }
             }
+            Ok(None)
         }
         Op::Place {
             target,
@@ -275,7 +295,19 @@ fn run_op(op: &Op) -> Result<()> {
             drop_digest,
             ..
         } => {
-            let _ = std::fs::remove_file(tmp);
+            if tmp.as_os_str().is_empty() {
+                // A new link where nothing is: one atomic symlink(2).
+                let l = link.as_ref().ok_or_else(|| {
+                    Error::Runtime(format!("no link text for {}", target.display()))
+                })?;
+                fsops::symlink(l, target).ctx(|| {
+                    format!(
+                        "creating the link {} (did something appear there during the sync?)",
+                        target.display()
+                    )
+                })?;
+                return Ok(None);
+            }
             if *dir {
                 fsops::mkdir(tmp)
             } else if let Some(l) = link {
@@ -291,7 +323,7 @@ fn run_op(op: &Op) -> Result<()> {
             .ctx(|| format!("preparing {}", tmp.display()))?;
             if !exists(target) {
                 return match fsops::rename_noreplace(tmp, target) {
-                    Ok(()) => Ok(()),
+                    Ok(()) => Ok(None),
                     Err(e) => {
                         let _ = remove_new(tmp);
                         Err(Error::io(
@@ -309,15 +341,15 @@ fn run_op(op: &Op) -> Result<()> {
                     drop_link.as_deref(),
                     drop_same.as_deref(),
                     drop_digest.as_deref(),
-                )
-                .map(|_| ()),
+                ),
                 Err(e) if fsops::exchange_unsupported(&e) => {
                     // No RENAME_EXCHANGE here: move the old entry aside first.
                     let aside = backup.clone().unwrap_or_else(|| free_backup(target));
                     fsops::rename_noreplace(target, &aside)
                         .ctx(|| format!("moving {} to {}", target.display(), aside.display()))?;
                     fsops::rename_noreplace(tmp, target)
-                        .ctx(|| format!("placing {}", target.display()))
+                        .ctx(|| format!("placing {}", target.display()))?;
+                    Ok(Some(aside))
                 }
                 Err(e) => {
                     let _ = remove_new(tmp);
@@ -396,17 +428,91 @@ fn dispose_old(
 /// plan redoes it), and clears the journal. Never deletes anything that is
 /// not lumina's own entry.
 pub fn settle(st: &mut State, layout: &Layout) {
+    settle_known(st, layout, &[]);
+}
+
+/// Like [`settle`], for a run that saw its first `done.len()` ops complete
+/// (with the backups they made): those are recorded without probing.
+fn settle_known(st: &mut State, layout: &Layout, done: &[Option<PathBuf>]) {
     let Some(j) = st.pending.take() else { return };
-    for op in &j.ops {
+    for (i, op) in j.ops.iter().enumerate() {
+        match done.get(i) {
+            Some(backup) => record_done(st, op, backup.clone(), j.generation),
+            None => settle_op(st, op, j.generation),
+        }
+    }
+    st.active = active_on_disk(layout).or(st.active);
+}
+
+/// Records an op that this process saw complete.
+fn record_done(st: &mut State, op: &Op, backup: Option<PathBuf>, generation: u64) {
+    match op {
+        Op::Mkdir { path } => {
+            st.dirs.insert(state::key(path));
+        }
+        Op::Rmdir { path } => {
+            if !exists(path) {
+                st.dirs.remove(&state::key(path));
+            }
+        }
+        Op::Prune {
+            target,
+            link,
+            digest,
+            ..
+        } => {
+            if !is_ours(target, link.as_deref(), digest.as_deref()) {
+                st.owned.remove(&state::key(target));
+            }
+        }
+        Op::Place {
+            target,
+            module,
+            entry,
+            source,
+            mode,
+            link,
+            copy_from,
+            dir,
+            ..
+        } => {
+            if *dir {
+                st.dirs.insert(state::key(target));
+                return;
+            }
+            let previous = st
+                .owned
+                .get(&state::key(target))
+                .and_then(|o| o.backup.clone());
+            st.owned.insert(
+                state::key(target),
+                Owned {
+                    module: module.clone(),
+                    entry: entry.clone(),
+                    source: source.clone(),
+                    mode: *mode,
+                    link: link.clone(),
+                    digest: copy_from.as_ref().and_then(|_| digest(target)),
+                    backup: backup.or(previous),
+                    since: generation,
+                },
+            );
+        }
+    }
+}
+
+/// Settles one op of an interrupted run by looking at the filesystem.
+fn settle_op(st: &mut State, op: &Op, generation: u64) {
+    {
         match op {
             Op::Mkdir { path } => {
-                if path.is_dir() && !st.dirs.contains(path) {
-                    st.dirs.push(path.clone());
+                if path.is_dir() {
+                    st.dirs.insert(state::key(path));
                 }
             }
             Op::Rmdir { path } => {
                 if !exists(path) {
-                    st.dirs.retain(|d| d != path);
+                    st.dirs.remove(&state::key(path));
                 }
             }
             Op::Prune {
@@ -496,13 +602,11 @@ pub fn settle(st: &mut State, layout: &Layout) {
                     false
                 };
                 if !placed {
-                    continue;
+                    return;
                 }
                 if *dir {
-                    if !st.dirs.contains(target) {
-                        st.dirs.push(target.clone());
-                    }
-                    continue;
+                    st.dirs.insert(state::key(target));
+                    return;
                 }
                 let previous = st
                     .owned
@@ -518,13 +622,12 @@ pub fn settle(st: &mut State, layout: &Layout) {
                         link: link.clone(),
                         digest: copy_from.as_ref().and_then(|_| digest(target)),
                         backup: used_backup.or(previous),
-                        since: j.generation,
+                        since: generation,
                     },
                 );
             }
         }
     }
-    st.active = active_on_disk(layout).or(st.active);
 }
 
 /// Deletes generations beyond the newest [`KEEP_GENERATIONS`], never the

@@ -205,7 +205,9 @@ pub fn sync(env: &Env, reg: &Registry, opts: &SyncOptions) -> Result<SyncReport>
         apply::collect_garbage(&layout, st.active);
     }
     let clean = plan.skipped.is_empty() && plan.warnings.is_empty() && st.pending.is_none();
-    if !opts.dry_run && opts.only.is_empty() && clean && st.active.is_some() {
+    // After a changing sync every touched directory is too recent to trust;
+    // the next (no-op) sync records the stamp.
+    if !opts.dry_run && !changed && opts.only.is_empty() && clean && st.active.is_some() {
         write_stamp(&layout, key, &st, &desired.watched, &plan);
     }
     drop(guard);

@@ -91,6 +91,12 @@ pub struct TargetLinks {
 }
 
 impl TargetLinks {
+    /// Records that the plan creates directory `p` (so it is a real
+    /// directory, and its canonical path needs no lookup).
+    pub fn will_create(&mut self, p: &Path) {
+        self.canon.will_create(p);
+    }
+
     pub fn link(&mut self, layout: &Layout, target: &Path, entry: &Path) -> PathBuf {
         let parent = target.parent().unwrap_or(Path::new("/"));
         let name = target.file_name().unwrap_or_default();
@@ -325,13 +331,24 @@ fn dirs_to_remove(state: &State, entries: &[Entry], plan: &Plan) -> Vec<PathBuf>
     if pruned.is_empty() {
         return Vec::new();
     }
-    let mut out: Vec<PathBuf> = state
-        .dirs
+    // Directories on the way to a pruned target that lumina created and that
+    // no remaining entry needs.
+    let needed: HashSet<&Path> = entries
         .iter()
-        .filter(|d| pruned.iter().any(|t| t.starts_with(d)))
-        .filter(|d| !entries.iter().any(|e| e.target.starts_with(d)))
-        .cloned()
+        .flat_map(|e| e.target.ancestors().skip(1))
         .collect();
+    let mut out: Vec<PathBuf> = Vec::new();
+    let mut seen: HashSet<&Path> = HashSet::new();
+    for t in pruned {
+        for d in t.ancestors().skip(1) {
+            if !seen.insert(d) {
+                break;
+            }
+            if !needed.contains(d) && d.to_str().is_some_and(|k| state.dirs.contains(k)) {
+                out.push(d.to_path_buf());
+            }
+        }
+    }
     out.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
     out
 }
@@ -472,28 +489,31 @@ impl Planner<'_> {
             if self.dirs.contains_key(&d) {
                 break;
             }
-            match std::fs::metadata(&d) {
-                Ok(m) if m.is_dir() => {
+            // lstat first: a missing directory costs one call.
+            let found = match std::fs::symlink_metadata(&d) {
+                Err(_) => None,
+                Ok(m) if m.is_dir() => Some(true),
+                Ok(m) if m.file_type().is_symlink() => {
+                    Some(std::fs::metadata(&d).map(|t| t.is_dir()).unwrap_or(false))
+                }
+                Ok(_) => Some(false),
+            };
+            match found {
+                Some(true) => {
                     self.dirs.insert(d.clone(), true);
                     break;
                 }
-                Ok(_) => {
-                    // A file (or a link to one) where a directory must be.
+                Some(false) => {
+                    // A file, or a symlink to one (or dangling), where a
+                    // directory must be.
                     if !self.conflict(e, &d, Found::File, true)? {
                         return Ok(false);
                     }
                     self.dirs.insert(d.clone(), false);
+                    self.links.will_create(&d);
                     break;
                 }
-                Err(_) => {
-                    if std::fs::symlink_metadata(&d).is_ok() {
-                        // A dangling symlink on the way.
-                        if !self.conflict(e, &d, Found::Link(PathBuf::new()), true)? {
-                            return Ok(false);
-                        }
-                        self.dirs.insert(d.clone(), false);
-                        break;
-                    }
+                None => {
                     missing.push(d.clone());
                     cur = d.parent().map(Path::to_path_buf);
                 }
@@ -503,6 +523,7 @@ impl Planner<'_> {
             self.writes
                 .insert(d.parent().unwrap_or(Path::new("/")).to_path_buf());
             self.dirs.insert(d.clone(), false);
+            self.links.will_create(&d);
             self.mkdirs.push(Op::Mkdir { path: d });
         }
         Ok(true)
@@ -654,7 +675,12 @@ impl Planner<'_> {
             .unwrap_or(false);
         match e.mode {
             Mode::Link => {
-                let want = self.links.link(self.layout, &e.target, &e.entry);
+                // Only needed to compare with an existing link; for a new one
+                // the parents are planned first (see ensure_parents).
+                let want = match &found {
+                    Found::Link(_) => self.links.link(self.layout, &e.target, &e.entry),
+                    _ => PathBuf::new(),
+                };
                 match found {
                     Found::Link(t) if t == want => {
                         let (action, detail) = if source_changed {
@@ -687,8 +713,8 @@ impl Planner<'_> {
                     Found::Absent | Found::NotDir => {
                         if self.ensure_parents(e)? {
                             self.item(&e.module, &e.target, Action::Create, "");
-                            let tmp = self.tmp_for(&e.target);
-                            self.place(e, tmp, None, None, None, None);
+                            // A new link is made in place: symlink(2) is atomic.
+                            self.place(e, PathBuf::new(), None, None, None, None);
                         }
                     }
                     other => {

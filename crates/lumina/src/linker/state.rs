@@ -48,7 +48,7 @@ pub struct State {
     pub owned: BTreeMap<String, Owned>,
     /// Directories lumina created on the way to targets (removed again when
     /// empty and no longer needed).
-    pub dirs: Vec<PathBuf>,
+    pub dirs: std::collections::BTreeSet<String>,
     /// The journal of a sync that has not finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<Journal>,
