@@ -17,16 +17,35 @@ fn registry_text(modules: usize) -> String {
     s
 }
 
+/// A registry as `lumina add` writes it: source, target, enabled.
+fn plain_registry_text(modules: usize) -> String {
+    let mut s = String::from(
+        "version: 1.0\nmetadata:\n  identity: bench\n  target: Framework-13-AMD\nmodules:\n",
+    );
+    for i in 0..modules {
+        s.push_str(&format!(
+            "  module{i}:\n    source: ./config/module{i}\n    target: ~/.config/module{i}\n    enabled: true\n"
+        ));
+    }
+    s
+}
+
+fn parse(text: &str) -> lumina::registry::Registry {
+    lumina::registry::parse(Path::new("/p/lumina.yaml"), black_box(text), true).unwrap()
+}
+
 fn bench(c: &mut Criterion) {
     for n in [1usize, 100] {
         let text = registry_text(n);
-        c.bench_function(&format!("parse registry, {n} modules"), |b| {
-            b.iter(|| {
-                lumina::registry::parse(Path::new("/p/lumina.yaml"), black_box(&text), true)
-                    .unwrap()
-            })
+        c.bench_function(&format!("parse registry, {n} modules, every field"), |b| {
+            b.iter(|| parse(&text))
         });
     }
+    let text = plain_registry_text(100);
+    c.bench_function(
+        "parse registry, 100 modules as lumina add writes them",
+        |b| b.iter(|| parse(&text)),
+    );
 }
 
 criterion_group!(benches, bench);

@@ -201,13 +201,14 @@ impl Validator<'_> {
         }
     }
 
-    fn string(&mut self, node: &Node, field: &str) -> Option<String> {
+    /// `field` builds the field path; it is only called when there is an error.
+    fn string(&mut self, node: &Node, field: &dyn Fn() -> String) -> Option<String> {
         match &node.kind {
             Kind::Scalar { text, .. } if !node.is_null() => Some(text.clone()),
             _ => {
                 self.err(
                     node.start,
-                    field,
+                    &field(),
                     format!("expected a string, found {}", node.type_name()),
                     "write a quoted string, e.g. \"./config/hyprland\"",
                 );
@@ -216,12 +217,12 @@ impl Validator<'_> {
         }
     }
 
-    fn boolean(&mut self, node: &Node, field: &str) -> Option<bool> {
+    fn boolean(&mut self, node: &Node, field: &dyn Fn() -> String) -> Option<bool> {
         let b = node.as_bool();
         if b.is_none() {
             self.err(
                 node.start,
-                field,
+                &field(),
                 format!("expected true or false, found {}", describe(node)),
                 "write true or false (unquoted)",
             );
@@ -278,10 +279,10 @@ impl Validator<'_> {
             } else {
                 self.unknown_keys(meta, META_KEYS, "metadata");
                 if let Some(n) = meta.get("identity") {
-                    reg.metadata.identity = self.string(n, "metadata.identity");
+                    reg.metadata.identity = self.string(n, &|| "metadata.identity".to_string());
                 }
                 if let Some(n) = meta.get("target") {
-                    reg.metadata.target = self.string(n, "metadata.target");
+                    reg.metadata.target = self.string(n, &|| "metadata.target".to_string());
                 }
             }
         }
@@ -371,7 +372,7 @@ impl Validator<'_> {
                 );
                 ok = false;
             }
-            Some(s) => match self.string(s, &format!("{field}.source")) {
+            Some(s) => match self.string(s, &|| format!("{field}.source")) {
                 Some(text) => {
                     m.source_pos = s.start;
                     let p = PathBuf::from(&text);
@@ -397,7 +398,7 @@ impl Validator<'_> {
                 );
                 ok = false;
             }
-            Some(t) => match self.string(t, &format!("{field}.target")) {
+            Some(t) => match self.string(t, &|| format!("{field}.target")) {
                 Some(text) if text.trim().is_empty() => {
                     self.err(
                         t.start,
@@ -415,11 +416,13 @@ impl Validator<'_> {
             },
         }
         if let Some(n) = v.get("enabled") {
-            m.enabled = self.boolean(n, &format!("{field}.enabled")).unwrap_or(true);
+            m.enabled = self
+                .boolean(n, &|| format!("{field}.enabled"))
+                .unwrap_or(true);
         }
         if let Some(n) = v.get("allow_outside_home") {
             m.allow_outside_home = self
-                .boolean(n, &format!("{field}.allow_outside_home"))
+                .boolean(n, &|| format!("{field}.allow_outside_home"))
                 .unwrap_or(false);
         }
         if let Some(n) = v.get("mode") {
@@ -448,7 +451,7 @@ impl Validator<'_> {
                 Some(items) => {
                     let mut hosts = Vec::new();
                     for (i, it) in items.iter().enumerate() {
-                        if let Some(s) = self.string(it, &format!("{field}.hosts[{i}]")) {
+                        if let Some(s) = self.string(it, &|| format!("{field}.hosts[{i}]")) {
                             hosts.push(s);
                         }
                     }
@@ -509,7 +512,7 @@ impl Validator<'_> {
             }
             self.unknown_keys(v, MISSION_KEYS, &f);
             let path = match v.get("path") {
-                Some(n) => self.string(n, &format!("{f}.path")),
+                Some(n) => self.string(n, &|| format!("{f}.path")),
                 None => {
                     self.err(
                         k.start,
@@ -521,7 +524,7 @@ impl Validator<'_> {
                 }
             };
             let image = match v.get("image") {
-                Some(n) => self.string(n, &format!("{f}.image")),
+                Some(n) => self.string(n, &|| format!("{f}.image")),
                 None => {
                     self.err(
                         k.start,
@@ -537,7 +540,7 @@ impl Validator<'_> {
                 match n.as_seq() {
                     Some(items) => {
                         for (i, it) in items.iter().enumerate() {
-                            if let Some(s) = self.string(it, &format!("{f}.env[{i}]")) {
+                            if let Some(s) = self.string(it, &|| format!("{f}.env[{i}]")) {
                                 if !s.contains('=') {
                                     self.err(
                                         it.start,

@@ -172,11 +172,11 @@ pub fn parse(src: &str) -> Result<Node, SyntaxError> {
                 Some((node, 0))
             }
             Event::SequenceStart(anchor, _) => {
-                stack.push(Frame::Seq(Vec::new(), start, anchor));
+                stack.push(Frame::Seq(Vec::with_capacity(4), start, anchor));
                 None
             }
             Event::MappingStart(anchor, _) => {
-                stack.push(Frame::Map(Vec::new(), None, start, anchor));
+                stack.push(Frame::Map(Vec::with_capacity(8), None, start, anchor));
                 None
             }
             Event::SequenceEnd => match stack.pop() {
