@@ -52,7 +52,7 @@ PY
   mkdir -p "$dir/.dotter"
   {
     for p in $(seq 0 9); do
-      printf '[pkg%s.files]\n"pkg%s/.cfg%s" = { target = "~/.cfg%s", type = "symbolic" }\n' "$p" "$p" "$p" "$p"
+      printf '[pkg%s.files]\n"%s/pkg%s/.cfg%s" = { target = "~/.cfg%s", type = "symbolic" }\n' "$p" "$dir" "$p" "$p" "$p"
     done
   } > "$dir/.dotter/global.toml"
   {
@@ -85,14 +85,20 @@ for n in "${sizes[@]}"; do
     -n dotter --prepare "$reset" "cd $prof && HOME=$H dotter deploy --quiet --force >/dev/null" \
     -n dotbot --prepare "$reset" "cd $prof && HOME=$H dotbot -Q -d $prof -c install.conf.yaml >/dev/null"
   echo "== $n files: no-op re-run"
-  rm -rf "$H"; mkdir -p "$H"
+  # No shell here (-N): every tool is exec'd through env(1) with its paths as
+  # flags, so small cases are not swamped by a shell wrapper.
+  rm -rf "$H"; mkdir -p "$H" "$H.stow" "$H.dotter" "$H.dotbot"
   HOME=$H LUMINA_REGISTRY=$prof/lumina.yaml "$lumina" sync >/dev/null
-  hyperfine --style basic --warmup 3 --runs 30 --export-markdown "$out/noop-$n.md" --export-json "$out/noop-$n.json" \
-    -n lumina "HOME=$H LUMINA_REGISTRY=$prof/lumina.yaml $lumina sync >/dev/null" \
-    -n stow --prepare "true" "stow --no-folding -d $prof -t $H.stow $stow_pkgs" \
-    -n dotter "cd $prof && HOME=$H.dotter dotter deploy --quiet >/dev/null" \
-    -n dotbot "cd $prof && HOME=$H.dotbot dotbot -Q -d $prof -c install.conf.yaml >/dev/null" \
-    --setup "mkdir -p $H.stow $H.dotter $H.dotbot; stow --no-folding -d $prof -t $H.stow $stow_pkgs 2>/dev/null || true; (cd $prof && HOME=$H.dotter dotter deploy --quiet --force >/dev/null 2>&1 || true); (cd $prof && HOME=$H.dotbot dotbot -Q -d $prof -c install.conf.yaml >/dev/null 2>&1 || true)"
+  stow --no-folding -d "$prof" -t "$H.stow" $stow_pkgs
+  dotter_flags="-g $prof/.dotter/global.toml -l $prof/.dotter/local.toml --cache-file $prof/.dotter/cache.toml --cache-directory $prof/.dotter/cache"
+  HOME=$H.dotter dotter deploy --quiet --force $dotter_flags >/dev/null
+  HOME=$H.dotbot dotbot -Q -d "$prof" -c "$prof/install.conf.yaml" >/dev/null
+  sleep 2  # let lumina's stat stamp become trustworthy (see linker/stamp.rs)
+  hyperfine -N --style basic --warmup 3 --runs 30 --export-markdown "$out/noop-$n.md" --export-json "$out/noop-$n.json" \
+    -n lumina "env HOME=$H LUMINA_REGISTRY=$prof/lumina.yaml $lumina sync" \
+    -n stow "stow --no-folding -d $prof -t $H.stow $stow_pkgs" \
+    -n dotter "env HOME=$H.dotter dotter deploy --quiet $dotter_flags" \
+    -n dotbot "env HOME=$H.dotbot dotbot -Q -d $prof -c $prof/install.conf.yaml"
   { echo "### $n files, first deploy"; cat "$out/first-$n.md"; echo; echo "### $n files, no-op re-run"; cat "$out/noop-$n.md"; echo; } >> "$results_md"
 done
 echo "results: $results_md"

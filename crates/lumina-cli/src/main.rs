@@ -66,6 +66,20 @@ enum Command {
         /// Replace an existing registry (the old one is kept as .bak).
         #[arg(long)]
         force: bool,
+        /// Clone an existing profile from this git URL and sync it: a new
+        /// machine reproduced with one command.
+        #[arg(long, value_name = "GIT-URL", conflicts_with_all = ["identity", "force"])]
+        from: Option<String>,
+    },
+    /// Run git in the profile directory (arguments and output passed through).
+    #[command(disable_help_flag = true)]
+    Git {
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "GIT-ARGS"
+        )]
+        args: Vec<std::ffi::OsString>,
     },
     /// Link every declared source file into place (plan, stage, link).
     Sync {
@@ -215,6 +229,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let env = Env::from_process(cli.registry.as_deref())?;
     match cli.command {
         Command::Completions { .. } => unreachable!("handled above"),
+        Command::Git { args } => {
+            let status = std::process::Command::new("git")
+                .arg("-C")
+                .arg(env.profile_dir())
+                .args(&args)
+                .status()
+                .map_err(|e| Error::Runtime(format!("running git: {e}; is git installed?")))?;
+            Ok(ExitCode::from(
+                status.code().unwrap_or(1).clamp(0, 255) as u8
+            ))
+        }
+        Command::Init {
+            from: Some(url), ..
+        } => {
+            let r = profile::clone_profile(&env, &url)?;
+            if cli.json {
+                emit_json(&r)?;
+            } else {
+                println!("Cloned {url} into {}", tilde(&r.profile));
+                warn_all(&r.sync.plan.warnings);
+                print_plan(&r.sync.plan, cli.verbose);
+                print_summary(&r.sync.plan, false, r.sync.changed, r.sync.generation);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Init {
             identity, force, ..
         } => {

@@ -456,3 +456,120 @@ fn help_and_completions() {
     assert!(out.contains("#compdef lumina"), "{out}");
     s.run(&["sync", "--bogus"], 2);
 }
+
+#[test]
+fn add_asks_on_a_terminal() {
+    // `script` gives lumina a pseudo-terminal, so it prompts; the answers
+    // come through it like typed input.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIP add_asks_on_a_terminal: `script` (util-linux) is not installed");
+        return;
+    }
+    let s = Sandbox::new();
+    s.write_registry("version: 1.0\nmodules: {}\n");
+    let bin = assert_cmd::cargo::cargo_bin("lumina");
+    let out = std::process::Command::new("script")
+        .args([
+            "-qec",
+            &format!("{} add mytool", bin.display()),
+            "/dev/null",
+        ])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", &s.home)
+        .env("LUMINA_REGISTRY", s.registry())
+        .env("LUMINA_SYSFS_ROOT", &s.sysfs)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            // Target (no default for a custom module), then source (default).
+            stdin.write_all(b"~/.config/mytool\n\n")?;
+            drop(stdin);
+            child.wait_with_output()
+        })
+        .unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(
+        screen.contains("Target (where the config lives)"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Source (inside the profile) [./config/mytool]"),
+        "{screen}"
+    );
+    let text = std::fs::read_to_string(s.registry()).unwrap();
+    assert!(
+        text.contains("  mytool:\n    source: ./config/mytool\n    target: ~/.config/mytool\n"),
+        "{text}"
+    );
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let ok = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=T",
+            "-c",
+            "user.email=t@example.org",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+}
+
+#[test]
+fn init_from_git_url_reproduces_a_machine() {
+    // A profile published as a git repository (a local one, by file:// URL).
+    let origin = Sandbox::new();
+    origin.write_registry(SEED_EXAMPLE);
+    origin.source("config/hyprland/hyprland.conf", "from git\n");
+    git(&origin.profile, &["init", "-q"]);
+    git(&origin.profile, &["add", "-A"]);
+    git(&origin.profile, &["commit", "-qm", "my profile"]);
+    let url = format!("file://{}", origin.profile.display());
+
+    let s = Sandbox::new();
+    std::fs::remove_dir(&s.profile).unwrap();
+    let (out, _) = s.run(&["init", "--from", &url], 0);
+    assert!(
+        out.contains("Cloned") && out.contains("Generation 1 active"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(s.h(".config/hypr/hyprland.conf")).unwrap(),
+        "from git\n"
+    );
+    s.run(&["status", "--check"], 0);
+    // `lumina git` runs in the profile, output passed through.
+    let (out, _) = s.run(&["git", "log", "--oneline"], 0);
+    assert!(out.contains("my profile"), "{out}");
+    let (_, _) = s.run(&["git", "status", "--short"], 0);
+    // git's own exit code comes back.
+    s.run(&["git", "rev-parse", "--verify", "no-such-ref"], 128);
+    // Cloning over a non-empty profile is refused.
+    let (_, err) = s.run(&["init", "--from", &url], 1);
+    assert!(err.contains("not empty"), "{err}");
+    // A bad URL fails cleanly, nothing linked.
+    let t = Sandbox::new();
+    std::fs::remove_dir(&t.profile).unwrap();
+    let (_, err) = t.run(&["init", "--from", "file:///nonexistent/repo"], 1);
+    assert!(err.contains("git clone") && err.contains("failed"), "{err}");
+    assert!(!t.h(".lumina").exists());
+}

@@ -133,6 +133,58 @@ pub fn init(env: &Env, opts: &InitOptions) -> Result<InitReport> {
     })
 }
 
+#[derive(Debug, Serialize)]
+pub struct CloneReport {
+    pub url: String,
+    pub profile: PathBuf,
+    pub sync: SyncReport,
+}
+
+/// `lumina init --from URL`: clone a profile with git into the profile
+/// directory (which must not exist or be empty), then sync it.
+pub fn clone_profile(env: &Env, url: &str) -> Result<CloneReport> {
+    let profile = env.profile_dir();
+    let occupied = std::fs::read_dir(&profile)
+        .map(|mut d| d.next().is_some())
+        .unwrap_or(false);
+    if occupied {
+        return Err(Error::Runtime(format!(
+            "{} already exists and is not empty; lumina will not clone over it. Move it aside, or point --registry at another place.",
+            profile.display()
+        )));
+    }
+    if let Some(parent) = profile.parent() {
+        std::fs::create_dir_all(parent).ctx(|| format!("creating {}", parent.display()))?;
+    }
+    let status = std::process::Command::new("git")
+        .args(["clone", "--quiet", "--", url])
+        .arg(&profile)
+        .status()
+        .map_err(|e| Error::Runtime(format!("running git: {e}; is git installed?")))?;
+    if !status.success() {
+        return Err(Error::Runtime(format!(
+            "git clone {url} failed (see git's message above); nothing was linked"
+        )));
+    }
+    if !env.registry.exists() {
+        return Err(Error::Runtime(format!(
+            "cloned {url}, but it has no {}; the clone stays in {} for you to inspect",
+            env.registry
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            profile.display()
+        )));
+    }
+    let reg = registry::load(&env.registry, false)?;
+    let sync = linker::sync(env, &reg, &SyncOptions::default())?;
+    Ok(CloneReport {
+        url: url.to_string(),
+        profile,
+        sync,
+    })
+}
+
 fn git_init(profile: &Path) -> bool {
     if profile.join(".git").exists() {
         return true;

@@ -542,10 +542,6 @@ fn settle_op(st: &mut State, op: &Op, generation: u64) {
             }
             Op::Place {
                 target,
-                module,
-                entry,
-                source,
-                mode,
                 link,
                 copy_from,
                 tmp,
@@ -554,6 +550,7 @@ fn settle_op(st: &mut State, op: &Op, generation: u64) {
                 drop_link,
                 drop_same,
                 drop_digest,
+                ..
             } => {
                 let mut used_backup = None;
                 if exists(tmp) {
@@ -601,30 +598,9 @@ fn settle_op(st: &mut State, op: &Op, generation: u64) {
                 } else {
                     false
                 };
-                if !placed {
-                    return;
+                if placed {
+                    record_done(st, op, used_backup, generation);
                 }
-                if *dir {
-                    st.dirs.insert(state::key(target));
-                    return;
-                }
-                let previous = st
-                    .owned
-                    .get(&state::key(target))
-                    .and_then(|o| o.backup.clone());
-                st.owned.insert(
-                    state::key(target),
-                    Owned {
-                        module: module.clone(),
-                        entry: entry.clone(),
-                        source: source.clone(),
-                        mode: *mode,
-                        link: link.clone(),
-                        digest: copy_from.as_ref().and_then(|_| digest(target)),
-                        backup: used_backup.or(previous),
-                        since: generation,
-                    },
-                );
             }
         }
     }
