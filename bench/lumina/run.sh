@@ -91,13 +91,13 @@ for n in "${sizes[@]}"; do
   HOME=$H LUMINA_REGISTRY=$prof/lumina.yaml "$lumina" sync >/dev/null
   stow --no-folding -d "$prof" -t "$H.stow" $stow_pkgs
   dotter_flags="-g $prof/.dotter/global.toml -l $prof/.dotter/local.toml --cache-file $prof/.dotter/cache.toml --cache-directory $prof/.dotter/cache"
-  HOME=$H.dotter dotter deploy --quiet --force $dotter_flags >/dev/null
+  HOME=$H.dotter dotter $dotter_flags deploy --quiet --force >/dev/null
   HOME=$H.dotbot dotbot -Q -d "$prof" -c "$prof/install.conf.yaml" >/dev/null
   sleep 2  # let lumina's stat stamp become trustworthy (see linker/stamp.rs)
   hyperfine -N --style basic --warmup 3 --runs 30 --export-markdown "$out/noop-$n.md" --export-json "$out/noop-$n.json" \
     -n lumina "env HOME=$H LUMINA_REGISTRY=$prof/lumina.yaml $lumina sync" \
     -n stow "stow --no-folding -d $prof -t $H.stow $stow_pkgs" \
-    -n dotter "env HOME=$H.dotter dotter deploy --quiet $dotter_flags" \
+    -n dotter "env HOME=$H.dotter dotter $dotter_flags deploy --quiet" \
     -n dotbot "env HOME=$H.dotbot dotbot -Q -d $prof -c $prof/install.conf.yaml"
   { echo "### $n files, first deploy"; cat "$out/first-$n.md"; echo; echo "### $n files, no-op re-run"; cat "$out/noop-$n.md"; echo; } >> "$results_md"
 done

@@ -339,3 +339,62 @@ fn killed_undo_resumes_too() {
         all_user_content_present(&s.home, &format!("undo run {i} resumed"));
     }
 }
+
+/// `lumina add --adopt` killed at every mutation point: the user's files are
+/// readable at their usual paths at every instant, and stay so after the
+/// next `lumina sync`.
+#[test]
+fn killed_adopt_never_loses_data() {
+    const FILES: &[(&str, &str)] = &[
+        (".config/nvim/init.lua", "vim.opt.number = true\n"),
+        (".config/nvim/lua/plugins.lua", "return { 'a', 'b' }\n"),
+        (
+            ".config/nvim/after/ftplugin/rust.lua",
+            "vim.opt_local.tw = 100\n",
+        ),
+    ];
+    let setup = || {
+        let s = Sandbox::new();
+        s.write_registry("# mine\nversion: 1.0\nmodules: {}\n");
+        for (p, c) in FILES {
+            s.home_file(p, c);
+        }
+        s
+    };
+    let readable = |s: &Sandbox, context: &str| {
+        for (p, c) in FILES {
+            let got = std::fs::read_to_string(s.h(p)).unwrap_or_default();
+            assert_eq!(got, *c, "{context}: {p} is not readable as before");
+        }
+    };
+    let reference = setup();
+    let out = reference
+        .cmd()
+        .env("LUMINA_LOG", "lumina=debug")
+        .args(["add", "nvim", "--adopt"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let steps = String::from_utf8_lossy(&out.stderr)
+        .matches("step=")
+        .count() as u64;
+    assert!(steps >= 8, "only {steps} steps");
+    readable(&reference, "reference");
+    for k in 1..=steps {
+        let s = setup();
+        let _ = s
+            .cmd()
+            .env("LUMINA_FAILPOINT_KILL_AT", k.to_string())
+            .args(["add", "nvim", "--adopt"])
+            .output()
+            .unwrap();
+        readable(&s, &format!("adopt killed before mutation {k}"));
+        let out = s.cmd().arg("sync").output().unwrap();
+        assert!(
+            out.status.success(),
+            "sync after kill {k}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        readable(&s, &format!("sync after adopt killed before mutation {k}"));
+    }
+}

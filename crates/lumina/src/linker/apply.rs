@@ -85,16 +85,23 @@ fn write_generation(layout: &Layout, n: u64, registry: &Path, entries: &[Entry])
     std::fs::create_dir_all(&staging).ctx(|| format!("creating {}", staging.display()))?;
     let mut made = std::collections::HashSet::new();
     made.insert(staging.clone());
+    // Directories first, in order; then the entries, in parallel.
     for e in entries {
         let at = staging.join(&e.entry);
         if let Some(parent) = at.parent() {
             ensure_dir(&mut made, parent).ctx(|| format!("creating {}", parent.display()))?;
         }
+    }
+    let staged = super::par::try_map(entries, |e| {
+        let at = staging.join(&e.entry);
         match e.mode {
             Mode::Link => fsops::symlink(&e.gen_link, &at),
             Mode::Copy => fsops::copy_new(&e.source, &at),
         }
-        .ctx(|| format!("staging {}", at.display()))?;
+        .ctx(|| format!("staging {}", at.display()))
+    });
+    for r in staged.into_iter().flatten() {
+        r?;
     }
     let record = GenerationRecord {
         number: n,
@@ -178,7 +185,7 @@ pub fn execute(plan: &Plan, st: &mut State, layout: &Layout, registry: &Path) ->
         ops: plan.ops.clone(),
     });
     state::save(&layout.root, st)?;
-    let mut done = Vec::with_capacity(plan.ops.len());
+    let mut done = vec![None; plan.ops.len()];
     let result = run_ops(plan, layout, &mut done);
     // Kept entries were correct before this run; record them as they are now.
     for (t, o) in &plan.owned_after {
@@ -190,23 +197,41 @@ pub fn execute(plan: &Plan, st: &mut State, layout: &Layout, registry: &Path) ->
 }
 
 /// Runs the ops in order, switching `active` between the prunes and the
-/// placements. `done` receives, for each op that completed, the backup it
-/// made (if any).
-fn run_ops(plan: &Plan, layout: &Layout, done: &mut Vec<Option<PathBuf>>) -> Result<()> {
+/// placements. `done[i]` is set, for each op that completed, to the backup
+/// it made (if any). The placements of files at the end of the list are
+/// independent of each other and run in parallel.
+fn run_ops(plan: &Plan, layout: &Layout, done: &mut [Option<Option<PathBuf>>]) -> Result<()> {
+    let ops = &plan.ops;
+    let tail = ops
+        .iter()
+        .rposition(|op| !matches!(op, Op::Place { dir: false, .. }))
+        .map(|i| i + 1)
+        .unwrap_or(0);
     let mut switched = false;
-    for op in &plan.ops {
+    for (i, op) in ops[..tail].iter().enumerate() {
         if !switched && matches!(op, Op::Mkdir { .. } | Op::Place { .. }) {
             if plan.switch {
                 switch_active(layout, plan.generation)?;
             }
             switched = true;
         }
-        done.push(run_op(op)?);
+        done[i] = Some(run_op(op)?);
     }
     if !switched && plan.switch {
         switch_active(layout, plan.generation)?;
     }
-    Ok(())
+    let results = super::par::try_map(&ops[tail..], run_op);
+    let mut first_err = None;
+    for (i, r) in results.into_iter().enumerate() {
+        match r {
+            Some(Ok(b)) => done[tail + i] = Some(b),
+            Some(Err(e)) => {
+                first_err.get_or_insert(e);
+            }
+            None => {}
+        }
+    }
+    first_err.map_or(Ok(()), Err)
 }
 
 fn is_link_to(p: &Path, text: &Path) -> bool {
@@ -431,14 +456,14 @@ pub fn settle(st: &mut State, layout: &Layout) {
     settle_known(st, layout, &[]);
 }
 
-/// Like [`settle`], for a run that saw its first `done.len()` ops complete
-/// (with the backups they made): those are recorded without probing.
-fn settle_known(st: &mut State, layout: &Layout, done: &[Option<PathBuf>]) {
+/// Like [`settle`], for a run that saw some ops complete (`done[i]` holds
+/// the backup op `i` made): those are recorded without probing.
+fn settle_known(st: &mut State, layout: &Layout, done: &[Option<Option<PathBuf>>]) {
     let Some(j) = st.pending.take() else { return };
     for (i, op) in j.ops.iter().enumerate() {
         match done.get(i) {
-            Some(backup) => record_done(st, op, backup.clone(), j.generation),
-            None => settle_op(st, op, j.generation),
+            Some(Some(backup)) => record_done(st, op, backup.clone(), j.generation),
+            _ => settle_op(st, op, j.generation),
         }
     }
     st.active = active_on_disk(layout).or(st.active);

@@ -123,6 +123,7 @@ pub fn desired(reg: &Registry, env: &Env, host: &str, layout: &Layout) -> Result
     let home = normalize(&env.home);
     let mut out = Desired::default();
     let mut errors = Vec::new();
+    let mut jobs: Vec<(&Module, PathBuf, PathBuf, PathBuf)> = Vec::new();
     for m in &reg.modules {
         if !m.enabled {
             out.inactive.push((m.name.clone(), "disabled".into()));
@@ -178,23 +179,33 @@ pub fn desired(reg: &Registry, env: &Env, host: &str, layout: &Layout) -> Result
                 src_c.display()
             ));
         }
-        let mut files = Vec::new();
+        jobs.push((m, target, src, src_c));
+    }
+    // Walking is syscall-bound: the modules' trees are walked in parallel.
+    let walked = super::par::map(&jobs, |(_, _, src, src_c)| {
+        let (mut files, mut warnings, mut watched) = (Vec::new(), Vec::new(), Vec::new());
         if src_c.is_dir() {
-            out.watched.push(src.clone());
+            watched.push(src.clone());
             walk(
-                &src_c,
+                src_c,
                 Path::new(""),
                 &mut files,
-                &mut out.warnings,
-                &mut out.watched,
+                &mut warnings,
+                &mut watched,
             );
         } else {
-            out.watched.push(src.clone());
+            watched.push(src.clone());
             if let Some(p) = src.parent() {
-                out.watched.push(p.to_path_buf());
+                watched.push(p.to_path_buf());
             }
             files.push(PathBuf::new());
         }
+        (files, warnings, watched)
+    });
+    for ((m, target, _, src_c), (files, warnings, watched)) in jobs.iter().zip(walked) {
+        out.warnings.extend(warnings);
+        out.watched.extend(watched);
+        let (m, target, src_c): (&Module, &PathBuf, &PathBuf) = (m, target, src_c);
         let entry_root = entry_path(&target, &home);
         let gen_base = layout.root_c.join("generations/0");
         // The generation link's relative prefix is shared by every file of a

@@ -17,6 +17,7 @@
 pub mod apply;
 pub mod desired;
 pub mod fsops;
+pub mod par;
 pub mod plan;
 pub mod stamp;
 pub mod state;

@@ -1,0 +1,83 @@
+//! A small parallel map for syscall-bound work (walking sources, staging a
+//! generation, placing new links): each item is an independent filesystem
+//! operation, so two to four threads overlap their kernel time.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+fn threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4)
+}
+
+/// Maps `f` over `items`, keeping their order.
+pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let n = threads().min(items.len());
+    if n < 2 {
+        return items.iter().map(f).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let worker = || {
+        let mut out = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= items.len() {
+                break out;
+            }
+            out.push((i, f(&items[i])));
+        }
+    };
+    let mut all: Vec<(usize, R)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (1..n).map(|_| s.spawn(worker)).collect();
+        let mut mine = worker();
+        for h in handles {
+            match h.join() {
+                Ok(v) => mine.extend(v),
+                Err(p) => std::panic::resume_unwind(p),
+            }
+        }
+        mine
+    });
+    all.sort_unstable_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Like [`map`] for fallible work: after the first error no new item is
+/// started. Items not run are `None`.
+pub fn try_map<T: Sync, R: Send, E: Send>(
+    items: &[T],
+    f: impl Fn(&T) -> Result<R, E> + Sync,
+) -> Vec<Option<Result<R, E>>> {
+    let failed = AtomicBool::new(false);
+    map(items, |it| {
+        if failed.load(Ordering::Relaxed) {
+            return None;
+        }
+        let r = f(it);
+        if r.is_err() {
+            failed.store(true, Ordering::Relaxed);
+        }
+        Some(r)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn keeps_order() {
+        let v: Vec<u32> = (0..1000).collect();
+        assert_eq!(
+            super::map(&v, |x| x * 2),
+            v.iter().map(|x| x * 2).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn stops_after_error() {
+        let v: Vec<u32> = (0..10_000).collect();
+        let r = super::try_map(&v, |x| if *x == 10 { Err(()) } else { Ok(*x) });
+        assert!(r.iter().any(|x| matches!(x, Some(Err(())))));
+        assert!(r.iter().any(Option::is_none));
+    }
+}
