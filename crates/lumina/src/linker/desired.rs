@@ -205,8 +205,7 @@ pub fn desired(reg: &Registry, env: &Env, host: &str, layout: &Layout) -> Result
     for ((m, target, _, src_c), (files, warnings, watched)) in jobs.iter().zip(walked) {
         out.warnings.extend(warnings);
         out.watched.extend(watched);
-        let (m, target, src_c): (&Module, &PathBuf, &PathBuf) = (m, target, src_c);
-        let entry_root = entry_path(&target, &home);
+        let entry_root = entry_path(target, &home);
         let gen_base = layout.root_c.join("generations/0");
         // The generation link's relative prefix is shared by every file of a
         // directory: compute it once per directory.
