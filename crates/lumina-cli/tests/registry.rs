@@ -255,8 +255,7 @@ fn init_detects_every_model() {
         );
         assert!(text.contains("identity: \"my box\""), "{text}");
         assert!(text.starts_with("# lumina.yaml"), "commented: {text}");
-        let mon =
-            std::fs::read_to_string(s.h(".config/lumina/config/hyprland/monitors.conf")).unwrap();
+        let mon = s.read(".config/lumina/config/hyprland/monitors.conf");
         assert!(mon.contains(scale), "{dir}: {mon}");
         assert!(
             s.h(".config/lumina/.git").is_dir(),
@@ -331,10 +330,7 @@ fn add_from_catalog_keeps_comments_and_links() {
         text.find("kitty:").unwrap() < text.find("waybar:").unwrap(),
         "order kept, new module last"
     );
-    assert_eq!(
-        std::fs::read_to_string(s.h(".config/waybar/config.jsonc")).unwrap(),
-        "{}"
-    );
+    assert_eq!(s.read(".config/waybar/config.jsonc"), "{}");
     // Already there: refused.
     let (_, err) = s.run(&["add", "waybar", "--yes"], 2);
     assert!(err.contains("already exists"), "{err}");
@@ -368,10 +364,7 @@ fn add_adopt_moves_config_into_profile_verified() {
     );
     let l = std::fs::read_link(s.h(".config/nvim/init.lua")).unwrap();
     assert!(l.starts_with("../../.lumina/active"), "{l:?}");
-    assert_eq!(
-        std::fs::read_to_string(s.h(".config/nvim/lua/plugins.lua")).unwrap(),
-        "return {}\n"
-    );
+    assert_eq!(s.read(".config/nvim/lua/plugins.lua"), "return {}\n");
     assert!(
         !s.h(".config/nvim/init.lua.bak").exists(),
         "adopted files are moved, not duplicated"
@@ -381,7 +374,7 @@ fn add_adopt_moves_config_into_profile_verified() {
     s.source("config/zsh/zshrc", "other");
     let (_, err) = s.run(&["add", "zsh", "--adopt"], 2);
     assert!(err.contains("already exists in the profile"), "{err}");
-    assert_eq!(std::fs::read_to_string(s.h(".zshrc")).unwrap(), "z");
+    assert_eq!(s.read(".zshrc"), "z");
     // Without --adopt, an existing target with no source asks for --adopt.
     s.home_file(".tmux.conf", "t");
     let (_, err) = s.run(&["add", "tmux", "--yes"], 2);
@@ -391,7 +384,7 @@ fn add_adopt_moves_config_into_profile_verified() {
         std::fs::read_to_string(s.profile.join("config/tmux/tmux.conf")).unwrap(),
         "t"
     );
-    assert_eq!(std::fs::read_to_string(s.h(".tmux.conf")).unwrap(), "t");
+    assert_eq!(s.read(".tmux.conf"), "t");
     assert!(std::fs::symlink_metadata(s.h(".tmux.conf"))
         .unwrap()
         .file_type()
@@ -406,15 +399,9 @@ fn remove_and_disable_restore_backups_and_keep_comments() {
     s.source("config/kitty/kitty.conf", "k");
     s.home_file(".config/kitty/kitty.conf", "my kitty");
     s.run(&["sync"], 0);
-    assert_eq!(
-        std::fs::read_to_string(s.h(".config/kitty/kitty.conf.bak")).unwrap(),
-        "my kitty"
-    );
+    assert_eq!(s.read(".config/kitty/kitty.conf.bak"), "my kitty");
     s.run(&["remove", "kitty", "--disable"], 0);
-    assert_eq!(
-        std::fs::read_to_string(s.h(".config/kitty/kitty.conf")).unwrap(),
-        "my kitty"
-    );
+    assert_eq!(s.read(".config/kitty/kitty.conf"), "my kitty");
     let text = std::fs::read_to_string(s.registry()).unwrap();
     assert!(
         text.contains("  kitty:\n    enabled: false\n    source: ./config/kitty # adopted later\n"),
@@ -552,10 +539,7 @@ fn init_from_git_url_reproduces_a_machine() {
         out.contains("Cloned") && out.contains("Generation 1 active"),
         "{out}"
     );
-    assert_eq!(
-        std::fs::read_to_string(s.h(".config/hypr/hyprland.conf")).unwrap(),
-        "from git\n"
-    );
+    assert_eq!(s.read(".config/hypr/hyprland.conf"), "from git\n");
     s.run(&["status", "--check"], 0);
     // `lumina git` runs in the profile, output passed through.
     let (out, _) = s.run(&["git", "log", "--oneline"], 0);

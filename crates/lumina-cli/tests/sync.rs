@@ -43,16 +43,10 @@ fn seed_example_registry_syncs() {
         link,
         Path::new("../../.lumina/active/home/.config/hypr/hyprland.conf")
     );
-    assert_eq!(
-        std::fs::read_to_string(s.h(".config/hypr/hyprland.conf")).unwrap(),
-        "main\n"
-    );
+    assert_eq!(s.read(".config/hypr/hyprland.conf"), "main\n");
     let nested = std::fs::read_link(s.h(".config/hypr/conf.d/binds.conf")).unwrap();
     assert!(nested.is_relative());
-    assert_eq!(
-        std::fs::read_to_string(s.h(".config/hypr/conf.d/binds.conf")).unwrap(),
-        "binds\n"
-    );
+    assert_eq!(s.read(".config/hypr/conf.d/binds.conf"), "binds\n");
     // The generation links into the profile with a relative path too.
     let g =
         std::fs::read_link(s.h(".lumina/generations/1/home/.config/hypr/hyprland.conf")).unwrap();
@@ -78,10 +72,7 @@ fn links_survive_without_the_binary_and_content_changes_touch_nothing() {
         without_stamp(before),
         "a content-only change touched HOME"
     );
-    assert_eq!(
-        std::fs::read_to_string(s.h(".config/hypr/hyprland.conf")).unwrap(),
-        "edited\n"
-    );
+    assert_eq!(s.read(".config/hypr/hyprland.conf"), "edited\n");
 }
 
 #[test]
@@ -106,10 +97,7 @@ fn create_unchanged_update_conflict_prune() {
             ("x".into(), "create".into())
         ]
     );
-    assert_eq!(
-        std::fs::read_to_string(s.h(".a/two.bak")).unwrap(),
-        "user's two"
-    );
+    assert_eq!(s.read(".a/two.bak"), "user's two");
     let x_ino = std::fs::symlink_metadata(s.h(".b/x")).unwrap().ino();
 
     // b now comes from another source: update without touching the link in HOME.
@@ -128,7 +116,7 @@ fn create_unchanged_update_conflict_prune() {
             ("x".into(), "update".into())
         ]
     );
-    assert_eq!(std::fs::read_to_string(s.h(".b/x")).unwrap(), "x2");
+    assert_eq!(s.read(".b/x"), "x2");
     assert_eq!(std::fs::symlink_metadata(s.h(".b/x")).unwrap().ino(), x_ino);
     assert!(std::fs::symlink_metadata(s.h(".a/one")).is_err());
 
@@ -178,29 +166,14 @@ fn backup_numbering_never_overwrites() {
     s.home_file(".config/hypr/hyprland.conf.bak", "older backup");
     s.home_file(".config/hypr/hyprland.conf.bak.1", "even older");
     s.run(&["sync"], 0);
-    assert_eq!(
-        std::fs::read_to_string(s.h(".config/hypr/hyprland.conf.bak")).unwrap(),
-        "older backup"
-    );
-    assert_eq!(
-        std::fs::read_to_string(s.h(".config/hypr/hyprland.conf.bak.1")).unwrap(),
-        "even older"
-    );
-    assert_eq!(
-        std::fs::read_to_string(s.h(".config/hypr/hyprland.conf.bak.2")).unwrap(),
-        "mine"
-    );
+    assert_eq!(s.read(".config/hypr/hyprland.conf.bak"), "older backup");
+    assert_eq!(s.read(".config/hypr/hyprland.conf.bak.1"), "even older");
+    assert_eq!(s.read(".config/hypr/hyprland.conf.bak.2"), "mine");
     // Removing the module restores exactly that backup.
     s.run(&["remove", "shell"], 0);
-    assert_eq!(
-        std::fs::read_to_string(s.h(".config/hypr/hyprland.conf")).unwrap(),
-        "mine"
-    );
+    assert_eq!(s.read(".config/hypr/hyprland.conf"), "mine");
     assert!(!s.h(".config/hypr/hyprland.conf.bak.2").exists());
-    assert_eq!(
-        std::fs::read_to_string(s.h(".config/hypr/hyprland.conf.bak")).unwrap(),
-        "older backup"
-    );
+    assert_eq!(s.read(".config/hypr/hyprland.conf.bak"), "older backup");
 }
 
 #[test]
@@ -213,15 +186,12 @@ fn directory_and_foreign_link_in_the_way_are_backed_up() {
     std::fs::create_dir_all(s.h(".config/k")).unwrap();
     std::os::unix::fs::symlink("/nonexistent", s.h(".config/k/k.conf")).unwrap();
     s.run(&["sync"], 0);
-    assert_eq!(
-        std::fs::read_to_string(s.h(".zshrc.bak/inner")).unwrap(),
-        "a directory where a file goes"
-    );
+    assert_eq!(s.read(".zshrc.bak/inner"), "a directory where a file goes");
     assert_eq!(
         std::fs::read_link(s.h(".config/k/k.conf.bak")).unwrap(),
         Path::new("/nonexistent")
     );
-    assert_eq!(std::fs::read_to_string(s.h(".zshrc")).unwrap(), "z");
+    assert_eq!(s.read(".zshrc"), "z");
     s.run(&["status", "--check"], 0);
 }
 
@@ -232,14 +202,8 @@ fn file_on_the_way_to_a_target_is_backed_up() {
     s.source("k/sub/k.conf", "k");
     s.home_file(".config/k", "a file where a directory must be");
     s.run(&["sync"], 0);
-    assert_eq!(
-        std::fs::read_to_string(s.h(".config/k.bak")).unwrap(),
-        "a file where a directory must be"
-    );
-    assert_eq!(
-        std::fs::read_to_string(s.h(".config/k/sub/k.conf")).unwrap(),
-        "k"
-    );
+    assert_eq!(s.read(".config/k.bak"), "a file where a directory must be");
+    assert_eq!(s.read(".config/k/sub/k.conf"), "k");
 }
 
 #[test]
@@ -251,9 +215,9 @@ fn skip_and_abort_policies() {
     s.home_file(".a", "user a");
     let (_, err) = s.run(&["sync"], 0);
     assert!(err.contains("conflict skipped"), "{err}");
-    assert_eq!(std::fs::read_to_string(s.h(".a")).unwrap(), "user a");
+    assert_eq!(s.read(".a"), "user a");
     assert!(!s.h(".a.bak").exists());
-    assert_eq!(std::fs::read_to_string(s.h(".b")).unwrap(), "b");
+    assert_eq!(s.read(".b"), "b");
 
     let s = Sandbox::new();
     s.write_registry("version: 1.0\nmodules:\n  a:\n    source: ./a\n    target: ~/.a\n    on_conflict: abort\n  b:\n    source: ./b\n    target: ~/.b\n");
@@ -362,14 +326,8 @@ fn symlink_loop_in_source_tree() {
     let (_, err) = s.run(&["sync"], 0);
     assert!(err.contains("loop"), "{err}");
     assert!(err.contains("dangling"), "{err}");
-    assert_eq!(
-        std::fs::read_to_string(s.h(".config/hypr/hyprland.conf")).unwrap(),
-        "main\n"
-    );
-    assert_eq!(
-        std::fs::read_to_string(s.h(".config/hypr/ok-link.conf")).unwrap(),
-        "t"
-    );
+    assert_eq!(s.read(".config/hypr/hyprland.conf"), "main\n");
+    assert_eq!(s.read(".config/hypr/ok-link.conf"), "t");
     assert!(std::fs::symlink_metadata(s.h(".config/hypr/loop")).is_err());
     assert!(std::fs::symlink_metadata(s.h(".config/hypr/self")).is_err());
 }
@@ -405,19 +363,13 @@ fn undo_returns_generation_by_generation() {
 
     // Undo the first sync too: links gone, the user's file back in place.
     s.run(&["undo"], 0);
-    assert_eq!(
-        std::fs::read_to_string(s.h(".config/hypr/hyprland.conf")).unwrap(),
-        "mine"
-    );
+    assert_eq!(s.read(".config/hypr/hyprland.conf"), "mine");
     assert!(!s.h(".config/hypr/hyprland.conf.bak").exists());
     let (_, err) = s.run(&["undo"], 2);
     assert!(err.contains("nothing to undo"), "{err}");
     // And sync brings everything back.
     s.run(&["sync"], 0);
-    assert_eq!(
-        std::fs::read_to_string(s.h(".config/hypr/hyprland.conf.bak")).unwrap(),
-        "mine"
-    );
+    assert_eq!(s.read(".config/hypr/hyprland.conf.bak"), "mine");
 }
 
 #[test]
@@ -486,20 +438,17 @@ fn copy_mode_writes_files_and_respects_edits() {
     s.run(&["sync"], 0);
     let m = std::fs::symlink_metadata(s.h(".gitconfig")).unwrap();
     assert!(m.is_file(), "copy mode must write a real file");
-    assert_eq!(std::fs::read_to_string(s.h(".gitconfig")).unwrap(), "v1");
+    assert_eq!(s.read(".gitconfig"), "v1");
     s.source("gitconfig", "v2");
     let v = s.json(&["sync"], 0);
     assert_eq!(actions(&v), vec![(".gitconfig".into(), "update".into())]);
-    assert_eq!(std::fs::read_to_string(s.h(".gitconfig")).unwrap(), "v2");
+    assert_eq!(s.read(".gitconfig"), "v2");
     // A hand edit is never overwritten silently: it is backed up.
     std::fs::write(s.h(".gitconfig"), "edited by a tool").unwrap();
     s.source("gitconfig", "v3");
     s.run(&["sync"], 0);
-    assert_eq!(std::fs::read_to_string(s.h(".gitconfig")).unwrap(), "v3");
-    assert_eq!(
-        std::fs::read_to_string(s.h(".gitconfig.bak")).unwrap(),
-        "edited by a tool"
-    );
+    assert_eq!(s.read(".gitconfig"), "v3");
+    assert_eq!(s.read(".gitconfig.bak"), "edited by a tool");
 }
 
 #[test]
@@ -517,7 +466,7 @@ fn hosts_filter_by_detected_hardware() {
         .arg("sync")
         .assert()
         .success();
-    assert_eq!(std::fs::read_to_string(s.h(".fw")).unwrap(), "fw");
+    assert_eq!(s.read(".fw"), "fw");
 }
 
 #[test]
@@ -535,10 +484,7 @@ fn lumina_home_override() {
         link,
         Path::new("../../../vroot/active/home/.config/hypr/hyprland.conf")
     );
-    assert_eq!(
-        std::fs::read_to_string(s.h(".config/hypr/hyprland.conf")).unwrap(),
-        "main\n"
-    );
+    assert_eq!(s.read(".config/hypr/hyprland.conf"), "main\n");
 }
 
 #[test]

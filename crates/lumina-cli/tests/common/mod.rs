@@ -75,6 +75,12 @@ impl Sandbox {
         self.home.join(rel)
     }
 
+    /// The text at a path below HOME (following links); panics if unreadable.
+    pub fn read(&self, rel: &str) -> String {
+        let p = self.home.join(rel);
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()))
+    }
+
     pub fn cmd(&self) -> Command {
         let mut c = Command::cargo_bin("lumina").unwrap();
         c.env_clear()

@@ -528,104 +528,102 @@ fn record_done(st: &mut State, op: &Op, backup: Option<PathBuf>, generation: u64
 
 /// Settles one op of an interrupted run by looking at the filesystem.
 fn settle_op(st: &mut State, op: &Op, generation: u64) {
-    {
-        match op {
-            Op::Mkdir { path } => {
-                if path.is_dir() {
-                    st.dirs.insert(state::key(path));
+    match op {
+        Op::Mkdir { path } => {
+            if path.is_dir() {
+                st.dirs.insert(state::key(path));
+            }
+        }
+        Op::Rmdir { path } => {
+            if !exists(path) {
+                st.dirs.remove(&state::key(path));
+            }
+        }
+        Op::Prune {
+            target,
+            link,
+            digest,
+            restore,
+            tmp,
+        } => {
+            if exists(tmp) {
+                if is_ours(tmp, link.as_deref(), digest.as_deref()) {
+                    // Swapped: what sits at tmp is lumina's old entry.
+                    let _ = fsops::unlink(tmp);
+                } else if let Some(r) = restore {
+                    // Not swapped yet: the backup goes back where it was.
+                    let _ = fsops::rename_noreplace(tmp, r);
                 }
             }
-            Op::Rmdir { path } => {
-                if !exists(path) {
-                    st.dirs.remove(&state::key(path));
+            if !is_ours(target, link.as_deref(), digest.as_deref()) {
+                if let Some(r) = restore {
+                    if exists(r) && !exists(target) {
+                        let _ = fsops::rename_noreplace(r, target);
+                    }
                 }
+                st.owned.remove(&state::key(target));
             }
-            Op::Prune {
-                target,
-                link,
-                digest,
-                restore,
-                tmp,
-            } => {
-                if exists(tmp) {
-                    if is_ours(tmp, link.as_deref(), digest.as_deref()) {
-                        // Swapped: what sits at tmp is lumina's old entry.
-                        let _ = fsops::unlink(tmp);
-                    } else if let Some(r) = restore {
-                        // Not swapped yet: the backup goes back where it was.
-                        let _ = fsops::rename_noreplace(tmp, r);
-                    }
-                }
-                if !is_ours(target, link.as_deref(), digest.as_deref()) {
-                    if let Some(r) = restore {
-                        if exists(r) && !exists(target) {
-                            let _ = fsops::rename_noreplace(r, target);
-                        }
-                    }
-                    st.owned.remove(&state::key(target));
-                }
-            }
-            Op::Place {
-                target,
-                link,
-                copy_from,
-                tmp,
-                backup,
-                dir,
-                drop_link,
-                drop_same,
-                drop_digest,
-                ..
-            } => {
-                let mut used_backup = None;
-                if exists(tmp) {
-                    let is_new = if *dir {
-                        // What a dir placement replaces is never a directory.
-                        std::fs::symlink_metadata(tmp)
-                            .map(|m| m.is_dir())
-                            .unwrap_or(false)
-                    } else if let Some(l) = link {
-                        is_link_to(tmp, l)
-                    } else if let Some(c) = copy_from {
-                        same_bytes(tmp, c)
-                            && std::fs::symlink_metadata(tmp)
-                                .map(|m| m.is_file())
-                                .unwrap_or(false)
-                    } else {
-                        false
-                    };
-                    if is_new {
-                        let _ = remove_new(tmp);
-                    } else if let Ok(b) = dispose_old(
-                        target,
-                        tmp,
-                        backup.as_deref(),
-                        drop_link.as_deref(),
-                        drop_same.as_deref(),
-                        drop_digest.as_deref(),
-                    ) {
-                        used_backup = b;
-                    }
-                } else if let Some(b) = backup {
-                    if exists(b) {
-                        used_backup = Some(b.clone());
-                    }
-                }
-                let placed = if *dir {
-                    target.is_dir()
-                        && !std::fs::symlink_metadata(target)
-                            .map(|m| m.file_type().is_symlink())
-                            .unwrap_or(true)
+        }
+        Op::Place {
+            target,
+            link,
+            copy_from,
+            tmp,
+            backup,
+            dir,
+            drop_link,
+            drop_same,
+            drop_digest,
+            ..
+        } => {
+            let mut used_backup = None;
+            if exists(tmp) {
+                let is_new = if *dir {
+                    // What a dir placement replaces is never a directory.
+                    std::fs::symlink_metadata(tmp)
+                        .map(|m| m.is_dir())
+                        .unwrap_or(false)
                 } else if let Some(l) = link {
-                    is_link_to(target, l)
+                    is_link_to(tmp, l)
                 } else if let Some(c) = copy_from {
-                    same_bytes(target, c)
+                    same_bytes(tmp, c)
+                        && std::fs::symlink_metadata(tmp)
+                            .map(|m| m.is_file())
+                            .unwrap_or(false)
                 } else {
                     false
                 };
-                if placed {
-                    record_done(st, op, used_backup, generation);
+                if is_new {
+                    let _ = remove_new(tmp);
+                } else if let Ok(b) = dispose_old(
+                    target,
+                    tmp,
+                    backup.as_deref(),
+                    drop_link.as_deref(),
+                    drop_same.as_deref(),
+                    drop_digest.as_deref(),
+                ) {
+                    used_backup = b;
                 }
+            } else if let Some(b) = backup {
+                if exists(b) {
+                    used_backup = Some(b.clone());
+                }
+            }
+            let placed = if *dir {
+                target.is_dir()
+                    && !std::fs::symlink_metadata(target)
+                        .map(|m| m.file_type().is_symlink())
+                        .unwrap_or(true)
+            } else if let Some(l) = link {
+                is_link_to(target, l)
+            } else if let Some(c) = copy_from {
+                same_bytes(target, c)
+            } else {
+                false
+            };
+            if placed {
+                record_done(st, op, used_backup, generation);
             }
         }
     }
