@@ -557,3 +557,39 @@ fn init_from_git_url_reproduces_a_machine() {
     assert!(err.contains("git clone") && err.contains("failed"), "{err}");
     assert!(!t.h(".lumina").exists());
 }
+
+#[test]
+fn a_target_above_the_profile_is_fine_unless_a_file_lands_inside() {
+    // Stow-style: one module for all of ~/.config, while the profile itself
+    // lives in ~/.config/lumina.
+    let s = Sandbox::new();
+    let profile = s.h(".config/lumina");
+    std::fs::create_dir_all(&profile).unwrap();
+    let reg = profile.join("lumina.yaml");
+    std::fs::write(
+        &reg,
+        "version: 1.0\nmodules:\n  dotconfig:\n    source: ./dotconfig\n    target: ~/.config\n",
+    )
+    .unwrap();
+    write(&profile.join("dotconfig/kitty/kitty.conf"), "k");
+    s.cmd()
+        .env("LUMINA_REGISTRY", &reg)
+        .arg("sync")
+        .assert()
+        .success();
+    assert_eq!(s.read(".config/kitty/kitty.conf"), "k");
+    // A file that would land inside the profile is refused, naming it.
+    write(&profile.join("dotconfig/lumina/evil.yaml"), "x");
+    let out = s
+        .cmd()
+        .env("LUMINA_REGISTRY", &reg)
+        .arg("sync")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("would land inside") && err.contains("evil.yaml"),
+        "{err}"
+    );
+}

@@ -84,8 +84,10 @@ pub fn module_target(m: &Module, reg: &Registry, env: &Env) -> Result<PathBuf> {
         ("lumina's virtual root", &env.lumina_home),
         ("the profile directory", &reg.profile_dir()),
     ] {
+        // A target above them (say ~/.config, holding ~/.config/lumina) is
+        // fine as long as no file lands inside: checked per entry.
         let inside = normalize(inside);
-        if t.starts_with(&inside) || inside.starts_with(&t) {
+        if t.starts_with(&inside) {
             return Err(diag(
                 format!(
                     "target '{}' overlaps {what} ({})",
@@ -124,6 +126,7 @@ pub fn desired(reg: &Registry, env: &Env, host: &str, layout: &Layout) -> Result
     let mut out = Desired::default();
     let mut errors = Vec::new();
     let mut jobs: Vec<(&Module, PathBuf, PathBuf, PathBuf)> = Vec::new();
+    let reserved = [normalize(&env.lumina_home), normalize(&profile)];
     for m in &reg.modules {
         if !m.enabled {
             out.inactive.push((m.name.clone(), "disabled".into()));
@@ -226,6 +229,18 @@ pub fn desired(reg: &Registry, env: &Env, host: &str, layout: &Layout) -> Result
                     p
                 }
             };
+            if let Some(r) = reserved.iter().find(|r| t.starts_with(r)) {
+                errors.push(
+                    Diagnostic::new(
+                        &reg.path,
+                        Some(m.target_pos),
+                        format!("modules.{}.target", m.name),
+                        format!("{} would land inside {}", t.display(), r.display()),
+                        )
+                    .help("lumina does not link into the profile or into ~/.lumina; remove that file from the module's source"),
+                );
+                continue;
+            }
             let gen_link = prefix.join(s.file_name().unwrap_or_default());
             out.entries.push(Entry {
                 module: m.name.clone(),
