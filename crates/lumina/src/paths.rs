@@ -169,6 +169,20 @@ pub fn path_cmp(a: &Path, b: &Path) -> std::cmp::Ordering {
     x.len().cmp(&y.len())
 }
 
+/// The first of `base+suffix`, `base+suffix.1`, `base+suffix.2`, ... that
+/// nothing occupies on disk (`lstat`, so a dangling link counts) and that
+/// `taken` does not claim: how every backup name is chosen.
+pub fn free_name(base: &Path, suffix: &str, taken: impl Fn(&Path) -> bool) -> PathBuf {
+    let first = with_suffix(base, suffix);
+    let mut candidate = first.clone();
+    let mut n = 0;
+    while taken(&candidate) || std::fs::symlink_metadata(&candidate).is_ok() {
+        n += 1;
+        candidate = with_suffix(&first, &format!(".{n}"));
+    }
+    candidate
+}
+
 /// `name` with `suffix` appended: `hyprland.conf` + `.bak` -> `hyprland.conf.bak`.
 pub fn with_suffix(p: &Path, suffix: &str) -> PathBuf {
     let mut s: OsString = p.as_os_str().to_owned();

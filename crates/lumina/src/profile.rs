@@ -13,7 +13,7 @@ use crate::env::Env;
 use crate::error::{Error, IoContext, Result};
 use crate::hardware::{self, Hardware};
 use crate::linker::{self, fsops, SyncOptions, SyncReport};
-use crate::paths::{expand, with_suffix};
+use crate::paths::expand;
 use crate::registry;
 
 #[derive(Debug, Serialize)]
@@ -98,12 +98,7 @@ pub fn init(env: &Env, opts: &InitOptions) -> Result<InitReport> {
                 reg_path.display()
             )));
         }
-        let mut bak = with_suffix(&reg_path, ".bak");
-        let mut n = 0;
-        while bak.exists() {
-            n += 1;
-            bak = with_suffix(&reg_path, &format!(".bak.{n}"));
-        }
+        let bak = crate::paths::free_name(&reg_path, ".bak", |_| false);
         std::fs::copy(&reg_path, &bak)
             .ctx(|| format!("keeping the old registry as {}", bak.display()))?;
         previous = Some(bak);

@@ -614,25 +614,8 @@ fn levenshtein(a: &str, b: &str) -> usize {
 mod tests {
     use super::*;
 
-    pub const SEED_EXAMPLE: &str = r#"version: 1.0
-metadata:
-  identity: "Professional-Workstation"
-  target: "Framework-13-AMD"
-
-modules:
-  shell:
-    source: "./config/hyprland"
-    target: "~/.config/hypr"
-    enabled: true
-  
-  orchestration:
-    missions:
-      nebula:
-        path: "~/Projects/nebula"
-        image: "lumina/rust-mission:latest"
-        env:
-          - KEY=VAL
-"#;
+    /// The seed's example, verbatim (also used by the CLI tests).
+    const SEED_EXAMPLE: &str = include_str!("../../../examples/lumina/seed-example.yaml");
 
     #[test]
     fn seed_example_parses_exactly() {

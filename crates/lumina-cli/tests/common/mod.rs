@@ -16,25 +16,8 @@ pub struct Sandbox {
     pub sysfs: PathBuf,
 }
 
-pub const SEED_EXAMPLE: &str = r#"version: 1.0
-metadata:
-  identity: "Professional-Workstation"
-  target: "Framework-13-AMD"
-
-modules:
-  shell:
-    source: "./config/hyprland"
-    target: "~/.config/hypr"
-    enabled: true
-  
-  orchestration:
-    missions:
-      nebula:
-        path: "~/Projects/nebula"
-        image: "lumina/rust-mission:latest"
-        env:
-          - KEY=VAL
-"#;
+/// The seed's example registry, verbatim (shared with the unit tests).
+pub const SEED_EXAMPLE: &str = include_str!("../../../../examples/lumina/seed-example.yaml");
 
 impl Sandbox {
     pub fn new() -> Sandbox {

@@ -12,7 +12,6 @@ use super::fsops::{self, digest, same_bytes};
 use super::plan::{Layout, Plan};
 use super::state::{self, Journal, Op, Owned, State};
 use crate::error::{Error, IoContext, Result};
-use crate::paths::with_suffix;
 use crate::registry::{Mode, OnConflict};
 
 /// How many generations to keep besides the active one.
@@ -396,14 +395,7 @@ fn remove_new(tmp: &Path) -> std::io::Result<()> {
 }
 
 fn free_backup(target: &Path) -> PathBuf {
-    let first = with_suffix(target, ".bak");
-    let mut c = first.clone();
-    let mut n = 0;
-    while exists(&c) {
-        n += 1;
-        c = with_suffix(&first, &format!(".{n}"));
-    }
-    c
+    crate::paths::free_name(target, ".bak", |_| false)
 }
 
 /// What was at the target now sits at `tmp`: drop it if it is lumina's own

@@ -35,11 +35,6 @@ pub fn step(what: &str, path: &Path) {
     }
 }
 
-/// Mutations made so far by this process.
-pub fn steps() -> u64 {
-    STEPS.load(Ordering::Relaxed)
-}
-
 pub fn symlink(text: &Path, at: &Path) -> std::io::Result<()> {
     step("symlink", at);
     std::os::unix::fs::symlink(text, at)

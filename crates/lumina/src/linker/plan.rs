@@ -11,7 +11,7 @@ use super::desired::Entry;
 use super::fsops::{digest, same_bytes};
 use super::state::{Op, Owned, State};
 use crate::error::{Error, Result};
-use crate::paths::{relative, with_suffix, Canon};
+use crate::paths::{relative, Canon};
 use crate::registry::{Mode, OnConflict};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -145,11 +145,6 @@ impl Layout {
     }
     pub fn active(&self) -> PathBuf {
         self.root.join("active")
-    }
-    /// The text of the symlink at `target`: relative, through `active`.
-    pub fn target_link(&self, target: &Path, entry: &Path, canon: &mut Canon) -> PathBuf {
-        let parent = canon.dir(target.parent().unwrap_or(Path::new("/")));
-        relative(&parent, &self.root_c.join("active").join(entry))
     }
     /// The text of the symlink inside a generation: relative, into the profile.
     /// Identical for every generation number (they sit at the same depth).
@@ -405,14 +400,9 @@ impl Planner<'_> {
         self.plan.items.last_mut().expect("just pushed")
     }
 
+    /// A free name that no other op of this plan has claimed.
     fn free_name(&mut self, base: &Path, suffix: &str) -> PathBuf {
-        let first = with_suffix(base, suffix);
-        let mut candidate = first.clone();
-        let mut n = 0;
-        while self.claimed.contains(&candidate) || std::fs::symlink_metadata(&candidate).is_ok() {
-            n += 1;
-            candidate = with_suffix(&first, &format!(".{n}"));
-        }
+        let candidate = crate::paths::free_name(base, suffix, |c| self.claimed.contains(c));
         self.claimed.insert(candidate.clone());
         candidate
     }
