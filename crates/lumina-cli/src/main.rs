@@ -9,6 +9,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use lumina::linker::plan::{Action, Plan};
 use lumina::linker::status::LinkState;
 use lumina::linker::{self, SyncOptions};
+use lumina::packages::{self, Manager};
 use lumina::paths::tilde;
 use lumina::{profile, registry, Env, Error};
 
@@ -47,6 +48,11 @@ struct Cli {
     /// Show unchanged targets too.
     #[arg(short, long, global = true)]
     verbose: bool,
+
+    /// The package manager for plain package names [default: the first of
+    /// pacman, apt, dnf, brew found on PATH]
+    #[arg(long, global = true, value_name = "NAME", env = "LUMINA_MANAGER", value_parser = parse_manager)]
+    manager: Option<Manager>,
 
     #[command(subcommand)]
     command: Command,
@@ -89,6 +95,22 @@ enum Command {
         /// Only these modules; the others are left exactly as they are.
         #[arg(long = "module", value_name = "NAME")]
         modules: Vec<String>,
+        /// Do not install the declared packages that are missing.
+        #[arg(long)]
+        no_packages: bool,
+    },
+    /// Install packages through the system's package manager (its output
+    /// streams through) and, when that succeeds, record them under
+    /// `packages:` in lumina.yaml.
+    Install {
+        #[arg(required = true, value_name = "PACKAGE")]
+        packages: Vec<String>,
+    },
+    /// Remove packages through their package manager and drop them from
+    /// `packages:`.
+    Uninstall {
+        #[arg(required = true, value_name = "PACKAGE")]
+        packages: Vec<String>,
     },
     /// Show the hardware target, the active generation and every drifted link.
     Status {
@@ -283,7 +305,79 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Sync { dry_run, modules } => {
+        Command::Install { packages: pkgs } => {
+            let json = cli.json;
+            let r = packages::install(
+                &env,
+                &pkgs,
+                cli.manager,
+                &packages::Runner::from_process(),
+                |inv| {
+                    if !json {
+                        eprintln!("lumina: running `{}`", inv.display());
+                    }
+                },
+            )?;
+            if cli.json {
+                emit_json(&r)?;
+            } else if r.recorded.is_empty() {
+                println!(
+                    "Installed with {}; already recorded in {}.",
+                    r.manager,
+                    tilde(&env.registry)
+                );
+            } else {
+                println!(
+                    "Installed with {} and recorded in {}: {}",
+                    r.manager,
+                    tilde(&env.registry),
+                    r.recorded.join(", ")
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Uninstall { packages: pkgs } => {
+            let json = cli.json;
+            let r = packages::uninstall(
+                &env,
+                &pkgs,
+                cli.manager,
+                &packages::Runner::from_process(),
+                |inv| {
+                    if !json {
+                        eprintln!("lumina: running `{}`", inv.display());
+                    }
+                },
+            )?;
+            if cli.json {
+                emit_json(&r)?;
+            } else {
+                let not: Vec<&String> = pkgs.iter().filter(|p| !r.recorded.contains(p)).collect();
+                println!("Removed with {}.", r.manager);
+                if !r.recorded.is_empty() {
+                    println!(
+                        "Dropped from {}: {}",
+                        tilde(&env.registry),
+                        r.recorded.join(", ")
+                    );
+                }
+                if !not.is_empty() {
+                    println!(
+                        "Not declared in the registry: {}",
+                        not.iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sync {
+            dry_run,
+            modules,
+            no_packages,
+        } => {
             let reg = load_registry(&env, cli.strict)?;
             for m in &modules {
                 if reg.module(m).is_none() {
@@ -294,6 +388,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .into());
                 }
             }
+            let only_some = !modules.is_empty();
             let report = linker::sync(
                 &env,
                 &reg,
@@ -305,8 +400,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     ..SyncOptions::default()
                 },
             )?;
+            let pkg = if no_packages || only_some {
+                None
+            } else if cli.json {
+                sync_packages(&reg, cli.manager, dry_run, true)?
+            } else {
+                None
+            };
             if cli.json {
-                emit_json(&report)?;
+                let mut v = serde_json::to_value(&report)?;
+                if let (Some(o), Some(p)) = (v.as_object_mut(), &pkg) {
+                    o.insert("packages".into(), serde_json::to_value(p)?);
+                }
+                emit_json(&v)?;
             } else {
                 warn_all(&report.plan.warnings);
                 if report.recovered {
@@ -330,14 +436,40 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         report.generation,
                     ),
                 }
+                if !no_packages && !only_some {
+                    if let Some(p) = sync_packages(&reg, cli.manager, dry_run, false)? {
+                        let n: usize = p.installed.values().map(Vec::len).sum();
+                        match (n, dry_run) {
+                            (0, _) => println!(
+                                "Packages: all {} declared are installed.",
+                                reg.packages.as_ref().map_or(0, Vec::len)
+                            ),
+                            (n, true) => println!("Packages: {n} missing would be installed."),
+                            (n, false) => println!("Packages: installed {n} missing."),
+                        }
+                    }
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Status { check } => {
             let reg = load_registry(&env, cli.strict)?;
             let st = linker::status::status(&env, &reg)?;
+            let pkgs = reg
+                .packages
+                .as_ref()
+                .map(|_| packages::compare(&reg, cli.manager.or_else(packages::detect)));
+            let pkg_missing =
+                matches!(&pkgs, Some(Ok(r)) if r.iter().any(|m| !m.missing.is_empty()));
             if cli.json {
-                emit_json(&st)?;
+                let mut v = serde_json::to_value(&st)?;
+                if let (Some(o), Some(p)) = (v.as_object_mut(), &pkgs) {
+                    match p {
+                        Ok(r) => o.insert("packages".into(), serde_json::to_value(r)?),
+                        Err(e) => o.insert("packages_error".into(), e.to_string().into()),
+                    };
+                }
+                emit_json(&v)?;
             } else {
                 warn_all(&st.warnings);
                 println!("hardware    {} ({})", st.host, describe_hw(&st.hardware));
@@ -365,8 +497,44 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         println!("        {:<9} {}", state_word(p.state), tilde(&p.target));
                     }
                 }
+                match &pkgs {
+                    None => {}
+                    Some(Err(e)) => eprintln!("warning: cannot compare packages: {e}"),
+                    Some(Ok(reports)) => {
+                        for r in reports {
+                            println!(
+                                "packages    {}: {} declared, {} missing, {} installed but not declared",
+                                r.manager,
+                                r.declared.len(),
+                                r.missing.len(),
+                                r.undeclared.len()
+                            );
+                            if !r.missing.is_empty() {
+                                println!("  missing      {}", r.missing.join(" "));
+                            }
+                            if !r.undeclared.is_empty() {
+                                let shown: Vec<&str> = r
+                                    .undeclared
+                                    .iter()
+                                    .take(if cli.verbose { usize::MAX } else { 12 })
+                                    .map(String::as_str)
+                                    .collect();
+                                let more = r.undeclared.len() - shown.len();
+                                println!(
+                                    "  undeclared   {}{}",
+                                    shown.join(" "),
+                                    if more > 0 {
+                                        format!(" ... and {more} more (-v lists every one; `lumina install` records one)")
+                                    } else {
+                                        String::new()
+                                    }
+                                );
+                            }
+                        }
+                    }
+                }
             }
-            if check && st.drifted {
+            if check && (st.drifted || pkg_missing) {
                 return Ok(ExitCode::from(1));
             }
             Ok(ExitCode::SUCCESS)
@@ -480,6 +648,60 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn parse_manager(s: &str) -> Result<Manager, String> {
+    Manager::parse(s).ok_or_else(|| {
+        format!("unknown package manager '{s}' (use pacman, paru, apt, dnf or brew)")
+    })
+}
+
+/// What sync did about packages, for --json.
+#[derive(serde::Serialize)]
+struct PackageSync {
+    /// Per manager: the missing packages that were (or, dry run, would be) installed.
+    installed: std::collections::BTreeMap<Manager, Vec<String>>,
+    commands: Vec<String>,
+    dry_run: bool,
+}
+
+/// The package half of `sync`: one batched install per manager for what is
+/// declared and missing. Runs after the links, so a failing manager never
+/// keeps a configuration from being linked.
+fn sync_packages(
+    reg: &registry::Registry,
+    flag: Option<Manager>,
+    dry_run: bool,
+    json: bool,
+) -> anyhow::Result<Option<PackageSync>> {
+    if reg.packages.as_ref().is_none_or(|p| p.is_empty()) {
+        return Ok(None);
+    }
+    let default = flag.or_else(packages::detect);
+    let missing = packages::missing(reg, default)?;
+    let runner = packages::Runner::from_process();
+    let mut commands = Vec::new();
+    for (m, pkgs) in &missing {
+        commands.push(packages::install_cmd(*m, pkgs, &runner)?.display());
+    }
+    if dry_run {
+        if !json {
+            for c in &commands {
+                println!("  + would run `{c}`");
+            }
+        }
+    } else if !missing.is_empty() {
+        packages::install_missing(&missing, &runner, |inv| {
+            if !json {
+                eprintln!("lumina: installing missing packages: `{}`", inv.display());
+            }
+        })?;
+    }
+    Ok(Some(PackageSync {
+        installed: missing,
+        commands,
+        dry_run,
+    }))
 }
 
 fn ask(prompt: &str, default: Option<&str>) -> anyhow::Result<String> {

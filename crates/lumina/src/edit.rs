@@ -233,6 +233,194 @@ pub fn set_enabled(path: &Path, text: &str, name: &str, enabled: bool) -> Result
     Ok(out)
 }
 
+/// The line index just after a block sequence whose key is on `key_line`:
+/// items may sit deeper than the key or, in YAML's compact form, at the
+/// key's own indentation behind a dash.
+fn seq_block_end(ls: &[String], key_line: usize, key_indent: usize) -> usize {
+    let mut end = key_line + 1;
+    let mut i = key_line + 1;
+    while i < ls.len() {
+        let l = &ls[i];
+        if is_blank_or_comment(l) {
+            i += 1;
+            continue;
+        }
+        let ind = indent_of(l);
+        let t = l.trim_start();
+        if ind > key_indent || (ind == key_indent && (t.starts_with("- ") || t.trim_end() == "-")) {
+            i += 1;
+            end = i;
+        } else {
+            break;
+        }
+    }
+    end
+}
+
+/// The text of a one-line flow node, as written.
+fn slice(ls: &[String], n: &Node) -> String {
+    let line: Vec<char> = ls[n.start.line - 1].chars().collect();
+    let a = n.start.col - 1;
+    let b = if n.end.line == n.start.line {
+        (n.end.col - 1).min(line.len())
+    } else {
+        line.len()
+    };
+    line[a..b].iter().collect::<String>().trim_end().to_string()
+}
+
+/// Index just past the bracket that closes the flow collection opening at
+/// `a` (quotes respected).
+fn flow_close(line: &[char], a: usize) -> usize {
+    let (mut depth, mut quote) = (0usize, None::<char>);
+    for (i, &c) in line.iter().enumerate().skip(a) {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '[' | '{') => depth += 1,
+            (None, ']' | '}') => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    line.len()
+}
+
+/// Replaces a one-line flow sequence `[a, b]` with `items`.
+fn rewrite_flow_seq(ls: &mut [String], seq: &Node, items: &[String]) {
+    let li = seq.start.line - 1;
+    let line: Vec<char> = ls[li].chars().collect();
+    let a = seq.start.col - 1;
+    let b = flow_close(&line, a);
+    let mut new: String = line[..a].iter().collect();
+    new.push_str(&format!("[{}]", items.join(", ")));
+    new.extend(line[b..].iter());
+    ls[li] = new;
+}
+
+/// The name a `packages:` item declares: `pkg` or `{name: pkg, ...}`.
+pub fn package_item_name(n: &Node) -> Option<&str> {
+    match n.as_map() {
+        Some(_) => n.get("name").and_then(Node::as_str),
+        None => n.as_str(),
+    }
+}
+
+/// Appends `entry` (already rendered: `name` or `{name: x, manager: y}`) to
+/// `packages:`, creating the list when there is none.
+pub fn add_package(path: &Path, text: &str, entry: &str) -> Result<String> {
+    let root = syntax(path, text)?;
+    let mut ls = lines(text);
+    if ls.last().is_some_and(|l| !l.ends_with('\n')) {
+        if let Some(l) = ls.last_mut() {
+            l.push('\n');
+        }
+    }
+    match root.entry("packages") {
+        None => {
+            if ls.last().is_some_and(|l| !l.trim().is_empty()) {
+                ls.push("\n".into());
+            }
+            ls.push("packages:\n".into());
+            ls.push(format!("  - {entry}\n"));
+        }
+        Some((key, value)) => {
+            let key_line = key.start.line - 1;
+            let key_indent = key.start.col - 1;
+            match value.as_seq() {
+                Some(items) if value.start.line == key.start.line => {
+                    if value.end.line != value.start.line {
+                        return Err(flow_style(path, "packages"));
+                    }
+                    let mut v: Vec<String> = items.iter().map(|n| slice(&ls, n)).collect();
+                    v.push(entry.to_string());
+                    rewrite_flow_seq(&mut ls, value, &v);
+                }
+                Some(items) if !items.is_empty() => {
+                    let first_line = &ls[items[0].start.line - 1];
+                    let pad = " ".repeat(indent_of(first_line));
+                    let end = seq_block_end(&ls, key_line, key_indent);
+                    ls.insert(end, format!("{pad}- {entry}\n"));
+                }
+                _ if value.is_null() || value.as_seq().is_some() => {
+                    let line = &ls[key_line];
+                    let head =
+                        line[..line.find(':').map(|i| i + 1).unwrap_or(line.len())].to_string();
+                    ls[key_line] = format!("{head}\n");
+                    ls.insert(
+                        key_line + 1,
+                        format!("{}  - {entry}\n", " ".repeat(key_indent)),
+                    );
+                }
+                _ => {
+                    return Err(Error::Usage(format!(
+                        "{}: 'packages' is {}, not a list; fix it by hand first",
+                        path.display(),
+                        value.type_name()
+                    )))
+                }
+            }
+        }
+    }
+    let out = ls.concat();
+    syntax(path, &out)?;
+    Ok(out)
+}
+
+/// Removes every `packages:` item naming `name`. Returns the new text and
+/// whether anything was removed. Comments around the items stay.
+pub fn remove_package(path: &Path, text: &str, name: &str) -> Result<(String, bool)> {
+    let root = syntax(path, text)?;
+    let Some((key, value)) = root.entry("packages") else {
+        return Ok((text.to_string(), false));
+    };
+    let Some(items) = value.as_seq() else {
+        return Ok((text.to_string(), false));
+    };
+    let mut ls = lines(text);
+    let hits: Vec<&Node> = items
+        .iter()
+        .filter(|n| package_item_name(n) == Some(name))
+        .collect();
+    if hits.is_empty() {
+        return Ok((text.to_string(), false));
+    }
+    if value.start.line == key.start.line {
+        if value.end.line != value.start.line {
+            return Err(flow_style(path, "packages"));
+        }
+        let keep: Vec<String> = items
+            .iter()
+            .filter(|n| package_item_name(n) != Some(name))
+            .map(|n| slice(&ls, n))
+            .collect();
+        rewrite_flow_seq(&mut ls, value, &keep);
+    } else {
+        // Bottom-up, so earlier line numbers stay valid.
+        for n in hits.iter().rev() {
+            let start = n.start.line - 1;
+            let dash_indent = indent_of(&ls[start]);
+            let mut end = start + 1;
+            while end < ls.len()
+                && !is_blank_or_comment(&ls[end])
+                && indent_of(&ls[end]) > dash_indent
+                && !ls[end].trim_start().starts_with("- ")
+            {
+                end += 1;
+            }
+            ls.drain(start..end);
+        }
+    }
+    let out = ls.concat();
+    syntax(path, &out)?;
+    Ok((out, true))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,6 +482,42 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out, "version: 1.0\nmodules:\n  a:\n    source: ./a\n");
+    }
+
+    #[test]
+    fn packages_block_flow_and_missing() {
+        let p = Path::new("l.yaml");
+        let src = "version: 1.0\npackages:\n  # tools\n  - ripgrep # fast grep\n  - {name: yay-bin, manager: paru}\n\nmodules: {}\n";
+        let out = add_package(p, src, "fd").unwrap();
+        assert_eq!(out, "version: 1.0\npackages:\n  # tools\n  - ripgrep # fast grep\n  - {name: yay-bin, manager: paru}\n  - fd\n\nmodules: {}\n");
+        let (out, hit) = remove_package(p, &out, "ripgrep").unwrap();
+        assert!(hit);
+        assert_eq!(out, "version: 1.0\npackages:\n  # tools\n  - {name: yay-bin, manager: paru}\n  - fd\n\nmodules: {}\n");
+        let (out, _) = remove_package(p, &out, "yay-bin").unwrap();
+        assert!(!out.contains("yay"));
+        // Compact form: dashes at the key's indentation.
+        let out = add_package(p, "packages:\n- a\n- b\nflows: {}\n", "c").unwrap();
+        assert_eq!(out, "packages:\n- a\n- b\n- c\nflows: {}\n");
+        // Flow form on one line.
+        let out = add_package(p, "packages: [a, b] # mine\n", "c").unwrap();
+        assert_eq!(out, "packages: [a, b, c] # mine\n");
+        let (out, _) = remove_package(p, &out, "a").unwrap();
+        assert_eq!(out, "packages: [b, c] # mine\n");
+        let out = add_package(p, "packages: []\n", "c").unwrap();
+        assert_eq!(out, "packages: [c]\n");
+        // Missing or empty.
+        assert_eq!(
+            add_package(p, "version: 1\n", "a").unwrap(),
+            "version: 1\n\npackages:\n  - a\n"
+        );
+        assert_eq!(
+            add_package(p, "packages:\nversion: 1\n", "a").unwrap(),
+            "packages:\n  - a\nversion: 1\n"
+        );
+        // A block map item goes whole.
+        let (out, _) =
+            remove_package(p, "packages:\n  - name: x\n    manager: paru\n  - y\n", "x").unwrap();
+        assert_eq!(out, "packages:\n  - y\n");
     }
 
     #[test]

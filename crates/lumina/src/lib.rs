@@ -16,6 +16,7 @@ pub mod env;
 pub mod error;
 pub mod hardware;
 pub mod linker;
+pub mod packages;
 pub mod paths;
 pub mod profile;
 pub mod registry;

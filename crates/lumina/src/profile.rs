@@ -212,7 +212,7 @@ pub struct AddReport {
     pub sync: SyncReport,
 }
 
-fn read_registry_text(path: &Path) -> Result<String> {
+pub(crate) fn read_registry_text(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).map_err(|e| {
         Error::Invalid(vec![crate::error::Diagnostic::new(
             path,

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Diagnostic, Error, Result};
+use crate::packages::Manager;
 use crate::yaml::{self, Kind, Node, Pos};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -51,6 +52,41 @@ pub struct Mission {
     pub path: String,
     pub image: String,
     pub env: Vec<String>,
+    /// What the container runs (default: the image's own command).
+    pub command: Vec<String>,
+    /// What `lumina mission shell` runs inside it (default: /bin/sh).
+    pub shell: String,
+}
+
+/// One entry of `packages:`: a plain name, or `{name, manager}` for a
+/// package that needs a particular manager (an AUR package through paru).
+#[derive(Debug, Clone, Serialize)]
+pub struct Package {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manager: Option<Manager>,
+}
+
+/// A workspace context of `flows:`: the markers that select it and what it
+/// asks of Hyprland, Waybar and Docker.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, Hash)]
+pub struct FlowContext {
+    pub name: String,
+    /// File or directory names whose presence in a directory (or one above
+    /// it) selects this context.
+    pub markers: Vec<String>,
+    /// Hyprland `general:layout` (dwindle, master, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layout: Option<String>,
+    /// The Hyprland workspace to switch to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<String>,
+    /// Waybar modules to show and to hide (e.g. `custom/rust`).
+    pub show: Vec<String>,
+    pub hide: Vec<String>,
+    /// A mission of `orchestration.missions` to start on entering.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mission: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -66,6 +102,11 @@ pub struct Registry {
     pub metadata: Metadata,
     pub modules: Vec<Module>,
     pub missions: Vec<Mission>,
+    /// `packages:`; `None` when the key is absent (the Coordinator then
+    /// leaves the system's packages alone, and status does not list them).
+    pub packages: Option<Vec<Package>>,
+    /// `flows:` as declared (the built-in contexts are added by `flow`).
+    pub flows: Vec<FlowContext>,
     /// Unknown keys and other non-fatal findings (errors under `--strict`).
     pub warnings: Vec<Diagnostic>,
     /// Fingerprint of the registry text (the no-op fast path keys on it).
@@ -158,7 +199,8 @@ const MODULE_KEYS: &[&str] = &[
     "hosts",
     "allow_outside_home",
 ];
-const MISSION_KEYS: &[&str] = &["path", "image", "env"];
+const MISSION_KEYS: &[&str] = &["path", "image", "env", "command", "shell"];
+const FLOW_KEYS: &[&str] = &["markers", "layout", "workspace", "waybar", "mission"];
 
 struct Validator<'a> {
     file: &'a Path,
@@ -237,6 +279,8 @@ impl Validator<'_> {
             metadata: Metadata::default(),
             modules: Vec::new(),
             missions: Vec::new(),
+            packages: None,
+            flows: Vec::new(),
             warnings: Vec::new(),
             fingerprint: 0,
         };
@@ -328,7 +372,258 @@ impl Validator<'_> {
         if let Some(o) = root.get("orchestration") {
             self.orchestration(o, "orchestration", &mut reg);
         }
+        if let Some(p) = root.get("packages") {
+            reg.packages = Some(self.packages(p));
+        }
+        if let Some(f) = root.get("flows") {
+            reg.flows = self.flows(f);
+            for c in &reg.flows {
+                if let Some(m) = &c.mission {
+                    if !reg.missions.iter().any(|x| &x.name == m) {
+                        let pos = f
+                            .get(&c.name)
+                            .and_then(|n| n.get("mission"))
+                            .map(|n| n.start)
+                            .unwrap_or(f.start);
+                        self.err(
+                            pos,
+                            &format!("flows.{}.mission", c.name),
+                            format!("no mission named '{m}'"),
+                            "declare it under `orchestration.missions`, or fix the name",
+                        );
+                    }
+                }
+            }
+        }
         reg
+    }
+
+    fn packages(&mut self, p: &Node) -> Vec<Package> {
+        let mut out: Vec<Package> = Vec::new();
+        if p.is_null() {
+            return out;
+        }
+        let Some(items) = p.as_seq() else {
+            self.err(
+                p.start,
+                "packages",
+                format!("expected a list of packages, found {}", p.type_name()),
+                "write `packages:` followed by `- name` lines, or `- {name: pkg, manager: paru}`",
+            );
+            return out;
+        };
+        for (i, it) in items.iter().enumerate() {
+            let field = format!("packages[{i}]");
+            let (name, manager) = if it.as_map().is_some() {
+                self.unknown_keys(it, &["name", "manager"], &field);
+                let name = match it.get("name") {
+                    Some(n) => self.string(n, &|| format!("{field}.name")),
+                    None => {
+                        self.err(
+                            it.start,
+                            &format!("{field}.name"),
+                            "missing 'name'",
+                            "write `{name: pkg, manager: paru}`",
+                        );
+                        None
+                    }
+                };
+                let manager = match it.get("manager") {
+                    None => None,
+                    Some(n) => match n.as_str().and_then(Manager::parse) {
+                        Some(m) => Some(m),
+                        None => {
+                            self.err(
+                                n.start,
+                                &format!("{field}.manager"),
+                                format!("unknown package manager {}", describe(n)),
+                                "use one of pacman, paru, apt, dnf, brew",
+                            );
+                            None
+                        }
+                    },
+                };
+                (name, manager)
+            } else {
+                (self.string(it, &|| field.clone()), None)
+            };
+            let Some(name) = name else { continue };
+            if !crate::packages::valid_name(&name) {
+                self.err(
+                    it.start,
+                    &field,
+                    format!("'{name}' is not a package name"),
+                    "package names are letters, digits and @._+-/: and never start with '-'",
+                );
+                continue;
+            }
+            if out.iter().any(|p| p.name == name && p.manager == manager) {
+                self.warnings.push(
+                    Diagnostic::new(
+                        self.file,
+                        Some(it.start),
+                        &field,
+                        format!("'{name}' is listed twice"),
+                    )
+                    .help("remove the second entry"),
+                );
+                continue;
+            }
+            out.push(Package { name, manager });
+        }
+        out
+    }
+
+    fn string_list(&mut self, n: &Node, field: &str) -> Vec<String> {
+        let items: Vec<&Node> = match &n.kind {
+            Kind::Seq(v) => v.iter().collect(),
+            Kind::Scalar { .. } if !n.is_null() => vec![n],
+            _ if n.is_null() => Vec::new(),
+            _ => {
+                self.err(
+                    n.start,
+                    field,
+                    format!("expected a list of strings, found {}", n.type_name()),
+                    "write a list, e.g. `[Cargo.toml, rust-toolchain.toml]`",
+                );
+                return Vec::new();
+            }
+        };
+        let mut out = Vec::new();
+        for (i, it) in items.into_iter().enumerate() {
+            if let Some(s) = self.string(it, &|| format!("{field}[{i}]")) {
+                out.push(s);
+            }
+        }
+        out
+    }
+
+    fn flows(&mut self, f: &Node) -> Vec<FlowContext> {
+        let mut out = Vec::new();
+        if f.is_null() {
+            return out;
+        }
+        let Some(map) = f.as_map() else {
+            self.err(
+                f.start,
+                "flows",
+                format!("expected a mapping of context names, found {}", f.type_name()),
+                "write `flows:` followed by contexts such as `rust: {markers: [Cargo.toml], workspace: 2}`",
+            );
+            return out;
+        };
+        for (k, v) in map {
+            let name = k.as_str().unwrap_or("?").to_string();
+            let field = format!("flows.{name}");
+            if !valid_name(&name) {
+                self.err(
+                    k.start,
+                    &field,
+                    format!("invalid context name '{name}'"),
+                    "use letters, digits, '-', '_' or '.'",
+                );
+                continue;
+            }
+            let mut c = FlowContext {
+                name: name.clone(),
+                ..FlowContext::default()
+            };
+            if v.is_null() {
+                out.push(c);
+                continue;
+            }
+            if v.as_map().is_none() {
+                self.err(
+                    v.start,
+                    &field,
+                    format!("expected a mapping, found {}", v.type_name()),
+                    "give the context `markers:` and what it sets: `layout:`, `workspace:`, `waybar:`, `mission:`",
+                );
+                continue;
+            }
+            self.unknown_keys(v, FLOW_KEYS, &field);
+            if let Some(n) = v.get("markers") {
+                c.markers = self.string_list(n, &format!("{field}.markers"));
+                for (i, m) in c.markers.iter().enumerate() {
+                    let p = Path::new(m);
+                    if m.is_empty()
+                        || p.is_absolute()
+                        || p.components()
+                            .any(|c| matches!(c, std::path::Component::ParentDir))
+                    {
+                        let pos = n
+                            .as_seq()
+                            .and_then(|s| s.get(i))
+                            .map(|x| x.start)
+                            .unwrap_or(n.start);
+                        self.err(
+                            pos,
+                            &format!("{field}.markers[{i}]"),
+                            format!("marker '{m}' is not a name inside a project"),
+                            "write a file or directory name such as Cargo.toml or .git",
+                        );
+                    }
+                }
+            } else if name != "default" {
+                self.err(
+                    k.start,
+                    &format!("{field}.markers"),
+                    "missing 'markers'",
+                    "list the files that mark such a project, e.g. `markers: [Cargo.toml]`",
+                );
+            }
+            if let Some(n) = v.get("layout") {
+                c.layout = self.string(n, &|| format!("{field}.layout"));
+            }
+            if let Some(n) = v.get("workspace") {
+                c.workspace = self.string(n, &|| format!("{field}.workspace"));
+            }
+            if let Some(n) = v.get("mission") {
+                c.mission = self.string(n, &|| format!("{field}.mission"));
+            }
+            for (key, val) in [("layout", &c.layout), ("workspace", &c.workspace)] {
+                if let Some(s) = val {
+                    if s.contains(';') || s.contains('\n') || s.contains('\'') || s.contains('"') {
+                        let pos = v.get(key).map(|n| n.start).unwrap_or(k.start);
+                        self.err(
+                            pos,
+                            &format!("{field}.{key}"),
+                            format!(
+                                "'{s}' holds a character Hyprland's command batch cannot carry"
+                            ),
+                            "use a plain value such as `master` or `2` (no ';' or quotes)",
+                        );
+                    }
+                }
+            }
+            if let Some(w) = v.get("waybar") {
+                let wf = format!("{field}.waybar");
+                if w.as_map().is_some() {
+                    self.unknown_keys(w, &["show", "hide"], &wf);
+                    if let Some(n) = w.get("show") {
+                        c.show = self.string_list(n, &format!("{wf}.show"));
+                    }
+                    if let Some(n) = w.get("hide") {
+                        c.hide = self.string_list(n, &format!("{wf}.hide"));
+                    }
+                    for m in c.show.iter().chain(&c.hide) {
+                        let bare = m.strip_prefix("custom/").unwrap_or(m);
+                        if !valid_name(bare) {
+                            self.err(w.start, &wf, format!("'{m}' is not a Waybar module name"), "write custom modules as `custom/<name>` (letters, digits, '-', '_')");
+                        }
+                    }
+                } else if !w.is_null() {
+                    self.err(
+                        w.start,
+                        &wf,
+                        format!("expected a mapping, found {}", w.type_name()),
+                        "write `waybar: {show: [custom/rust], hide: [custom/media]}`",
+                    );
+                }
+            }
+            out.push(c);
+        }
+        out
     }
 
     fn module(&mut self, name: &str, key: &Node, v: &Node) -> Option<Module> {
@@ -561,12 +856,32 @@ impl Validator<'_> {
                     ),
                 }
             }
+            let command = match v.get("command") {
+                Some(n) => self.string_list(n, &format!("{f}.command")),
+                None => Vec::new(),
+            };
+            let shell = match v.get("shell") {
+                Some(n) => self.string(n, &|| format!("{f}.shell")),
+                None => None,
+            }
+            .unwrap_or_else(|| "/bin/sh".into());
+            if !valid_name(&name) {
+                self.err(
+                    k.start,
+                    &f,
+                    format!("invalid mission name '{name}'"),
+                    "use letters, digits, '-', '_' or '.' (it becomes the container name lumina-mission-<name>)",
+                );
+                continue;
+            }
             if let (Some(path), Some(image)) = (path, image) {
                 reg.missions.push(Mission {
                     name,
                     path,
                     image,
                     env,
+                    command,
+                    shell,
                 });
             }
         }
