@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
+use lumina::flow::hook;
 use lumina::linker::plan::{Action, Plan};
 use lumina::linker::status::LinkState;
 use lumina::linker::{self, SyncOptions};
@@ -157,11 +158,63 @@ enum Command {
     },
     /// Validate the registry and report every problem.
     Check,
+    /// Print the shell code for Contextual Flow; add it to your rc file:
+    /// zsh: eval "$(lumina hook zsh)"; bash: eval "$(lumina hook bash)";
+    /// fish: lumina hook fish | source
+    Hook {
+        #[arg(value_enum)]
+        shell: HookShell,
+    },
+    /// Apply the workspace context of DIR (what the shell hook runs): find
+    /// project markers above DIR, and when the context differs from the last
+    /// one, send Hyprland one batched request, signal Waybar for the modules
+    /// that changed and start the context's mission. Always exits 0; problems
+    /// go to $XDG_STATE_HOME/lumina/flow.log.
+    Flow {
+        /// The directory entered [default: the current directory]
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Print the JSON a Waybar `custom/<NAME>` module's exec expects
+    /// (empty text hides it). `lumina add waybar` writes these modules.
+    WaybarModule {
+        /// The module, as `NAME` or `custom/NAME`.
+        name: String,
+    },
+    /// Docker missions: a container per project, named lumina-mission-<name>.
+    Mission {
+        #[command(subcommand)]
+        action: MissionAction,
+    },
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum MissionAction {
+    /// Every declared mission and its container's state.
+    List,
+    /// Start the mission's container (nothing happens if it is running).
+    Start { name: String },
+    /// Stop and remove the mission's container.
+    Stop { name: String },
+    /// Open a shell (or run COMMAND) in the running mission, in the project
+    /// directory. The command's exit code is lumina's.
+    Shell {
+        name: String,
+        #[arg(last = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum HookShell {
+    Zsh,
+    Bash,
+    Fish,
 }
 
 fn main() -> ExitCode {
@@ -248,8 +301,36 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     {
         std::env::set_var("LUMINA_SYSFS_ROOT", root);
     }
+    if let Command::Hook { shell } = &cli.command {
+        let shell = match shell {
+            HookShell::Zsh => hook::Shell::Zsh,
+            HookShell::Bash => hook::Shell::Bash,
+            HookShell::Fish => hook::Shell::Fish,
+        };
+        print!("{}", hook::script(shell, &self_path()));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Command::Flow { dir } = &cli.command {
+        return Ok(run_flow(&cli, dir.clone()));
+    }
     let env = Env::from_process(cli.registry.as_deref())?;
     match cli.command {
+        Command::Hook { .. } | Command::Flow { .. } => unreachable!("handled above"),
+        Command::WaybarModule { name } => {
+            let state =
+                lumina::flow::waybar::State::read(&lumina::flow::runtime_dir().join("waybar.json"))
+                    .map(Ok)
+                    .unwrap_or_else(|| {
+                        // No flow yet: the default context, as Waybar starts.
+                        registry::load(&env.registry, false).map(|reg| {
+                            let all = lumina::flow::contexts(&reg);
+                            lumina::flow::waybar::State::compute(all.last().expect("default"), &all)
+                        })
+                    })?;
+            println!("{}", lumina::flow::waybar::module_json(&name, &state));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Mission { action } => run_mission(&env, &cli_flags(cli.json, cli.strict), action),
         Command::Completions { .. } => unreachable!("handled above"),
         Command::Git { args } => {
             let status = std::process::Command::new("git")
@@ -607,6 +688,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         ""
                     }
                 );
+                if !r.waybar_modules.is_empty() {
+                    println!(
+                        "Added to the Waybar config for flows: {}",
+                        r.waybar_modules.join(", ")
+                    );
+                }
                 print_plan(&r.sync.plan, cli.verbose);
                 print_summary(&r.sync.plan, false, r.sync.changed, r.sync.generation);
             }
@@ -648,6 +735,135 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The path the hook should call: argv[0] when it names a file (so a
+/// symlinked or wrapped lumina stays what the user installed), else the
+/// running executable.
+fn self_path() -> String {
+    let arg0 = std::env::args_os().next().map(PathBuf::from);
+    let p = match arg0 {
+        Some(a) if a.components().count() > 1 => lumina::env::absolute(&a),
+        _ => std::env::current_exe().unwrap_or_else(|_| PathBuf::from("lumina")),
+    };
+    p.to_string_lossy().into_owned()
+}
+
+/// `lumina flow`: never fails the shell. Every error is logged and the exit
+/// code is 0.
+fn run_flow(cli: &Cli, dir: Option<PathBuf>) -> ExitCode {
+    let dir = dir
+        .or_else(|| std::env::var_os("PWD").map(PathBuf::from))
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_else(|| PathBuf::from("/"));
+    let env = match Env::from_process(cli.registry.as_deref()) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("lumina flow: {e}");
+            return ExitCode::SUCCESS;
+        }
+    };
+    match lumina::flow::flow(&env, &dir) {
+        Ok(r) => {
+            for p in &r.problems {
+                eprintln!("lumina flow: {p}");
+            }
+            if cli.json {
+                let _ = emit_json(&r);
+            } else if cli.verbose || std::io::stdout().is_terminal() {
+                println!(
+                    "context {}{}",
+                    r.context,
+                    if r.changed {
+                        " (applied)"
+                    } else {
+                        " (unchanged)"
+                    }
+                );
+            }
+        }
+        Err(e) => {
+            lumina::flow::log(&env.home, &format!("error for {}: {e}", dir.display()));
+            eprintln!(
+                "lumina flow: {e} (logged to {})",
+                lumina::flow::log_path(&env.home).display()
+            );
+            if cli.json {
+                println!("{}", serde_json::json!({"error": e.to_string()}));
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+struct Flags {
+    json: bool,
+    strict: bool,
+}
+
+fn cli_flags(json: bool, strict: bool) -> Flags {
+    Flags { json, strict }
+}
+
+fn run_mission(env: &Env, f: &Flags, action: MissionAction) -> anyhow::Result<ExitCode> {
+    use lumina::mission;
+    let reg = load_registry(env, f.strict)?;
+    match action {
+        MissionAction::List => {
+            let l = mission::list(&reg)?;
+            if f.json {
+                emit_json(&l)?;
+            } else if l.is_empty() {
+                println!(
+                    "No missions declared (add them under `orchestration.missions` in {}).",
+                    tilde(&reg.path)
+                );
+            } else {
+                for m in &l {
+                    println!("{:<16} {:<10} {:<32} {}", m.name, m.state, m.image, m.path);
+                }
+            }
+        }
+        MissionAction::Start { name } => {
+            let r = mission::start(env, &reg, &name)?;
+            if f.json {
+                emit_json(
+                    &serde_json::json!({"mission": name, "container": mission::container_name(&name), "result": r}),
+                )?;
+            } else if r == mission::Started::Started {
+                println!(
+                    "Mission '{name}' started ({}).",
+                    mission::container_name(&name)
+                );
+            } else {
+                println!(
+                    "Mission '{name}' is already running ({}).",
+                    mission::container_name(&name)
+                );
+            }
+        }
+        MissionAction::Stop { name } => {
+            let existed = mission::stop(&reg, &name)?;
+            if f.json {
+                emit_json(
+                    &serde_json::json!({"mission": name, "container": mission::container_name(&name), "removed": existed}),
+                )?;
+            } else if existed {
+                println!("Mission '{name}' stopped and its container removed.");
+            } else {
+                println!("Mission '{name}' was not running.");
+            }
+        }
+        MissionAction::Shell { name, command } => {
+            let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+            let mut c = mission::shell_command(env, &reg, &name, &command, tty)?;
+            let st = c
+                .status()
+                .map_err(|e| Error::Runtime(format!("running docker exec: {e}")))?;
+            return Ok(ExitCode::from(st.code().unwrap_or(1).clamp(0, 255) as u8));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn parse_manager(s: &str) -> Result<Manager, String> {

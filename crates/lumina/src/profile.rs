@@ -209,6 +209,8 @@ pub struct AddReport {
     pub source: String,
     pub target: String,
     pub adopted: bool,
+    /// Waybar modules added to the waybar config for `flows:` (add waybar).
+    pub waybar_modules: Vec<String>,
     pub sync: SyncReport,
 }
 
@@ -244,6 +246,31 @@ pub fn add(env: &Env, name: &str, opts: &AddOptions) -> Result<AddReport> {
     let reg_path = env.registry.clone();
     let text = read_registry_text(&reg_path)?;
     let current = registry::parse(&reg_path, &text, false)?;
+    if current.module(name).is_some() && name == "waybar" {
+        // Adding waybar again brings its config up to date with flows:.
+        let added = add_waybar_modules(&current)?;
+        return Ok(AddReport {
+            module: name.to_string(),
+            source: current
+                .module(name)
+                .map(|m| m.source.display().to_string())
+                .unwrap_or_default(),
+            target: current
+                .module(name)
+                .map(|m| m.target.clone())
+                .unwrap_or_default(),
+            adopted: false,
+            waybar_modules: added,
+            sync: linker::sync(
+                env,
+                &current,
+                &SyncOptions {
+                    only: vec![name.to_string()],
+                    ..SyncOptions::default()
+                },
+            )?,
+        });
+    }
     if current.module(name).is_some() {
         return Err(Error::Usage(format!(
             "module '{name}' already exists in {}; edit it there, or `lumina remove {name}` first",
@@ -315,6 +342,11 @@ pub fn add(env: &Env, name: &str, opts: &AddOptions) -> Result<AddReport> {
     let reg = registry::parse(&reg_path, &new_text, opts.strict)?;
     fsops::atomic_write(&reg_path, new_text.as_bytes())
         .ctx(|| format!("writing {}", reg_path.display()))?;
+    let waybar_modules = if name == "waybar" {
+        add_waybar_modules(&reg)?
+    } else {
+        Vec::new()
+    };
     let sync = linker::sync(
         env,
         &reg,
@@ -330,6 +362,7 @@ pub fn add(env: &Env, name: &str, opts: &AddOptions) -> Result<AddReport> {
         source,
         target,
         adopted: opts.adopt,
+        waybar_modules,
         sync,
     })
 }
@@ -464,4 +497,89 @@ pub fn remove(env: &Env, name: &str, disable: bool) -> Result<RemoveReport> {
         disabled: disable,
         sync,
     })
+}
+
+/// Adds the Waybar modules that `flows:` drives to the waybar module's
+/// config in the profile (`config.jsonc`, `config.json` or `config`): a
+/// `custom/<name>` definition running `lumina waybar-module <name>` with
+/// its signal number, and the module in `modules-right`. Definitions already
+/// present are left as they are. Returns the modules added.
+pub fn add_waybar_modules(reg: &registry::Registry) -> Result<Vec<String>> {
+    let Some(module) = reg.module("waybar") else {
+        return Ok(Vec::new());
+    };
+    let all = crate::flow::contexts(reg);
+    let sigs = crate::flow::waybar::signals(&all);
+    if sigs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let dir = crate::paths::normalize(&reg.profile_dir().join(&module.source));
+    let file = ["config.jsonc", "config.json", "config"]
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| dir.join("config.jsonc"));
+    let mut text = std::fs::read_to_string(&file).unwrap_or_else(|_| "{\n}\n".into());
+    let missing: Vec<(&String, &usize)> = sigs
+        .iter()
+        .filter(|(m, _)| !text.contains(&format!("\"custom/{m}\":")))
+        .collect();
+    if missing.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The first '{' outside comment lines opens the bar's object.
+    let mut open = None;
+    let mut off = 0;
+    for line in text.split_inclusive('\n') {
+        if !line.trim_start().starts_with("//") {
+            if let Some(i) = line.find('{') {
+                open = Some(off + i + 1);
+                break;
+            }
+        }
+        off += line.len();
+    }
+    let open = open.ok_or_else(|| {
+        Error::Usage(format!(
+            "{} holds no JSON object; fix it, then run `lumina add waybar` again",
+            file.display()
+        ))
+    })?;
+    let empty = text[open..].trim_start().starts_with('}');
+    let names: Vec<String> = missing
+        .iter()
+        .map(|(m, _)| format!("\"custom/{m}\""))
+        .collect();
+    let mut entries: Vec<String> = missing
+        .iter()
+        .map(|(m, n)| {
+            format!(
+                "  \"custom/{m}\": {{\n    \"exec\": \"lumina waybar-module {m}\",\n    \"return-type\": \"json\",\n    \"interval\": \"once\",\n    \"signal\": {n}\n  }}"
+            )
+        })
+        .collect();
+    let has_right = text.contains("\"modules-right\"");
+    if !has_right {
+        entries.push(format!("  \"modules-right\": [{}]", names.join(", ")));
+    }
+    let mut snippet = String::from("\n  // Driven by `lumina flow` (see flows: in lumina.yaml).\n");
+    snippet.push_str(&entries.join(",\n"));
+    snippet.push_str(if empty { "\n" } else { ",\n" });
+    text.insert_str(open, &snippet);
+    if has_right {
+        let k = text.find("\"modules-right\"").unwrap_or(0);
+        if let Some(b) = text[k..].find('[') {
+            let at = k + b + 1;
+            let rest_empty = text[at..].trim_start().starts_with(']');
+            let ins = if rest_empty {
+                names.join(", ")
+            } else {
+                format!("{}, ", names.join(", "))
+            };
+            text.insert_str(at, &ins);
+        }
+    }
+    std::fs::create_dir_all(&dir).ctx(|| format!("creating {}", dir.display()))?;
+    fsops::atomic_write(&file, text.as_bytes()).ctx(|| format!("writing {}", file.display()))?;
+    Ok(missing.iter().map(|(m, _)| format!("custom/{m}")).collect())
 }

@@ -185,3 +185,31 @@ pub fn same_bytes(a: &Path, b: &Path) -> bool {
         }
     }
 }
+
+/// Replaces `path` through a temporary file and rename, without fsync: for
+/// state that lives on tmpfs and is rebuilt when lost (flow, caches). Readers
+/// never see a half-written file.
+pub fn atomic_write_volatile(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+    std::fs::write(&tmp, data)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+/// Takes an exclusive flock(2) on `path` (created if needed), held until
+/// the returned file is dropped.
+pub fn lock_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    rustix::fs::flock(&f, rustix::fs::FlockOperation::LockExclusive)?;
+    Ok(f)
+}
