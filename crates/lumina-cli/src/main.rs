@@ -224,6 +224,13 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // The shell hook's call, `lumina flow --dir DIR`, skips argument parsing
+    // and log set-up: it runs at every directory change and must cost as
+    // little as a process can.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().take(5).collect();
+    if args.len() == 4 && args[1] == "flow" && args[2] == "--dir" {
+        return fast_flow(PathBuf::from(&args[3]));
+    }
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -747,6 +754,24 @@ fn self_path() -> String {
         _ => std::env::current_exe().unwrap_or_else(|_| PathBuf::from("lumina")),
     };
     p.to_string_lossy().into_owned()
+}
+
+/// `lumina flow --dir DIR` exactly as the hook calls it: no output, exit 0.
+fn fast_flow(dir: PathBuf) -> ExitCode {
+    if let Ok(env) = Env::from_process(None) {
+        match lumina::flow::flow(&env, &dir) {
+            Ok(r) => {
+                for p in &r.problems {
+                    eprintln!("lumina flow: {p}");
+                }
+            }
+            Err(e) => {
+                lumina::flow::log(&env.home, &format!("error for {}: {e}", dir.display()));
+                eprintln!("lumina flow: {e}");
+            }
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 /// `lumina flow`: never fails the shell. Every error is logged and the exit
