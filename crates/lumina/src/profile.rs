@@ -246,7 +246,10 @@ pub fn add(env: &Env, name: &str, opts: &AddOptions) -> Result<AddReport> {
     let reg_path = env.registry.clone();
     let text = read_registry_text(&reg_path)?;
     let current = registry::parse(&reg_path, &text, false)?;
-    if current.module(name).is_some() && name == "waybar" {
+    if current.module(name).is_some()
+        && name == "waybar"
+        && !crate::flow::waybar::signals(&crate::flow::contexts(&current)).is_empty()
+    {
         // Adding waybar again brings its config up to date with flows:.
         let added = add_waybar_modules(&current)?;
         return Ok(AddReport {
