@@ -171,8 +171,31 @@ pub struct FlowReport {
     pub problems: Vec<String>,
 }
 
+/// CLOCK_MONOTONIC in nanoseconds: when this flow was asked for.
+fn monotonic_ns() -> u128 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u128 * 1_000_000_000 + ts.tv_nsec as u128
+}
+
 /// `lumina flow --dir DIR`.
 pub fn flow(env: &Env, dir: &Path) -> Result<FlowReport> {
+    flow_at(env, dir, monotonic_ns())
+}
+
+/// The newest flow request applied or being applied: a flow asked for
+/// earlier that gets the lock later (two quick `cd`s run detached and may
+/// finish in any order) must not undo the newer one.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Newest {
+    at: u128,
+}
+
+fn flow_at(env: &Env, dir: &Path, asked_at: u128) -> Result<FlowReport> {
     let runtime = runtime_dir();
     let state_path = runtime.join("flow.json");
     let dir = crate::env::absolute(dir);
@@ -199,6 +222,31 @@ pub fn flow(env: &Env, dir: &Path) -> Result<FlowReport> {
             return Ok(report);
         }
     }
+    std::fs::create_dir_all(&runtime)
+        .map_err(|e| Error::io(format!("creating {}", runtime.display()), e))?;
+    // One flow at a time from here, newest request last.
+    let _lock = crate::linker::fsops::lock_file(&runtime.join("flow.lock"))
+        .map_err(|e| Error::io(format!("locking in {}", runtime.display()), e))?;
+    let newest_path = runtime.join("newest.json");
+    let newest: Newest = std::fs::read(&newest_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    if newest.at > asked_at {
+        report.context = last.map(|l| l.context).unwrap_or_default();
+        report
+            .problems
+            .push("superseded by a newer flow request".into());
+        return Ok(report);
+    }
+    let _ = crate::linker::fsops::atomic_write_volatile(
+        &newest_path,
+        &serde_json::to_vec(&Newest { at: asked_at }).unwrap_or_default(),
+    );
+    // The last state again, now that no other flow is running.
+    let last: Option<LastFlow> = std::fs::read(&state_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
     let reg = crate::registry::load(&env.registry, false)?;
     let all = contexts(&reg);
     let ctx = detect(&dir, &env.home, &all);
@@ -207,8 +255,6 @@ pub fn flow(env: &Env, dir: &Path) -> Result<FlowReport> {
     let same = last
         .as_ref()
         .is_some_and(|l| l.context == ctx.name && l.definition == def);
-    std::fs::create_dir_all(&runtime)
-        .map_err(|e| Error::io(format!("creating {}", runtime.display()), e))?;
     let save = |ctx: &FlowContext| {
         let s = LastFlow {
             dir: dir.clone(),
@@ -227,9 +273,6 @@ pub fn flow(env: &Env, dir: &Path) -> Result<FlowReport> {
         return Ok(report);
     }
     report.changed = true;
-    // One flow at a time: a burst of `cd`s applies in order.
-    let _lock = crate::linker::fsops::lock_file(&runtime.join("flow.lock"))
-        .map_err(|e| Error::io(format!("creating {}", runtime.display()), e))?;
 
     // Hyprland: one batch.
     let deadline = Instant::now() + hyprland::TIMEOUT;
@@ -346,5 +389,31 @@ mod tests {
         // $HOME/.git (a dotfiles repository) does not make all of $HOME a project.
         assert_eq!(detect(&home.join("Downloads"), &home, &all).name, "default");
         assert_eq!(detect(&home, &home, &all).name, "default");
+    }
+
+    #[test]
+    fn an_older_request_never_undoes_a_newer_one() {
+        let t = tempfile::tempdir().unwrap();
+        let home = t.path().join("home");
+        std::fs::create_dir_all(home.join("a")).unwrap();
+        std::fs::create_dir_all(home.join("b/.git")).unwrap();
+        let reg = t.path().join("lumina.yaml");
+        std::fs::write(&reg, "version: 1\n").unwrap();
+        std::env::set_var("XDG_RUNTIME_DIR", t.path().join("run"));
+        std::env::remove_var("HYPRLAND_INSTANCE_SIGNATURE");
+        let env = Env {
+            home: home.clone(),
+            lumina_home: t.path().join(".lumina"),
+            registry: reg,
+            sysfs_root: "/sys".into(),
+        };
+        // Asked at 20 for b, applied; then the request asked at 10 for a arrives.
+        let r = flow_at(&env, &home.join("b"), 20).unwrap();
+        assert_eq!((r.context.as_str(), r.changed), ("git", true));
+        let r = flow_at(&env, &home.join("a"), 10).unwrap();
+        assert!(!r.changed && r.problems[0].contains("superseded"));
+        let r = flow_at(&env, &home.join("b"), 30).unwrap();
+        assert_eq!(r.context, "git");
+        assert!(r.cached, "the state still says b");
     }
 }
