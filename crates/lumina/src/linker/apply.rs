@@ -578,10 +578,14 @@ fn settle_op(st: &mut State, op: &Op, generation: u64) {
                 } else if let Some(l) = link {
                     is_link_to(tmp, l)
                 } else if let Some(c) = copy_from {
-                    same_bytes(tmp, c)
-                        && std::fs::symlink_metadata(tmp)
-                            .map(|m| m.is_file())
-                            .unwrap_or(false)
+                    // Ours when it holds the new bytes, or when the exchange
+                    // never happened (the target is not the new copy yet):
+                    // then it is a copy cut short by the crash, perhaps
+                    // while another thread was still writing it.
+                    std::fs::symlink_metadata(tmp)
+                        .map(|m| m.is_file())
+                        .unwrap_or(false)
+                        && (same_bytes(tmp, c) || !same_bytes(target, c))
                 } else {
                     false
                 };
