@@ -229,7 +229,7 @@ fn main() -> ExitCode {
     // little as a process can.
     let args: Vec<std::ffi::OsString> = std::env::args_os().take(5).collect();
     if args.len() == 4 && args[1] == "flow" && args[2] == "--dir" {
-        return fast_flow(PathBuf::from(&args[3]));
+        return run_flow(None, false, false, Some(PathBuf::from(&args[3])));
     }
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -318,7 +318,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if let Command::Flow { dir } = &cli.command {
-        return Ok(run_flow(&cli, dir.clone()));
+        return Ok(run_flow(
+            cli.registry.as_deref(),
+            cli.json,
+            cli.verbose,
+            dir.clone(),
+        ));
     }
     let env = Env::from_process(cli.registry.as_deref())?;
     match cli.command {
@@ -337,7 +342,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", lumina::flow::waybar::module_json(&name, &state));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Mission { action } => run_mission(&env, &cli_flags(cli.json, cli.strict), action),
+        Command::Mission { action } => run_mission(&env, cli.json, cli.strict, action),
         Command::Completions { .. } => unreachable!("handled above"),
         Command::Git { args } => {
             let status = std::process::Command::new("git")
@@ -756,32 +761,19 @@ fn self_path() -> String {
     p.to_string_lossy().into_owned()
 }
 
-/// `lumina flow --dir DIR` exactly as the hook calls it: no output, exit 0.
-fn fast_flow(dir: PathBuf) -> ExitCode {
-    if let Ok(env) = Env::from_process(None) {
-        match lumina::flow::flow(&env, &dir) {
-            Ok(r) => {
-                for p in &r.problems {
-                    eprintln!("lumina flow: {p}");
-                }
-            }
-            Err(e) => {
-                lumina::flow::log(&env.home, &format!("error for {}: {e}", dir.display()));
-                eprintln!("lumina flow: {e}");
-            }
-        }
-    }
-    ExitCode::SUCCESS
-}
-
 /// `lumina flow`: never fails the shell. Every error is logged and the exit
 /// code is 0.
-fn run_flow(cli: &Cli, dir: Option<PathBuf>) -> ExitCode {
+fn run_flow(
+    registry: Option<&std::path::Path>,
+    json: bool,
+    verbose: bool,
+    dir: Option<PathBuf>,
+) -> ExitCode {
     let dir = dir
         .or_else(|| std::env::var_os("PWD").map(PathBuf::from))
         .or_else(|| std::env::current_dir().ok())
         .unwrap_or_else(|| PathBuf::from("/"));
-    let env = match Env::from_process(cli.registry.as_deref()) {
+    let env = match Env::from_process(registry) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("lumina flow: {e}");
@@ -793,9 +785,9 @@ fn run_flow(cli: &Cli, dir: Option<PathBuf>) -> ExitCode {
             for p in &r.problems {
                 eprintln!("lumina flow: {p}");
             }
-            if cli.json {
+            if json {
                 let _ = emit_json(&r);
-            } else if cli.verbose || std::io::stdout().is_terminal() {
+            } else if verbose || std::io::stdout().is_terminal() {
                 println!(
                     "context {}{}",
                     r.context,
@@ -813,7 +805,7 @@ fn run_flow(cli: &Cli, dir: Option<PathBuf>) -> ExitCode {
                 "lumina flow: {e} (logged to {})",
                 lumina::flow::log_path(&env.home).display()
             );
-            if cli.json {
+            if json {
                 println!("{}", serde_json::json!({"error": e.to_string()}));
             }
         }
@@ -821,22 +813,18 @@ fn run_flow(cli: &Cli, dir: Option<PathBuf>) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-struct Flags {
+fn run_mission(
+    env: &Env,
     json: bool,
     strict: bool,
-}
-
-fn cli_flags(json: bool, strict: bool) -> Flags {
-    Flags { json, strict }
-}
-
-fn run_mission(env: &Env, f: &Flags, action: MissionAction) -> anyhow::Result<ExitCode> {
+    action: MissionAction,
+) -> anyhow::Result<ExitCode> {
     use lumina::mission;
-    let reg = load_registry(env, f.strict)?;
+    let reg = load_registry(env, strict)?;
     match action {
         MissionAction::List => {
             let l = mission::list(&reg)?;
-            if f.json {
+            if json {
                 emit_json(&l)?;
             } else if l.is_empty() {
                 println!(
@@ -851,7 +839,7 @@ fn run_mission(env: &Env, f: &Flags, action: MissionAction) -> anyhow::Result<Ex
         }
         MissionAction::Start { name } => {
             let r = mission::start(env, &reg, &name)?;
-            if f.json {
+            if json {
                 emit_json(
                     &serde_json::json!({"mission": name, "container": mission::container_name(&name), "result": r}),
                 )?;
@@ -869,7 +857,7 @@ fn run_mission(env: &Env, f: &Flags, action: MissionAction) -> anyhow::Result<Ex
         }
         MissionAction::Stop { name } => {
             let existed = mission::stop(&reg, &name)?;
-            if f.json {
+            if json {
                 emit_json(
                     &serde_json::json!({"mission": name, "container": mission::container_name(&name), "removed": existed}),
                 )?;

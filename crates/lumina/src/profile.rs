@@ -555,11 +555,7 @@ pub fn add_waybar_modules(reg: &registry::Registry) -> Result<Vec<String>> {
         .collect();
     let mut entries: Vec<String> = missing
         .iter()
-        .map(|(m, n)| {
-            format!(
-                "  \"custom/{m}\": {{\n    \"exec\": \"lumina waybar-module {m}\",\n    \"return-type\": \"json\",\n    \"interval\": \"once\",\n    \"signal\": {n}\n  }}"
-            )
-        })
+        .map(|(m, n)| crate::flow::waybar::config_entry(m, **n))
         .collect();
     let has_right = text.contains("\"modules-right\"");
     if !has_right {

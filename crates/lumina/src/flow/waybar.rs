@@ -151,15 +151,11 @@ pub fn signal(pid: i32, n: usize) -> std::io::Result<()> {
     }
 }
 
-/// The Waybar config entries for the lumina modules (JSONC object members).
-pub fn config_snippet(contexts: &[FlowContext], exe: &str) -> String {
-    let mut s = String::new();
-    for (m, n) in signals(contexts) {
-        s.push_str(&format!(
-            "  \"custom/{m}\": {{\n    \"exec\": \"{exe} waybar-module {m}\",\n    \"return-type\": \"json\",\n    \"interval\": \"once\",\n    \"signal\": {n}\n  }},\n"
-        ));
-    }
-    s
+/// A Waybar config member for the lumina module `m` on signal `n`.
+pub fn config_entry(m: &str, n: usize) -> String {
+    format!(
+        "  \"custom/{m}\": {{\n    \"exec\": \"lumina waybar-module {m}\",\n    \"return-type\": \"json\",\n    \"interval\": \"once\",\n    \"signal\": {n}\n  }}"
+    )
 }
 
 #[cfg(test)]

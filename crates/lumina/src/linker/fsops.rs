@@ -102,22 +102,45 @@ pub fn fsync_dir(p: &Path) {
 /// Writes `data` to `path` atomically: a temporary file beside it, fsync,
 /// rename, fsync of the directory.
 pub fn atomic_write(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    replace_file(path, data, true)
+}
+
+/// Replaces `path` through a temporary file and rename, without fsync: for
+/// state that lives on tmpfs and is rebuilt when lost (flow, caches). Readers
+/// never see a half-written file.
+pub fn atomic_write_volatile(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    replace_file(path, data, false)
+}
+
+fn replace_file(path: &Path, data: &[u8], durable: bool) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    step("write", &tmp);
+    if durable {
+        step("write", &tmp);
+    }
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(data)?;
-    f.sync_all()?;
+    if durable {
+        f.sync_all()?;
+    }
     drop(f);
-    if let Err(e) = rename(&tmp, path) {
+    // Only durable writes are mutations the crash test counts.
+    let renamed = if durable {
+        rename(&tmp, path)
+    } else {
+        std::fs::rename(&tmp, path)
+    };
+    if let Err(e) = renamed {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
-    fsync_dir(dir);
+    if durable {
+        fsync_dir(dir);
+    }
     Ok(())
 }
 
@@ -184,22 +207,6 @@ pub fn same_bytes(a: &Path, b: &Path) -> bool {
             return false;
         }
     }
-}
-
-/// Replaces `path` through a temporary file and rename, without fsync: for
-/// state that lives on tmpfs and is rebuilt when lost (flow, caches). Readers
-/// never see a half-written file.
-pub fn atomic_write_volatile(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    std::fs::write(&tmp, data)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
 }
 
 /// Takes an exclusive flock(2) on `path` (created if needed), held until
