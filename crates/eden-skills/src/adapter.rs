@@ -1,0 +1,269 @@
+//! Target adapters (contract §12): every target mutation goes through a
+//! [`TargetAdapter`] chosen by the target's environment alone.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+
+use crate::config::{Environment, InstallMode};
+use crate::fsutil::{remove_any, unique_suffix};
+
+/// What is at a target path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathState {
+    Absent,
+    /// A symlink and where it points (raw).
+    Symlink(PathBuf),
+    Dir,
+    File,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdapterError {
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{path}: {source}")]
+    Io { path: String, source: io::Error },
+}
+
+fn io_err(path: &Path, source: io::Error) -> AdapterError {
+    AdapterError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Places store entries at target paths in one environment (seed ARC-101).
+#[async_trait]
+pub trait TargetAdapter: Send + Sync {
+    fn environment(&self) -> &Environment;
+    /// Whether the environment can be reached at all.
+    async fn health(&self) -> Result<(), AdapterError>;
+    /// `~` of a target root in this environment.
+    async fn expand_root(&self, raw: &str) -> Result<String, AdapterError>;
+    async fn inspect(&self, path: &str) -> Result<PathState, AdapterError>;
+    /// Puts `store_entry` at `target` (`<root>/<id>`), replacing what is
+    /// there (only ever called for missing or managed paths).
+    async fn inject(
+        &self,
+        store_entry: &Path,
+        target: &str,
+        mode: InstallMode,
+    ) -> Result<(), AdapterError>;
+    async fn uninstall(&self, target: &str) -> Result<(), AdapterError>;
+}
+
+/// The host's filesystem (seed ARC-102; Phase 1 behaviour).
+pub struct LocalAdapter {
+    env: Environment,
+}
+
+impl Default for LocalAdapter {
+    fn default() -> Self {
+        LocalAdapter {
+            env: Environment::Local,
+        }
+    }
+}
+
+#[async_trait]
+impl TargetAdapter for LocalAdapter {
+    fn environment(&self) -> &Environment {
+        &self.env
+    }
+
+    async fn health(&self) -> Result<(), AdapterError> {
+        Ok(())
+    }
+
+    async fn expand_root(&self, raw: &str) -> Result<String, AdapterError> {
+        // Local roots are resolved against $HOME and the config directory
+        // when the config is read.
+        Ok(raw.to_string())
+    }
+
+    async fn inspect(&self, path: &str) -> Result<PathState, AdapterError> {
+        inspect_local(Path::new(path))
+    }
+
+    async fn inject(
+        &self,
+        store_entry: &Path,
+        target: &str,
+        mode: InstallMode,
+    ) -> Result<(), AdapterError> {
+        let store_entry = store_entry.to_path_buf();
+        let target = PathBuf::from(target);
+        tokio::task::spawn_blocking(move || match mode {
+            InstallMode::Symlink => place_symlink(&store_entry, &target),
+            InstallMode::Copy => place_copy(&store_entry, &target),
+        })
+        .await
+        .map_err(|e| AdapterError::Unavailable(format!("injection task failed: {e}")))?
+    }
+
+    async fn uninstall(&self, target: &str) -> Result<(), AdapterError> {
+        let p = PathBuf::from(target);
+        tokio::task::spawn_blocking(move || remove_any(&p).map_err(|e| io_err(&p, e)))
+            .await
+            .map_err(|e| AdapterError::Unavailable(format!("removal task failed: {e}")))?
+    }
+}
+
+pub fn inspect_local(p: &Path) -> Result<PathState, AdapterError> {
+    match fs::symlink_metadata(p) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(PathState::Absent),
+        Err(e) => Err(io_err(p, e)),
+        Ok(m) if m.file_type().is_symlink() => Ok(PathState::Symlink(
+            fs::read_link(p).map_err(|e| io_err(p, e))?,
+        )),
+        Ok(m) if m.is_dir() => Ok(PathState::Dir),
+        Ok(_) => Ok(PathState::File),
+    }
+}
+
+fn split(target: &Path) -> Result<(&Path, String), AdapterError> {
+    let root = target.parent().ok_or_else(|| {
+        AdapterError::Unavailable(format!("{}: no parent directory", target.display()))
+    })?;
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    fs::create_dir_all(root).map_err(|e| io_err(root, e))?;
+    Ok((root, name))
+}
+
+/// An absolute symlink made under a temporary name and renamed over the
+/// old managed path (a managed directory is moved aside first).
+fn place_symlink(store_entry: &Path, target: &Path) -> Result<(), AdapterError> {
+    let (root, name) = split(target)?;
+    let tmp = root.join(format!(".{name}.eden-link-{}", unique_suffix()));
+    symlink(store_entry, &tmp).map_err(|e| io_err(&tmp, e))?;
+    let is_real_dir = fs::symlink_metadata(target).is_ok_and(|m| m.is_dir());
+    if is_real_dir {
+        let old = root.join(format!(".{name}.eden-old-{}", unique_suffix()));
+        if let Err(e) = fs::rename(target, &old) {
+            let _ = fs::remove_file(&tmp);
+            return Err(io_err(target, e));
+        }
+        if let Err(e) = fs::rename(&tmp, target) {
+            let _ = fs::rename(&old, target);
+            let _ = fs::remove_file(&tmp);
+            return Err(io_err(target, e));
+        }
+        let _ = remove_any(&old);
+        return Ok(());
+    }
+    fs::rename(&tmp, target).map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        io_err(target, e)
+    })
+}
+
+/// A staged copy renamed into place; on failure the old version is
+/// restored and the staging removed (contract ADP-2).
+fn place_copy(store_entry: &Path, target: &Path) -> Result<(), AdapterError> {
+    let (root, name) = split(target)?;
+    let stage = root.join(format!(".{name}.eden-stage-{}", unique_suffix()));
+    if let Err(e) = crate::store::copy_tree(store_entry, &stage) {
+        let _ = remove_any(&stage);
+        return Err(io_err(&stage, e));
+    }
+    let exists = fs::symlink_metadata(target).is_ok();
+    let old = root.join(format!(".{name}.eden-old-{}", unique_suffix()));
+    if exists {
+        if let Err(e) = fs::rename(target, &old) {
+            let _ = remove_any(&stage);
+            return Err(io_err(target, e));
+        }
+    }
+    if let Err(e) = fs::rename(&stage, target) {
+        if exists {
+            let _ = fs::rename(&old, target);
+        }
+        let _ = remove_any(&stage);
+        return Err(io_err(target, e));
+    }
+    if exists {
+        let _ = remove_any(&old);
+    }
+    Ok(())
+}
+
+/// Docker targets arrive with the DockerAdapter (contract §12.2); until
+/// then every docker target fails its skill with this explanation.
+pub struct UnsupportedAdapter {
+    env: Environment,
+}
+
+impl UnsupportedAdapter {
+    pub fn new(env: Environment) -> Self {
+        UnsupportedAdapter { env }
+    }
+    fn err(&self) -> AdapterError {
+        AdapterError::Unavailable(format!(
+            "{} targets need the Docker adapter, which this build does not have yet",
+            self.env
+        ))
+    }
+}
+
+#[async_trait]
+impl TargetAdapter for UnsupportedAdapter {
+    fn environment(&self) -> &Environment {
+        &self.env
+    }
+    async fn health(&self) -> Result<(), AdapterError> {
+        Err(self.err())
+    }
+    async fn expand_root(&self, _raw: &str) -> Result<String, AdapterError> {
+        Err(self.err())
+    }
+    async fn inspect(&self, _path: &str) -> Result<PathState, AdapterError> {
+        Err(self.err())
+    }
+    async fn inject(&self, _s: &Path, _t: &str, _m: InstallMode) -> Result<(), AdapterError> {
+        Err(self.err())
+    }
+    async fn uninstall(&self, _t: &str) -> Result<(), AdapterError> {
+        Err(self.err())
+    }
+}
+
+/// One adapter per environment for a run (contract ADP-1).
+pub fn for_environment(env: &Environment) -> std::sync::Arc<dyn TargetAdapter> {
+    match env {
+        Environment::Local => std::sync::Arc::new(LocalAdapter::default()),
+        Environment::Docker(_) => std::sync::Arc::new(UnsupportedAdapter::new(env.clone())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn copy_replaces_and_symlink_replaces_dir() {
+        let t = tempfile::tempdir().unwrap();
+        let a = t.path().join("a");
+        let b = t.path().join("b");
+        fs::create_dir_all(&a).unwrap();
+        fs::create_dir_all(&b).unwrap();
+        fs::write(a.join("SKILL.md"), "a").unwrap();
+        fs::write(b.join("SKILL.md"), "b").unwrap();
+        let target = t.path().join("root/skill");
+        let ad = LocalAdapter::default();
+        let ts = target.to_str().unwrap();
+        ad.inject(&a, ts, InstallMode::Copy).await.unwrap();
+        ad.inject(&b, ts, InstallMode::Copy).await.unwrap();
+        assert_eq!(fs::read_to_string(target.join("SKILL.md")).unwrap(), "b");
+        ad.inject(&a, ts, InstallMode::Symlink).await.unwrap();
+        assert_eq!(fs::read_link(&target).unwrap(), a);
+        // Nothing but the target is left in the root.
+        assert_eq!(fs::read_dir(t.path().join("root")).unwrap().count(), 1);
+    }
+}

@@ -1,0 +1,409 @@
+//! `doctor`: offline checks, no writes, no network (contract §8.6, §10).
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::adapter::{inspect_local, PathState};
+use crate::config::{Config, InstallMode};
+use crate::lock::Lock;
+use crate::plan::{decide_local, known_source, resolve_targets, Action, Adapters};
+use crate::store::Store;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub skill_id: String,
+    pub target_path: String,
+    pub message: String,
+    pub remediation: String,
+}
+
+const STALE_SECS: u64 = 7 * 24 * 3600;
+
+struct Out {
+    findings: Vec<Finding>,
+    seen: HashSet<(&'static str, String, String)>,
+}
+
+impl Out {
+    fn push(
+        &mut self,
+        code: &'static str,
+        sev: Severity,
+        skill: &str,
+        path: &str,
+        message: String,
+        remediation: &str,
+    ) {
+        if self
+            .seen
+            .insert((code, skill.to_string(), path.to_string()))
+        {
+            self.findings.push(Finding {
+                code,
+                severity: sev,
+                skill_id: skill.to_string(),
+                target_path: path.to_string(),
+                message,
+                remediation: remediation.to_string(),
+            });
+        }
+    }
+}
+
+/// Every finding, in config order, then registries and caches.
+pub async fn doctor(cfg: &Config, lock: &Lock, adapters: &Adapters) -> Vec<Finding> {
+    use Severity::*;
+    let store = Store::new(&cfg.storage_root);
+    let mut out = Out {
+        findings: Vec::new(),
+        seen: HashSet::new(),
+    };
+    for skill in &cfg.skills {
+        let id = skill.id.as_str();
+        let l = lock.get(id);
+        let known = known_source(&store, skill, l);
+        if known.is_none() {
+            out.push(
+                "SOURCE_MISSING",
+                Error,
+                id,
+                "",
+                format!("source of '{id}' has not been fetched into the store"),
+                "run `eden-skills apply`",
+            );
+        }
+        if skill.metadata_only {
+            out.push(
+                "NO_EXEC_METADATA_ONLY",
+                Warning,
+                id,
+                "",
+                format!("'{id}' is metadata-only: fetched and described, never installed"),
+                "set safety.no_exec_metadata_only = false to install it",
+            );
+        } else {
+            for t in resolve_targets(cfg, skill) {
+                let path = t.path.as_str();
+                if !t.environment.is_local() {
+                    let ad = adapters.get(&t.environment);
+                    if let Err(e) = ad.health().await {
+                        out.push(
+                            "ADAPTER_HEALTH_FAIL",
+                            Error,
+                            id,
+                            path,
+                            e.to_string(),
+                            "start the container or fix the target's environment",
+                        );
+                    }
+                    continue;
+                }
+                let before = out.findings.len();
+                let p = Path::new(path);
+                let state = inspect_local(p).unwrap_or(PathState::Absent);
+                let expected = known.as_ref().map(|(p, _)| p.clone());
+                match (&state, skill.mode) {
+                    (PathState::Absent, _) => out.push(
+                        "TARGET_PATH_MISSING",
+                        Error,
+                        id,
+                        path,
+                        format!("{path} does not exist"),
+                        "run `eden-skills apply` or `eden-skills repair`",
+                    ),
+                    (PathState::Symlink(dest), InstallMode::Symlink) => {
+                        let resolved = if dest.is_absolute() {
+                            dest.clone()
+                        } else {
+                            p.parent().unwrap_or(Path::new("/")).join(dest)
+                        };
+                        if !resolved.exists() {
+                            out.push(
+                                "BROKEN_SYMLINK",
+                                Error,
+                                id,
+                                path,
+                                format!("{path} points to {} which does not exist", dest.display()),
+                                "run `eden-skills repair`",
+                            );
+                        } else if let Some(e) = &expected {
+                            if dest != e {
+                                out.push(
+                                    "TARGET_RESOLVE_MISMATCH",
+                                    Error,
+                                    id,
+                                    path,
+                                    format!(
+                                        "{path} points to {}, expected {}",
+                                        dest.display(),
+                                        e.display()
+                                    ),
+                                    "run `eden-skills repair`",
+                                );
+                            } else if let Some(l) = l {
+                                if crate::store::hash_dir(e)
+                                    .map(|h| h != l.content_hash)
+                                    .unwrap_or(true)
+                                {
+                                    out.push(
+                                        "CONTENT_HASH_MISMATCH",
+                                        Error,
+                                        id,
+                                        path,
+                                        format!(
+                                            "store entry {} no longer hashes to {}",
+                                            e.display(),
+                                            l.content_hash
+                                        ),
+                                        "run `eden-skills repair`",
+                                    );
+                                }
+                            }
+                        }
+                    }
+                    (_, InstallMode::Symlink) => out.push(
+                        "TARGET_NOT_SYMLINK",
+                        Error,
+                        id,
+                        path,
+                        format!("{path} exists but is not a symlink"),
+                        "move it away, then run `eden-skills apply`",
+                    ),
+                    (PathState::Symlink(_), InstallMode::Copy) => out.push(
+                        "TARGET_MODE_MISMATCH",
+                        Error,
+                        id,
+                        path,
+                        format!("{path} is a symlink but install mode is copy"),
+                        "remove the symlink, then run `eden-skills apply`",
+                    ),
+                    (PathState::Dir, InstallMode::Copy) => {
+                        let empty = std::fs::read_dir(p)
+                            .map(|mut d| d.next().is_none())
+                            .unwrap_or(true);
+                        if empty {
+                            out.push(
+                                "TARGET_CONTENT_MISSING",
+                                Error,
+                                id,
+                                path,
+                                format!("{path} is empty"),
+                                "run `eden-skills repair`",
+                            );
+                        } else if let Some(l) = l.filter(|l| l.has_target("local", path)) {
+                            if crate::store::hash_dir(p)
+                                .map(|h| h != l.content_hash)
+                                .unwrap_or(true)
+                            {
+                                out.push(
+                                    "CONTENT_HASH_MISMATCH",
+                                    Error,
+                                    id,
+                                    path,
+                                    format!("{path} no longer hashes to {}", l.content_hash),
+                                    "run `eden-skills repair` to restore it (local edits are lost)",
+                                );
+                            }
+                        }
+                    }
+                    (PathState::File, InstallMode::Copy) => out.push(
+                        "PLAN_CONFLICT",
+                        Error,
+                        id,
+                        path,
+                        format!("{path} is a file, not a skill folder"),
+                        "move it away, then run `eden-skills apply`",
+                    ),
+                }
+                if out.findings.len() == before && known.is_some() {
+                    let recorded = l.is_some_and(|l| l.has_target("local", path));
+                    let (action, reasons) = decide_local(
+                        skill.mode,
+                        p,
+                        known.as_ref().map(|(p, h)| (p.as_path(), h.as_str())),
+                        &cfg.storage_root,
+                        recorded,
+                    );
+                    if action == Action::Conflict {
+                        out.push(
+                            "PLAN_CONFLICT",
+                            Error,
+                            id,
+                            path,
+                            reasons.join("; "),
+                            "move the path away or change the target, then run `eden-skills apply`",
+                        );
+                    }
+                }
+                for c in &skill.verify_checks {
+                    if skill.mode == InstallMode::Copy
+                        && (c == "is-symlink" || c == "target-resolves")
+                    {
+                        out.push(
+                            "VERIFY_CHECK_MISMATCH",
+                            Warning,
+                            id,
+                            path,
+                            format!("check `{c}` cannot apply to copy mode"),
+                            "remove it from verify.checks",
+                        );
+                    }
+                }
+                if out.findings.len() == before && skill.verify_enabled {
+                    if let Some((entry, _)) = &known {
+                        for issue in crate::engine::verify_target(skill, &t.environment, p, entry) {
+                            out.push(
+                                "VERIFY_CHECK_FAILED",
+                                Error,
+                                id,
+                                path,
+                                format!("[{}] {}", issue.check, issue.message),
+                                "run `eden-skills repair`",
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(s) = crate::safety::load(&cfg.storage_root, id) {
+            match s.license_status.as_str() {
+                "non-permissive" => out.push(
+                    "LICENSE_NON_PERMISSIVE",
+                    Warning,
+                    id,
+                    "",
+                    format!(
+                        "license of '{id}' is not a known permissive license: {}",
+                        s.license_hint
+                    ),
+                    "review the license before use",
+                ),
+                "unknown" => out.push(
+                    "LICENSE_UNKNOWN",
+                    Warning,
+                    id,
+                    "",
+                    format!("'{id}' has no LICENSE, COPYING or COPYRIGHT file"),
+                    "ask the author for a license, or review before use",
+                ),
+                _ => {}
+            }
+            if !s.risk_labels.is_empty() {
+                out.push(
+                    "RISK_REVIEW_REQUIRED",
+                    Warning,
+                    id,
+                    "",
+                    format!("'{id}' {}", s.risk_labels.join(", ")),
+                    "review the skill's scripts and binaries before use",
+                );
+            }
+        }
+    }
+    let now = crate::fsutil::unix_now();
+    let mut regs = cfg.registries.clone();
+    regs.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.name.cmp(&b.name)));
+    for r in regs {
+        let dir = cfg.registries_root.join(&r.name);
+        let marker = std::fs::read_to_string(dir.join(".eden-last-sync"))
+            .ok()
+            .and_then(|t| t.trim().parse::<u64>().ok());
+        let problem = if !dir.is_dir() {
+            Some("has no local copy".to_string())
+        } else {
+            match marker {
+                None => Some("has a missing or invalid .eden-last-sync marker".to_string()),
+                Some(t) if now.saturating_sub(t) > STALE_SECS => Some(format!(
+                    "was last synced {} days ago",
+                    now.saturating_sub(t) / 86_400
+                )),
+                Some(_) => None,
+            }
+        };
+        if let Some(p) = problem {
+            out.push(
+                "REGISTRY_STALE",
+                Warning,
+                &format!("registry:{}", r.name),
+                "",
+                format!("registry `{}` {p}", r.name),
+                "run `eden-skills update`",
+            );
+        }
+    }
+    let (caches, entries) = unused_storage(cfg, lock);
+    for c in caches.iter().chain(&entries) {
+        out.push(
+            "ORPHAN_CACHE_ENTRY",
+            Info,
+            "",
+            &c.display().to_string(),
+            format!("{} is not used by the config or lock", c.display()),
+            "run `eden-skills clean`",
+        );
+    }
+    out.findings
+}
+
+/// `.repos/` caches no configured source needs and store entries the lock
+/// does not reference.
+pub fn unused_storage(
+    cfg: &Config,
+    lock: &Lock,
+) -> (Vec<std::path::PathBuf>, Vec<std::path::PathBuf>) {
+    let wanted_caches: HashSet<String> = cfg
+        .skills
+        .iter()
+        .filter_map(|s| match &s.source {
+            crate::config::Source::Repo { repo, .. } if !s.is_local_dir() => {
+                Some(crate::git::cache_key(repo))
+            }
+            _ => None,
+        })
+        .collect();
+    let wanted_entries: HashSet<&str> = lock.skills.iter().filter_map(|l| l.store_hex()).collect();
+    let list = |dir: std::path::PathBuf, keep: &dyn Fn(&str) -> bool| -> Vec<std::path::PathBuf> {
+        let mut v: Vec<_> = std::fs::read_dir(&dir)
+            .map(|rd| {
+                rd.flatten()
+                    .filter(|e| {
+                        let n = e.file_name().to_string_lossy().into_owned();
+                        !keep(&n)
+                    })
+                    .map(|e| e.path())
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    let caches = list(cfg.storage_root.join(".repos"), &|n| {
+        wanted_caches.contains(n)
+    });
+    let entries = list(cfg.storage_root.join("store"), &|n| {
+        wanted_entries.contains(n)
+    });
+    (caches, entries)
+}

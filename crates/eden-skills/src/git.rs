@@ -1,0 +1,459 @@
+//! The `git` on `PATH`, driven through `tokio::process` (contract ENG-CON-1,
+//! ENG-CON-4, SEC-2). Repository caches are bare clones.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+use crate::store::StoreWriter;
+
+/// License file names looked up at a repository's root (contract §7.5).
+pub const LICENSE_NAMES: &[&str] = &[
+    "LICENSE",
+    "LICENSE.md",
+    "LICENSE.txt",
+    "COPYING",
+    "COPYING.md",
+    "COPYRIGHT",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("cannot run git: {0}")]
+    Spawn(std::io::Error),
+    #[error("git timed out after {0} s")]
+    Timeout(u64),
+    #[error("{stderr}")]
+    Failed { stderr: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Git {
+    program: PathBuf,
+    timeout: Duration,
+}
+
+impl Default for Git {
+    fn default() -> Self {
+        Git::from_env()
+    }
+}
+
+/// What an export read from git besides the tree.
+#[derive(Debug, Default)]
+pub struct ExportExtras {
+    /// The first license file found at the repository root, when the skill
+    /// lives in a subpath.
+    pub root_license: Option<String>,
+}
+
+fn is_hex40(s: &str) -> bool {
+    s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+impl Git {
+    /// `git` from `PATH`, timeout from `EDEN_SKILLS_GIT_TIMEOUT` (default 300 s).
+    pub fn from_env() -> Git {
+        let secs = std::env::var("EDEN_SKILLS_GIT_TIMEOUT")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|s| *s > 0)
+            .unwrap_or(300);
+        Git {
+            program: PathBuf::from("git"),
+            timeout: Duration::from_secs(secs),
+        }
+    }
+
+    pub fn timeout_secs(&self) -> u64 {
+        self.timeout.as_secs()
+    }
+
+    fn command(&self, cwd: Option<&Path>) -> Command {
+        let mut c = Command::new(&self.program);
+        c.args([
+            "-c",
+            "protocol.ext.allow=never",
+            "-c",
+            "core.hooksPath=/dev/null",
+        ])
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_ALLOW_PROTOCOL", "file:git:http:https:ssh")
+        .env("LC_ALL", "C")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+        if let Some(d) = cwd {
+            c.current_dir(d);
+        }
+        c
+    }
+
+    async fn run<I, S>(&self, cwd: Option<&Path>, args: I) -> Result<Vec<u8>, GitError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut c = self.command(cwd);
+        c.args(args);
+        tracing::debug!(?c, "git");
+        let child = c.spawn().map_err(GitError::Spawn)?;
+        let out = tokio::time::timeout(self.timeout, child.wait_with_output())
+            .await
+            .map_err(|_| GitError::Timeout(self.timeout.as_secs()))?
+            .map_err(GitError::Spawn)?;
+        if out.status.success() {
+            Ok(out.stdout)
+        } else {
+            Err(GitError::Failed {
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            })
+        }
+    }
+
+    /// `git clone --bare` into a scratch name, renamed to `dest` on success:
+    /// a cache is either complete or absent.
+    pub async fn clone_bare(&self, url: &str, dest: &Path) -> Result<(), GitError> {
+        let parent = dest.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent).map_err(GitError::Spawn)?;
+        let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("repo");
+        let tmp = parent.join(format!(".{name}.clone-{}", crate::fsutil::unique_suffix()));
+        let r = self
+            .run(
+                None,
+                [
+                    OsStr::new("clone"),
+                    OsStr::new("--bare"),
+                    OsStr::new("--quiet"),
+                    OsStr::new("--"),
+                    OsStr::new(url),
+                    tmp.as_os_str(),
+                ],
+            )
+            .await;
+        if let Err(e) = r {
+            let _ = crate::fsutil::remove_any(&tmp);
+            return Err(e);
+        }
+        if let Err(e) = std::fs::rename(&tmp, dest) {
+            let _ = crate::fsutil::remove_any(&tmp);
+            if !dest.is_dir() {
+                return Err(GitError::Spawn(e));
+            }
+        }
+        Ok(())
+    }
+
+    /// Fetches every branch and tag into a bare cache. `Ok(true)` when
+    /// something changed (git reports ref updates on stderr).
+    pub async fn fetch(&self, repo: &Path) -> Result<bool, GitError> {
+        let mut c = self.command(Some(repo));
+        c.args([
+            "fetch",
+            "--prune",
+            "--no-write-fetch-head",
+            "origin",
+            "+refs/heads/*:refs/heads/*",
+            "+refs/tags/*:refs/tags/*",
+        ]);
+        tracing::debug!(?c, "git");
+        let child = c.spawn().map_err(GitError::Spawn)?;
+        let out = tokio::time::timeout(self.timeout, child.wait_with_output())
+            .await
+            .map_err(|_| GitError::Timeout(self.timeout.as_secs()))?
+            .map_err(GitError::Spawn)?;
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        if out.status.success() {
+            Ok(!stderr.trim().is_empty())
+        } else {
+            Err(GitError::Failed { stderr })
+        }
+    }
+
+    /// Fetches one commit by id (a pinned commit not on any branch).
+    pub async fn fetch_commit(&self, repo: &Path, commit: &str) -> Result<(), GitError> {
+        self.run(
+            Some(repo),
+            ["fetch", "--no-write-fetch-head", "origin", commit],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The commit a ref (branch, tag or commit id) names, if any.
+    pub async fn resolve(&self, repo: &Path, rev: &str) -> Result<Option<String>, GitError> {
+        let spec = format!("{rev}^{{commit}}");
+        match self
+            .run(
+                Some(repo),
+                [
+                    "rev-parse",
+                    "--verify",
+                    "--quiet",
+                    "--end-of-options",
+                    &spec,
+                ],
+            )
+            .await
+        {
+            Ok(out) => {
+                let s = String::from_utf8_lossy(&out).trim().to_string();
+                Ok(is_hex40(&s).then_some(s))
+            }
+            Err(GitError::Failed { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The remote's default branch as recorded by the clone (`HEAD`).
+    pub async fn default_branch(&self, repo: &Path) -> Option<String> {
+        let out = self
+            .run(Some(repo), ["symbolic-ref", "--quiet", "HEAD"])
+            .await
+            .ok()?;
+        let s = String::from_utf8_lossy(&out).trim().to_string();
+        s.strip_prefix("refs/heads/").map(String::from)
+    }
+
+    /// Every file path of a commit (for `install`'s discovery).
+    pub async fn list_files(&self, repo: &Path, commit: &str) -> Result<Vec<String>, GitError> {
+        let out = self
+            .run(
+                Some(repo),
+                ["ls-tree", "-r", "-z", "--name-only", "--full-tree", commit],
+            )
+            .await?;
+        Ok(out
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect())
+    }
+
+    /// Reads blobs by `<commit>:<path>` names; `None` for missing ones.
+    pub async fn read_blobs(
+        &self,
+        repo: &Path,
+        names: &[String],
+    ) -> Result<Vec<Option<Vec<u8>>>, GitError> {
+        let mut c = self.command(Some(repo));
+        c.args(["cat-file", "--batch"]).stdin(Stdio::piped());
+        let mut child = c.spawn().map_err(GitError::Spawn)?;
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        let mut input = String::new();
+        for n in names {
+            input.push_str(n);
+            input.push('\n');
+        }
+        let writer = tokio::spawn(async move {
+            let _ = stdin.write_all(input.as_bytes()).await;
+        });
+        let out = tokio::time::timeout(self.timeout, child.wait_with_output())
+            .await
+            .map_err(|_| GitError::Timeout(self.timeout.as_secs()))?
+            .map_err(GitError::Spawn)?;
+        let _ = writer.await;
+        if !out.status.success() {
+            return Err(GitError::Failed {
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            });
+        }
+        parse_batch(&out.stdout, names.len())
+    }
+
+    /// Writes the tree `<commit>:<subpath>` into a store writer with two
+    /// git processes (`ls-tree`, `cat-file --batch`). A missing or
+    /// non-directory subpath is `Ok(Err(message))` (a checkout failure).
+    pub async fn export(
+        &self,
+        repo: &Path,
+        commit: &str,
+        subpath: &str,
+        w: &mut StoreWriter,
+    ) -> Result<Result<ExportExtras, String>, GitError> {
+        let tree = if subpath == "." {
+            format!("{commit}^{{tree}}")
+        } else {
+            format!("{commit}:{subpath}")
+        };
+        let listing = match self
+            .run(
+                Some(repo),
+                [
+                    "ls-tree",
+                    "-r",
+                    "-z",
+                    "--full-tree",
+                    "--end-of-options",
+                    &tree,
+                ],
+            )
+            .await
+        {
+            Ok(l) => l,
+            Err(GitError::Failed { .. }) => {
+                return Ok(Err(format!("subpath '{subpath}' not found at {commit}")));
+            }
+            Err(e) => return Err(e),
+        };
+        if listing.is_empty() && subpath != "." {
+            // `ls-tree` of a blob prints nothing useful; treat as missing dir.
+            return Ok(Err(format!("subpath '{subpath}' not found at {commit}")));
+        }
+        struct Item {
+            path: String,
+            kind: u8, // b'f' file, b'x' exec, b'l' link
+        }
+        let mut items = Vec::new();
+        let mut names = Vec::new();
+        for rec in listing.split(|b| *b == 0).filter(|r| !r.is_empty()) {
+            let rec = String::from_utf8_lossy(rec);
+            let Some((meta, path)) = rec.split_once('\t') else {
+                continue;
+            };
+            let mut parts = meta.split(' ');
+            let (mode, typ, oid) = (
+                parts.next().unwrap_or(""),
+                parts.next().unwrap_or(""),
+                parts.next().unwrap_or(""),
+            );
+            if path.split('/').any(|c| c == ".git") {
+                continue;
+            }
+            let kind = match (mode, typ) {
+                ("100755", "blob") => b'x',
+                ("100644", "blob") | ("100664", "blob") => b'f',
+                ("120000", "blob") => b'l',
+                ("160000", _) => {
+                    w.warnings.push(format!(
+                        "skipped submodule `{path}`: submodules are not exported"
+                    ));
+                    continue;
+                }
+                _ => continue,
+            };
+            items.push(Item {
+                path: path.to_string(),
+                kind,
+            });
+            names.push(oid.to_string());
+        }
+        if items.is_empty() && subpath != "." {
+            // `ls-tree -r` of a blob name lists the blob itself as "<subpath>".
+            return Ok(Err(format!("subpath '{subpath}' not found at {commit}")));
+        }
+        let license_from = names.len();
+        if subpath != "." {
+            for l in LICENSE_NAMES {
+                names.push(format!("{commit}:{l}"));
+            }
+        }
+        let blobs = self.read_blobs(repo, &names).await?;
+        for (item, blob) in items.iter().zip(&blobs) {
+            let Some(bytes) = blob else {
+                return Ok(Err(format!(
+                    "object for '{}' missing at {commit}",
+                    item.path
+                )));
+            };
+            let r = match item.kind {
+                b'l' => w.add_link(&item.path, &String::from_utf8_lossy(bytes)),
+                k => w.add_file(&item.path, k == b'x', bytes),
+            };
+            if let Err(e) = r {
+                return Ok(Err(format!("{}: {e}", item.path)));
+            }
+        }
+        let root_license = blobs[license_from..]
+            .iter()
+            .flatten()
+            .next()
+            .map(|b| String::from_utf8_lossy(b).into_owned());
+        Ok(Ok(ExportExtras { root_license }))
+    }
+}
+
+fn parse_batch(out: &[u8], n: usize) -> Result<Vec<Option<Vec<u8>>>, GitError> {
+    let bad = || GitError::Failed {
+        stderr: "unexpected output from git cat-file --batch".into(),
+    };
+    let mut res = Vec::with_capacity(n);
+    let mut pos = 0;
+    while res.len() < n {
+        let nl = out[pos..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .ok_or_else(bad)?
+            + pos;
+        let header = String::from_utf8_lossy(&out[pos..nl]).into_owned();
+        pos = nl + 1;
+        if header.ends_with(" missing") || header.ends_with(" ambiguous") {
+            res.push(None);
+            continue;
+        }
+        let size: usize = header
+            .rsplit(' ')
+            .next()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(bad)?;
+        if pos + size > out.len() {
+            return Err(bad());
+        }
+        res.push(Some(out[pos..pos + size].to_vec()));
+        pos += size + 1;
+    }
+    Ok(res)
+}
+
+/// A cache directory name for a repository URL: readable tail plus a hash.
+pub fn cache_key(url: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let tail: String = url
+        .trim_end_matches('/')
+        .trim_end_matches(".git")
+        .rsplit(['/', ':'])
+        .next()
+        .unwrap_or("repo")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(40)
+        .collect();
+    let h = crate::store::hex(&Sha256::digest(url.as_bytes()));
+    format!(
+        "{}-{}",
+        if tail.is_empty() { "repo" } else { &tail },
+        &h[..16]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_parsing() {
+        let out = b"abc blob 3\nxyz\nfoo missing\nd blob 0\n\n";
+        let r = parse_batch(out, 3).unwrap();
+        assert_eq!(r, vec![Some(b"xyz".to_vec()), None, Some(vec![])]);
+    }
+
+    #[test]
+    fn keys() {
+        let k = cache_key("https://github.com/acme/agent-skills.git");
+        assert!(k.starts_with("agent-skills-"), "{k}");
+        assert_ne!(k, cache_key("https://gitlab.com/acme/agent-skills.git"));
+    }
+}

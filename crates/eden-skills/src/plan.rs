@@ -1,0 +1,346 @@
+//! Plan actions (contract §7.2): what `apply` would do to each target, and
+//! the ownership rule (§7.3) it rests on. Reads only; never runs git.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::adapter::{inspect_local, PathState, TargetAdapter};
+use crate::config::{Config, Environment, InstallMode, Skill};
+use crate::lock::{Lock, LockSkill};
+use crate::store::{self, Entry, ScanError, Store};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update,
+    Noop,
+    Conflict,
+    Remove,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Noop => "noop",
+            Action::Conflict => "conflict",
+            Action::Remove => "remove",
+        }
+    }
+}
+
+/// One target of a skill, with its root resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedTarget {
+    pub agent: String,
+    pub environment: Environment,
+    pub path: String,
+}
+
+/// A skill's targets, `<root>/<id>`, deduplicated by (environment, path).
+pub fn resolve_targets(cfg: &Config, skill: &Skill) -> Vec<ResolvedTarget> {
+    let mut out: Vec<ResolvedTarget> = Vec::new();
+    for t in &skill.targets {
+        let root = cfg.target_root(t);
+        let path = format!("{}/{}", root.trim_end_matches('/'), skill.id);
+        if !out
+            .iter()
+            .any(|o| o.environment == t.environment && o.path == path)
+        {
+            out.push(ResolvedTarget {
+                agent: t.agent.clone(),
+                environment: t.environment.clone(),
+                path,
+            });
+        }
+    }
+    out
+}
+
+/// The adapters of one run, one per environment (contract ADP-1).
+#[derive(Default, Clone)]
+pub struct Adapters {
+    map: Arc<std::sync::Mutex<HashMap<Environment, Arc<dyn TargetAdapter>>>>,
+}
+
+impl Adapters {
+    pub fn get(&self, env: &Environment) -> Arc<dyn TargetAdapter> {
+        let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        m.entry(env.clone())
+            .or_insert_with(|| crate::adapter::for_environment(env))
+            .clone()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanItem {
+    pub skill_id: String,
+    pub source_path: String,
+    pub target_path: String,
+    pub install_mode: String,
+    pub action: Action,
+    pub reasons: Vec<String>,
+    pub agent: String,
+    pub environment: String,
+}
+
+/// A skill's source as far as planning knows: the store entry when the lock
+/// matches and the entry exists.
+pub fn known_source(
+    store: &Store,
+    skill: &Skill,
+    lock: Option<&LockSkill>,
+) -> Option<(PathBuf, String)> {
+    let l = lock.filter(|l| l.matches(skill))?;
+    let p = store.entry_path(&l.content_hash)?;
+    p.is_dir().then(|| (p, l.content_hash.clone()))
+}
+
+/// Contract ENG-OWN-1 for a local path.
+pub fn managed_local(state: &PathState, storage: &Path, recorded: bool) -> bool {
+    recorded || matches!(state, PathState::Symlink(dest) if dest.starts_with(storage))
+}
+
+/// Copy comparison: `Ok(true)` when the target holds exactly the source.
+pub fn compare_copy(source: &Path, source_hash: &str, target: &Path) -> Result<bool, String> {
+    let entries = store::scan(target, false).map_err(|e| match e.io_kind() {
+        Some(std::io::ErrorKind::PermissionDenied) => "permission denied".to_string(),
+        Some(std::io::ErrorKind::NotFound) => "not found".to_string(),
+        _ => "io error".to_string(),
+    })?;
+    if entries.iter().any(|e| matches!(e, Entry::Link { .. })) {
+        let src = store::scan(source, false).map_err(|_: ScanError| "io error".to_string())?;
+        for e in entries.iter().filter(|e| matches!(e, Entry::Link { .. })) {
+            if !src.contains(e) {
+                return Err("symlink in tree".into());
+            }
+        }
+    }
+    Ok(store::content_hash(&entries) == source_hash)
+}
+
+/// Rows 1–12 of the plan table for a local target.
+pub fn decide_local(
+    mode: InstallMode,
+    target: &Path,
+    source: Option<(&Path, &str)>,
+    storage: &Path,
+    recorded: bool,
+) -> (Action, Vec<String>) {
+    let r = |s: &str| vec![s.to_string()];
+    let state = match inspect_local(target) {
+        Ok(s) => s,
+        Err(e) => {
+            return (
+                Action::Conflict,
+                vec![format!("copy comparison failed: {}", io_cause(&e))],
+            )
+        }
+    };
+    if state == PathState::Absent {
+        let mut reasons = r("target path does not exist");
+        if source.is_none() {
+            reasons.push("source not yet fetched".into());
+        }
+        return (Action::Create, reasons);
+    }
+    let is_link = matches!(state, PathState::Symlink(_));
+    if mode == InstallMode::Symlink && !is_link {
+        return (Action::Conflict, r("target exists but is not a symlink"));
+    }
+    if mode == InstallMode::Copy && is_link {
+        return (
+            Action::Conflict,
+            r("target is a symlink but install mode is copy"),
+        );
+    }
+    let managed = managed_local(&state, storage, recorded);
+    let Some((src, hash)) = source else {
+        if managed {
+            return (Action::Update, r("source not yet fetched"));
+        }
+        return if is_link {
+            (
+                Action::Conflict,
+                r("target is a symlink not managed by eden-skills"),
+            )
+        } else {
+            (
+                Action::Conflict,
+                r("target exists but is not managed by eden-skills"),
+            )
+        };
+    };
+    if let PathState::Symlink(dest) = &state {
+        if dest == src {
+            return (Action::Noop, r("target already points to source"));
+        }
+        return if managed {
+            (Action::Update, r("symlink points to a different source"))
+        } else {
+            (
+                Action::Conflict,
+                r("target is a symlink not managed by eden-skills"),
+            )
+        };
+    }
+    match compare_copy(src, hash, target) {
+        Err(cause) => (
+            Action::Conflict,
+            vec![format!("copy comparison failed: {cause}")],
+        ),
+        Ok(true) => (Action::Noop, r("target content matches source")),
+        Ok(false) if managed => (Action::Update, r("target content differs from source")),
+        Ok(false) => (
+            Action::Conflict,
+            r("target exists but is not managed by eden-skills"),
+        ),
+    }
+}
+
+fn io_cause(e: &crate::adapter::AdapterError) -> &'static str {
+    match e {
+        crate::adapter::AdapterError::Io { source, .. } => match source.kind() {
+            std::io::ErrorKind::PermissionDenied => "permission denied",
+            std::io::ErrorKind::NotFound => "not found",
+            _ => "io error",
+        },
+        _ => "io error",
+    }
+}
+
+/// A docker target, judged through the lock (contract §7.2).
+pub async fn decide_remote(
+    adapter: &dyn TargetAdapter,
+    path: &str,
+    source_hash: Option<&str>,
+    recorded: Option<&LockSkill>,
+) -> (Action, Vec<String>) {
+    let state = match adapter.inspect(path).await {
+        Ok(s) => s,
+        Err(e) => {
+            return (
+                Action::Conflict,
+                vec![format!("environment unavailable: {e}")],
+            )
+        }
+    };
+    if state == PathState::Absent {
+        return (Action::Create, vec!["target path does not exist".into()]);
+    }
+    match recorded {
+        None => (
+            Action::Conflict,
+            vec!["target exists but is not managed by eden-skills".into()],
+        ),
+        Some(l) if Some(l.content_hash.as_str()) == source_hash => {
+            (Action::Noop, vec!["target content matches lock".into()])
+        }
+        Some(_) => (
+            Action::Update,
+            vec!["target content differs from lock".into()],
+        ),
+    }
+}
+
+/// The whole plan: one item per (skill, target) in config order, then one
+/// `remove` per orphan target.
+pub async fn plan(cfg: &Config, lock: &Lock, adapters: &Adapters) -> Vec<PlanItem> {
+    let store = Store::new(&cfg.storage_root);
+    let mut items = Vec::new();
+    for skill in &cfg.skills {
+        if skill.metadata_only {
+            continue;
+        }
+        let l = lock.get(&skill.id);
+        let known = known_source(&store, skill, l);
+        for t in resolve_targets(cfg, skill) {
+            let recorded = l.filter(|l| l.has_target(&t.environment.to_string(), &t.path));
+            let (action, reasons) = if t.environment.is_local() {
+                decide_local(
+                    skill.mode,
+                    Path::new(&t.path),
+                    known.as_ref().map(|(p, h)| (p.as_path(), h.as_str())),
+                    &cfg.storage_root,
+                    recorded.is_some(),
+                )
+            } else {
+                let ad = adapters.get(&t.environment);
+                decide_remote(
+                    ad.as_ref(),
+                    &t.path,
+                    known.as_ref().map(|(_, h)| h.as_str()),
+                    recorded,
+                )
+                .await
+            };
+            items.push(PlanItem {
+                skill_id: skill.id.clone(),
+                source_path: known
+                    .as_ref()
+                    .map(|(p, _)| p.display().to_string())
+                    .unwrap_or_default(),
+                target_path: t.path.clone(),
+                install_mode: skill.mode.as_str().into(),
+                action,
+                reasons,
+                agent: t.agent.clone(),
+                environment: t.environment.to_string(),
+            });
+        }
+    }
+    for (l, t, reason) in orphans(cfg, lock) {
+        items.push(PlanItem {
+            skill_id: l.id.clone(),
+            source_path: store
+                .entry_path(&l.content_hash)
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            target_path: t.path.clone(),
+            install_mode: l.install_mode.clone(),
+            action: Action::Remove,
+            reasons: vec![reason.into()],
+            agent: t.agent.clone(),
+            environment: t.environment().to_string(),
+        });
+    }
+    items
+}
+
+/// Lock targets no configured skill lists any more (contract LCK-5).
+pub fn orphans<'a>(
+    cfg: &Config,
+    lock: &'a Lock,
+) -> Vec<(&'a LockSkill, &'a crate::lock::LockTarget, &'static str)> {
+    let mut out = Vec::new();
+    for l in &lock.skills {
+        match cfg.skill(&l.id) {
+            None => {
+                for t in &l.targets {
+                    out.push((l, t, "skill removed from configuration"));
+                }
+            }
+            Some(skill) => {
+                let wanted = if skill.metadata_only {
+                    Vec::new()
+                } else {
+                    resolve_targets(cfg, skill)
+                };
+                for t in &l.targets {
+                    if !wanted
+                        .iter()
+                        .any(|w| w.path == t.path && w.environment.to_string() == t.environment())
+                    {
+                        out.push((l, t, "target removed from configuration"));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
