@@ -272,7 +272,11 @@ impl Doc {
     }
 
     pub fn render(&self) -> String {
-        self.doc.to_string()
+        let mut s = self.doc.to_string();
+        if !s.ends_with('\n') {
+            s.push('\n');
+        }
+        s
     }
 }
 
