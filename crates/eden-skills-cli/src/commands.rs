@@ -1166,6 +1166,7 @@ fn install_cmd(env: &Env, a: InstallArgs) -> Exit {
         }
         code
     };
+    let mut cloned = false;
     let (repo, git_ref, found, commit) = match &source {
         InstallSource::Local(dir) => {
             if !dir.is_dir() {
@@ -1197,6 +1198,7 @@ fn install_cmd(env: &Env, a: InstallArgs) -> Exit {
                     return cleanup(1);
                 }
             };
+            cloned = f.cloned;
             let found = match rt.block_on(install::discover_git(
                 &git,
                 &f,
@@ -1435,7 +1437,9 @@ fn install_cmd(env: &Env, a: InstallArgs) -> Exit {
     let mut opts = RunOptions::new(Command::Install, conc);
     opts.only = Some(ids.clone());
     opts.force = a.force;
-    opts.prefetched.insert(repo.clone());
+    if commit.is_some() {
+        opts.prefetched.insert(repo.clone(), cloned);
+    }
     opts.cancel = cancel_flag(&rt);
     let new_cfg = Arc::new(new_cfg);
     let report = rt.block_on(engine::run(new_cfg.clone(), &mut lock, opts));

@@ -18,7 +18,10 @@ fn create_noop_update_remove_and_lock_fields() {
     assert_eq!(rc, 0);
     assert_eq!(plan[0]["action"], "create");
     assert_eq!(plan[0]["source_path"], "");
-    assert_eq!(plan[0]["reasons"], serde_json::json!(["target path does not exist", "source not yet fetched"]));
+    assert_eq!(
+        plan[0]["reasons"],
+        serde_json::json!(["target path does not exist", "source not yet fetched"])
+    );
 
     let (rc, v, err) = sb.json(&["apply", "--json"]);
     assert_eq!(rc, 0, "{err}");
@@ -27,16 +30,25 @@ fn create_noop_update_remove_and_lock_fields() {
     assert_eq!(v["sync"]["cloned"], 1);
     assert_eq!(v["summary"]["created"], 1);
     assert_eq!(v["skills"][0]["status"], "installed");
-    assert_eq!(v["skills"][0]["content_hash"], VECTOR, "the contract's test vector");
+    assert_eq!(
+        v["skills"][0]["content_hash"], VECTOR,
+        "the contract's test vector"
+    );
     assert_eq!(v["skills"][0]["resolved_commit"], sb.head("vec"));
     assert_eq!(v["skills"][0]["targets"][0]["action"], "create");
     assert_eq!(v["verification"]["passed"], true);
 
     let link = sb.claude("vec");
-    let store = sb.home.join(".eden-skills/skills/store").join(VECTOR.trim_start_matches("sha256:"));
+    let store = sb
+        .home
+        .join(".eden-skills/skills/store")
+        .join(VECTOR.trim_start_matches("sha256:"));
     assert_eq!(std::fs::read_link(&link).unwrap(), store);
     // The agent sees exactly the skill's files.
-    let names: Vec<_> = std::fs::read_dir(&link).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(&link)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, vec!["SKILL.md"]);
 
     let lock = sb.lock();
@@ -50,8 +62,14 @@ fn create_noop_update_remove_and_lock_fields() {
     assert_eq!(e["content_hash"].as_str(), Some(VECTOR));
     assert_eq!(e["install_mode"].as_str(), Some("symlink"));
     let installed_at = e["installed_at"].as_str().unwrap().to_string();
-    assert!(installed_at.ends_with('Z') && installed_at.len() == 20, "{installed_at}");
-    assert_eq!(e["targets"][0]["path"].as_str().unwrap(), link.display().to_string());
+    assert!(
+        installed_at.ends_with('Z') && installed_at.len() == 20,
+        "{installed_at}"
+    );
+    assert_eq!(
+        e["targets"][0]["path"].as_str().unwrap(),
+        link.display().to_string()
+    );
     assert!(e["targets"][0].get("environment").is_none());
 
     // Warm: noop, lock untouched.
@@ -61,7 +79,10 @@ fn create_noop_update_remove_and_lock_fields() {
     assert_eq!(v["summary"]["noop"], 1);
     assert_eq!(v["sync"]["skipped"], 1);
     assert_eq!(v["skills"][0]["status"], "unchanged");
-    assert_eq!(std::fs::read_to_string(sb.config.with_file_name("skills.lock")).unwrap(), lock_text);
+    assert_eq!(
+        std::fs::read_to_string(sb.config.with_file_name("skills.lock")).unwrap(),
+        lock_text
+    );
     let o = sb.run(&["plan"]);
     assert_eq!(stdout(&o).trim(), "0 actions (up to date)");
 
@@ -71,11 +92,21 @@ fn create_noop_update_remove_and_lock_fields() {
     assert_eq!(v["summary"]["noop"], 1);
     // ...but a changed ref resolves afresh: update.
     let text = std::fs::read_to_string(&sb.config).unwrap();
-    std::fs::write(&sb.config, text.replace(&format!("repo = \"{url}\""), &format!("repo = \"{url}\", ref = \"HEAD\""))).unwrap();
+    std::fs::write(
+        &sb.config,
+        text.replace(
+            &format!("repo = \"{url}\""),
+            &format!("repo = \"{url}\", ref = \"HEAD\""),
+        ),
+    )
+    .unwrap();
     let (rc, v, _) = sb.json(&["apply", "--json"]);
     assert_eq!(rc, 0);
     assert_eq!(v["summary"]["updated"], 1, "{v}");
-    assert_eq!(std::fs::read_to_string(link.join("SKILL.md")).unwrap(), "y\n");
+    assert_eq!(
+        std::fs::read_to_string(link.join("SKILL.md")).unwrap(),
+        "y\n"
+    );
     let e = sb.lock_skill(0);
     assert_eq!(e["resolved_commit"].as_str().unwrap(), sb.head("vec"));
 
@@ -88,7 +119,10 @@ fn create_noop_update_remove_and_lock_fields() {
     assert_eq!(rc, 0);
     assert_eq!(v["summary"]["removed"], 1);
     assert!(std::fs::symlink_metadata(&link).is_err());
-    assert!(sb.lock().get("skills").is_none_or(|s| s.as_array().unwrap().is_empty()));
+    assert!(sb
+        .lock()
+        .get("skills")
+        .is_none_or(|s| s.as_array().unwrap().is_empty()));
 }
 
 #[test]
@@ -103,10 +137,17 @@ fn conflicts_are_reported_never_written_and_strict_exits_3() {
     assert_eq!(rc, 0);
     assert_eq!(v["summary"]["conflicts"], 1);
     assert_eq!(v["skills"][0]["status"], "conflict");
-    assert_eq!(std::fs::read_to_string(target.join("notes.md")).unwrap(), "my own");
+    assert_eq!(
+        std::fs::read_to_string(target.join("notes.md")).unwrap(),
+        "my own"
+    );
     let o = sb.run(&["apply", "--strict"]);
     assert_eq!(code(&o), 3);
-    assert!(stderr(&o).contains("strict mode blocked apply: 1 conflict entries"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("strict mode blocked apply: 1 conflict entries"),
+        "{}",
+        stderr(&o)
+    );
     let (_, plan, _) = sb.json(&["plan", "--json"]);
     assert_eq!(plan[0]["action"], "conflict");
     assert_eq!(plan[0]["reasons"][0], "target exists but is not a symlink");
@@ -114,14 +155,23 @@ fn conflicts_are_reported_never_written_and_strict_exits_3() {
     std::fs::remove_dir_all(&target).unwrap();
     symlink("/tmp", &target).unwrap();
     let (_, plan, _) = sb.json(&["plan", "--json"]);
-    assert_eq!(plan[0]["reasons"][0], "target is a symlink not managed by eden-skills");
+    assert_eq!(
+        plan[0]["reasons"][0],
+        "target is a symlink not managed by eden-skills"
+    );
     assert_eq!(code(&sb.run(&["apply"])), 0);
-    assert_eq!(std::fs::read_link(&target).unwrap(), std::path::Path::new("/tmp"));
+    assert_eq!(
+        std::fs::read_link(&target).unwrap(),
+        std::path::Path::new("/tmp")
+    );
     // remove deletes only what is recorded: this path never was.
     let (rc, v, _) = sb.json(&["remove", "mine", "--json"]);
     assert_eq!(rc, 0);
     assert_eq!(v["removed"][0], "mine");
-    assert_eq!(std::fs::read_link(&target).unwrap(), std::path::Path::new("/tmp"));
+    assert_eq!(
+        std::fs::read_link(&target).unwrap(),
+        std::path::Path::new("/tmp")
+    );
 }
 
 #[test]
@@ -141,7 +191,12 @@ fn copy_mode_update_conflict_and_hash_mismatch() {
     // A local edit: doctor reports it, plan says update (managed), repair restores.
     std::fs::write(t.join("SKILL.md"), "edited").unwrap();
     let (_, d, _) = sb.json(&["doctor", "--json"]);
-    let codes: Vec<&str> = d["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> = d["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
     assert!(codes.contains(&"CONTENT_HASH_MISMATCH"), "{d}");
     let (_, plan, _) = sb.json(&["plan", "--json"]);
     assert_eq!(plan[0]["action"], "update");
@@ -150,13 +205,18 @@ fn copy_mode_update_conflict_and_hash_mismatch() {
     assert_eq!(rc, 0);
     assert_eq!(v["command"], "repair");
     assert_eq!(v["summary"]["updated"], 1);
-    assert!(std::fs::read_to_string(t.join("SKILL.md")).unwrap().contains("Do cp."));
+    assert!(std::fs::read_to_string(t.join("SKILL.md"))
+        .unwrap()
+        .contains("Do cp."));
     // A symlink where a copy belongs is a conflict.
     let c = sb.home.join(".cursor/skills/cp");
     std::fs::remove_dir_all(&c).unwrap();
     symlink(&t, &c).unwrap();
     let (_, plan, _) = sb.json(&["plan", "--json"]);
-    assert_eq!(plan[1]["reasons"][0], "target is a symlink but install mode is copy");
+    assert_eq!(
+        plan[1]["reasons"][0],
+        "target is a symlink but install mode is copy"
+    );
     // remove keeps an edited copy unless --force.
     std::fs::remove_file(&c).unwrap();
     std::fs::write(t.join("SKILL.md"), "edited again").unwrap();
@@ -171,7 +231,11 @@ fn broken_and_missing_targets_are_found_by_doctor_and_fixed_by_repair() {
     let sb = Sandbox::new();
     let a = sb.skill_repo("a");
     let b = sb.skill_repo("b");
-    sb.write_config(&format!("{}{}", Sandbox::entry("a", &a), Sandbox::entry("b", &b)));
+    sb.write_config(&format!(
+        "{}{}",
+        Sandbox::entry("a", &a),
+        Sandbox::entry("b", &b)
+    ));
     assert_eq!(code(&sb.run(&["apply"])), 0);
     let o = sb.run(&["doctor"]);
     assert!(stdout(&o).contains("no issues detected"), "{}", stdout(&o));
@@ -181,7 +245,13 @@ fn broken_and_missing_targets_are_found_by_doctor_and_fixed_by_repair() {
     std::fs::remove_dir_all(&store_b).unwrap();
     let (rc, d, _) = sb.json(&["doctor", "--json"]);
     assert_eq!(rc, 0, "findings do not fail without --strict");
-    let find = |code: &str, id: &str| d["findings"].as_array().unwrap().iter().any(|f| f["code"] == code && f["skill_id"] == id);
+    let find = |code: &str, id: &str| {
+        d["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == code && f["skill_id"] == id)
+    };
     assert!(find("TARGET_PATH_MISSING", "a"), "{d}");
     assert!(find("BROKEN_SYMLINK", "b"), "{d}");
     assert!(find("SOURCE_MISSING", "b"), "{d}");
@@ -197,11 +267,24 @@ fn broken_and_missing_targets_are_found_by_doctor_and_fixed_by_repair() {
     assert!(sb.claude("b").join("SKILL.md").is_file());
     assert!(stdout(&sb.run(&["doctor"])).contains("no issues detected"));
     // A corrupted store entry: doctor sees it, repair re-exports it.
-    std::fs::write(std::fs::read_link(sb.claude("a")).unwrap().join("SKILL.md"), "tampered").unwrap();
+    std::fs::write(
+        std::fs::read_link(sb.claude("a")).unwrap().join("SKILL.md"),
+        "tampered",
+    )
+    .unwrap();
     let (_, d, _) = sb.json(&["doctor", "--json"]);
-    assert!(d["findings"].as_array().unwrap().iter().any(|f| f["code"] == "CONTENT_HASH_MISMATCH"), "{d}");
+    assert!(
+        d["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "CONTENT_HASH_MISMATCH"),
+        "{d}"
+    );
     assert_eq!(code(&sb.run(&["repair"])), 0);
-    assert!(std::fs::read_to_string(sb.claude("a").join("SKILL.md")).unwrap().contains("Do a."));
+    assert!(std::fs::read_to_string(sb.claude("a").join("SKILL.md"))
+        .unwrap()
+        .contains("Do a."));
 }
 
 #[test]
@@ -213,7 +296,9 @@ fn corrupted_lock_means_full_reconciliation() {
     std::fs::write(sb.config.with_file_name("skills.lock"), "this is [not toml").unwrap();
     let o = sb.run(&["apply"]);
     assert_eq!(code(&o), 0);
-    assert!(stderr(&o).contains("warning: skills.lock is corrupted; performing full reconciliation"));
+    assert!(
+        stderr(&o).contains("warning: skills.lock is corrupted; performing full reconciliation")
+    );
     // The managed symlink is recognised by its destination and kept in place.
     assert!(stdout(&o).contains("0 conflicts"), "{}", stdout(&o));
     assert_eq!(sb.lock()["skills"].as_array().unwrap().len(), 1);
@@ -224,7 +309,11 @@ fn safety_metadata_never_enters_skill_folders_and_scans_no_git() {
     let sb = Sandbox::new();
     let url = sb.repo(
         "risky",
-        &[("SKILL.md", "---\nname: risky\n---\n"), ("tools/run.sh", "echo hi\n"), ("link", "")],
+        &[
+            ("SKILL.md", "---\nname: risky\n---\n"),
+            ("tools/run.sh", "echo hi\n"),
+            ("link", ""),
+        ],
     );
     // A symlink escaping the tree is dropped; one inside is kept.
     let d = sb.root().join("repos/risky");
@@ -236,17 +325,33 @@ fn safety_metadata_never_enters_skill_folders_and_scans_no_git() {
     sb.write_config(&Sandbox::entry("risky", &url));
     let o = sb.run(&["apply"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert!(stderr(&o).contains("dropped symlink `link`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("dropped symlink `link`"),
+        "{}",
+        stderr(&o)
+    );
     let t = sb.claude("risky");
-    let mut names: Vec<String> = std::fs::read_dir(&t).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(&t)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     assert_eq!(names, vec!["SKILL.md", "inside", "tools"]);
-    let safety = std::fs::read_to_string(sb.home.join(".eden-skills/skills/.safety/risky.toml")).unwrap();
+    let safety =
+        std::fs::read_to_string(sb.home.join(".eden-skills/skills/.safety/risky.toml")).unwrap();
     assert!(safety.contains("license_status = \"unknown\""), "{safety}");
     assert!(safety.contains("contains-shell-script"));
     let (_, d, _) = sb.json(&["doctor", "--json"]);
-    let codes: Vec<&str> = d["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
-    assert!(codes.contains(&"LICENSE_UNKNOWN") && codes.contains(&"RISK_REVIEW_REQUIRED"), "{codes:?}");
+    let codes: Vec<&str> = d["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"LICENSE_UNKNOWN") && codes.contains(&"RISK_REVIEW_REQUIRED"),
+        "{codes:?}"
+    );
     // --no-warning drops them.
     let (_, d, _) = sb.json(&["doctor", "--json", "--no-warning"]);
     assert_eq!(d["summary"]["warning"], 0);
@@ -264,7 +369,9 @@ fn metadata_only_skills_are_fetched_not_installed() {
     assert_eq!(v["skills"][0]["status"], "skipped");
     assert!(!sb.claude("meta").exists());
     let e = sb.lock_skill(0);
-    assert!(e.get("targets").is_none_or(|t| t.as_array().unwrap().is_empty()));
+    assert!(e
+        .get("targets")
+        .is_none_or(|t| t.as_array().unwrap().is_empty()));
     let (_, d, _) = sb.json(&["doctor", "--json"]);
     assert_eq!(d["findings"][0]["code"], "NO_EXEC_METADATA_ONLY");
 }
@@ -293,7 +400,10 @@ fn local_directory_sources_and_subpaths() {
     let (rc, v, _) = sb.json(&["apply", "--json"]);
     assert_eq!(rc, 1);
     assert_eq!(v["failures"][0]["phase"], "checkout");
-    assert!(v["failures"][0]["message"].as_str().unwrap().starts_with("subpath 'nope' not found at "));
+    assert!(v["failures"][0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("subpath 'nope' not found at "));
 }
 
 #[test]
@@ -301,14 +411,22 @@ fn clean_removes_only_unused_storage() {
     let sb = Sandbox::new();
     let a = sb.skill_repo("keep");
     let b = sb.skill_repo("drop");
-    sb.write_config(&format!("{}{}", Sandbox::entry("keep", &a), Sandbox::entry("drop", &b)));
+    sb.write_config(&format!(
+        "{}{}",
+        Sandbox::entry("keep", &a),
+        Sandbox::entry("drop", &b)
+    ));
     assert_eq!(code(&sb.run(&["apply"])), 0);
     let (rc, v, _) = sb.json(&["remove", "drop", "-y", "--json"]);
     assert_eq!(rc, 0);
     assert!(!sb.claude("drop").exists());
     assert!(sb.claude("keep").exists());
     let (_, d, _) = sb.json(&["doctor", "--json"]);
-    assert!(d["findings"].as_array().unwrap().iter().any(|f| f["code"] == "ORPHAN_CACHE_ENTRY" && f["severity"] == "info"));
+    assert!(d["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["code"] == "ORPHAN_CACHE_ENTRY" && f["severity"] == "info"));
     let _ = v;
     let (rc, v, _) = sb.json(&["clean", "--dry-run", "--json"]);
     assert_eq!(rc, 0);
@@ -332,7 +450,11 @@ fn remove_argument_rules() {
     assert_eq!(code(&o), 0);
     assert!(stdout(&o).contains("Nothing to remove."));
     let url = sb.skill_repo("r");
-    sb.write_config(&format!("{}{}", Sandbox::entry("r", &url), Sandbox::entry("s", &url)));
+    sb.write_config(&format!(
+        "{}{}",
+        Sandbox::entry("r", &url),
+        Sandbox::entry("s", &url)
+    ));
     let o = sb.run(&["remove"]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("no skill IDs specified"));

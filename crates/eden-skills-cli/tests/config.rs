@@ -9,7 +9,10 @@ fn invalid(sb: &Sandbox, body: &str, expected: &str) {
     let o = sb.run(&["apply"]);
     assert_eq!(code(&o), 2, "{body}\nstderr: {}", stderr(&o));
     let err = stderr(&o);
-    assert!(err.contains(&format!("error: invalid config: {expected}")), "expected `{expected}` in:\n{err}");
+    assert!(
+        err.contains(&format!("error: invalid config: {expected}")),
+        "expected `{expected}` in:\n{err}"
+    );
     // Nothing was changed before the exit.
     assert!(!sb.config.with_file_name("skills.lock").exists());
     assert!(!sb.home.join(".claude").exists());
@@ -25,7 +28,7 @@ fn every_validation_code_names_its_field() {
         (format!("[[skills]]\nname = \"a\"\n{t}"), "MISSING_REGISTRIES: skills[0]:"),
         (format!("[registries]\nofficial = {{ url = \"https://h/r.git\" }}\n[[skills]]\nname = \"a\"\nregistry = \"forge\"\n{t}"), "UNKNOWN_REGISTRY: skills[0].registry:"),
         (format!("[registries]\nofficial = {{ url = \"https://h/r.git\" }}\n[[skills]]\nname = \"a\"\nversion = \"one\"\n{t}"), "INVALID_SEMVER: skills[0].version:"),
-        (format!("[[skills]]\nid = \"a\"\nsource = {{ repo = \"https://h/a.git\" }}\n[[skills.targets]]\nagent = \"claude-code\"\nenvironment = \"k8s:x\"\n"), "INVALID_ENVIRONMENT: skills[0].targets[0].environment:"),
+        ("[[skills]]\nid = \"a\"\nsource = { repo = \"https://h/a.git\" }\n[[skills.targets]]\nagent = \"claude-code\"\nenvironment = \"k8s:x\"\n".to_string(), "INVALID_ENVIRONMENT: skills[0].targets[0].environment:"),
         ("[[skills]]\nid = \"a\"\nsource = { repo = \"https://h/a.git\" }\ntarget = \"ssh:box\"\n".to_string(), "INVALID_ENVIRONMENT: skills[0].target:"),
         ("[reactor]\nconcurrency = 0\n".to_string(), "INVALID_CONCURRENCY: reactor.concurrency:"),
         ("[reactor]\nconcurrency = 101\n".to_string(), "INVALID_CONCURRENCY: reactor.concurrency:"),
@@ -91,7 +94,11 @@ fn unknown_top_level_key_warns_and_strict_refuses() {
     sb.write_config("colour = \"blue\"\n");
     let o = sb.run(&["plan"]);
     assert_eq!(code(&o), 0);
-    assert!(stderr(&o).contains("warning: unknown top-level key `colour`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("warning: unknown top-level key `colour`"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(stdout(&o).trim(), "0 actions (up to date)");
     let o = sb.run(&["plan", "--strict"]);
     assert_eq!(code(&o), 2);
@@ -103,12 +110,26 @@ fn concurrency_from_flag_env_and_config_is_validated() {
     sb.write_config("");
     let o = sb.run(&["apply", "--concurrency", "0"]);
     assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("error: INVALID_CONCURRENCY: --concurrency:"), "{}", stderr(&o));
-    let o = sb.cmd().env("EDEN_SKILLS_CONCURRENCY", "many").arg("apply").output().unwrap();
+    assert!(
+        stderr(&o).contains("error: INVALID_CONCURRENCY: --concurrency:"),
+        "{}",
+        stderr(&o)
+    );
+    let o = sb
+        .cmd()
+        .env("EDEN_SKILLS_CONCURRENCY", "many")
+        .arg("apply")
+        .output()
+        .unwrap();
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("error: INVALID_CONCURRENCY: EDEN_SKILLS_CONCURRENCY:"));
     // Empty means unset.
-    let o = sb.cmd().env("EDEN_SKILLS_CONCURRENCY", "").arg("apply").output().unwrap();
+    let o = sb
+        .cmd()
+        .env("EDEN_SKILLS_CONCURRENCY", "")
+        .arg("apply")
+        .output()
+        .unwrap();
     assert_eq!(code(&o), 0, "{}", stderr(&o));
 }
 
@@ -120,18 +141,40 @@ fn init_add_set_list_export_import() {
     assert!(sb.config.with_file_name("skills.lock").is_file());
     let o = sb.run(&["init"]);
     assert_eq!(code(&o), 3);
-    assert!(stderr(&o).contains(&format!("config already exists: {} (use --force to overwrite)", sb.config.display())));
+    assert!(stderr(&o).contains(&format!(
+        "config already exists: {} (use --force to overwrite)",
+        sb.config.display()
+    )));
     assert_eq!(code(&sb.run(&["init", "--force"])), 0);
 
     // A comment the user wrote survives every edit.
     let text = std::fs::read_to_string(&sb.config).unwrap();
     std::fs::write(&sb.config, format!("# my agents' skills\n{text}")).unwrap();
-    let (rc, v, _) = sb.json(&["add", "--id", "pdf", "--repo", "https://example.org/pdf.git", "-t", "claude-code", "-t", "custom:/opt/tools", "--json"]);
+    let (rc, v, _) = sb.json(&[
+        "add",
+        "--id",
+        "pdf",
+        "--repo",
+        "https://example.org/pdf.git",
+        "-t",
+        "claude-code",
+        "-t",
+        "custom:/opt/tools",
+        "--json",
+    ]);
     assert_eq!(rc, 0);
     assert_eq!(v["action"], "add");
     assert_eq!(v["skill_id"], "pdf");
     let before = std::fs::read_to_string(&sb.config).unwrap();
-    let o = sb.run(&["add", "--id", "pdf", "--repo", "https://example.org/x.git", "-t", "cursor"]);
+    let o = sb.run(&[
+        "add",
+        "--id",
+        "pdf",
+        "--repo",
+        "https://example.org/x.git",
+        "-t",
+        "cursor",
+    ]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("skill id already exists: `pdf`"));
     assert_eq!(std::fs::read_to_string(&sb.config).unwrap(), before);
@@ -143,7 +186,9 @@ fn init_add_set_list_export_import() {
     assert_eq!(code(&o), 2);
     let o = sb.run(&["set", "pdf", "--version", "1.0"]);
     assert_eq!(code(&o), 2, "a registry field on a repository entry");
-    let (rc, v, _) = sb.json(&["set", "pdf", "--ref", "v2", "--mode", "copy", "-t", "cursor", "--json"]);
+    let (rc, v, _) = sb.json(&[
+        "set", "pdf", "--ref", "v2", "--mode", "copy", "-t", "cursor", "--json",
+    ]);
     assert_eq!(rc, 0);
     assert_eq!(v["action"], "set");
     let text = std::fs::read_to_string(&sb.config).unwrap();
@@ -154,36 +199,62 @@ fn init_add_set_list_export_import() {
     assert_eq!(s["install"]["mode"], "copy");
     assert_eq!(s["targets"].as_array().unwrap().len(), 1);
     assert_eq!(s["targets"][0]["agent"], "cursor");
-    assert_eq!(s["targets"][0]["path"], sb.home.join(".cursor/skills").display().to_string());
+    assert_eq!(
+        s["targets"][0]["path"],
+        sb.home.join(".cursor/skills").display().to_string()
+    );
     let o = sb.run(&["set", "pdf", "--subpath", "../x"]);
-    assert_eq!(code(&o), 2, "an edit that makes the config invalid is refused");
+    assert_eq!(
+        code(&o),
+        2,
+        "an edit that makes the config invalid is refused"
+    );
     assert!(stderr(&o).contains("INVALID_SUBPATH"));
 
     // Export is normalized and stable; import writes it back.
     let e1 = stdout(&sb.run(&["config", "export"]));
     let e2 = stdout(&sb.run(&["config", "export"]));
     assert_eq!(e1, e2);
-    assert!(e1.contains("checks = [\"path-exists\", \"content-present\"]"), "{e1}");
+    assert!(
+        e1.contains("checks = [\"path-exists\", \"content-present\"]"),
+        "{e1}"
+    );
     let (_, j, _) = sb.json(&["config", "export", "--json"]);
     assert_eq!(j["format"], "toml");
     assert_eq!(j["toml"].as_str().unwrap(), e1);
     let src = sb.root().join("other.toml");
     std::fs::write(&src, "version = 1\n[[skills]]\nid = \"z\"\nsource = { repo = \"https://h/z.git\" }\ntarget = \"local\"\n").unwrap();
-    let o = sb.run(&["config", "import", "--from", src.to_str().unwrap(), "--dry-run"]);
+    let o = sb.run(&[
+        "config",
+        "import",
+        "--from",
+        src.to_str().unwrap(),
+        "--dry-run",
+    ]);
     assert_eq!(code(&o), 0);
     assert!(stdout(&o).contains("id = \"z\""));
-    assert!(!std::fs::read_to_string(&sb.config).unwrap().contains("\"z\""));
-    assert_eq!(code(&sb.run(&["config", "import", "--from", src.to_str().unwrap()])), 0);
+    assert!(!std::fs::read_to_string(&sb.config)
+        .unwrap()
+        .contains("\"z\""));
+    assert_eq!(
+        code(&sb.run(&["config", "import", "--from", src.to_str().unwrap()])),
+        0
+    );
     let (_, l, _) = sb.json(&["list", "--json"]);
     assert_eq!(l["skills"][0]["id"], "z");
     std::fs::write(&src, "version = 1\n[[skills]]\nid = \"../z\"\n").unwrap();
-    assert_eq!(code(&sb.run(&["config", "import", "--from", src.to_str().unwrap()])), 2);
+    assert_eq!(
+        code(&sb.run(&["config", "import", "--from", src.to_str().unwrap()])),
+        2
+    );
 }
 
 #[test]
 fn help_version_and_usage_errors() {
     let sb = Sandbox::new();
-    let o = std::process::Command::new(assert_cmd::cargo::cargo_bin("eden-skills")).output().unwrap();
+    let o = std::process::Command::new(assert_cmd::cargo::cargo_bin("eden-skills"))
+        .output()
+        .unwrap();
     assert_eq!(code(&o), 0);
     assert!(stdout(&o).contains("Usage"));
     assert_eq!(code(&sb.run(&["--version"])), 0);

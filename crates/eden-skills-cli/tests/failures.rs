@@ -17,12 +17,26 @@ fn transient_failure_lets_the_others_install_and_exits_0() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("warning: 1 skill(s) failed"), "{err}");
-    assert!(err.contains("'net' clone failed (transient): connection refused: http://127.0.0.1:9/x.git"), "{err}");
-    assert!(stdout(&o).contains("Syncing  1 cloned, 0 updated, 0 skipped, 1 failed"), "{}", stdout(&o));
+    assert!(
+        err.contains(
+            "'net' clone failed (transient): connection refused: http://127.0.0.1:9/x.git"
+        ),
+        "{err}"
+    );
+    assert!(
+        stdout(&o).contains("Syncing  1 cloned, 0 updated, 0 skipped, 1 failed"),
+        "{}",
+        stdout(&o)
+    );
     assert!(sb.claude("good").join("SKILL.md").is_file());
     // The lock has the good skill only.
     let lock = sb.lock();
-    let ids: Vec<&str> = lock["skills"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = lock["skills"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, vec!["good"]);
     // --strict: the same transient failure exits 1.
     let (rc, v, _) = sb.json(&["apply", "--json", "--strict"]);
@@ -51,15 +65,24 @@ fn permanent_failures_exit_1_in_config_order_with_the_others_installed() {
     assert_eq!(f[0]["phase"], "clone");
     assert_eq!(f[0]["kind"], "permanent");
     assert_eq!(f[0]["message"], format!("repository not found: {missing}"));
-    assert_eq!(f[1]["phase"], "checkout", "a missing ref is a checkout failure");
+    assert_eq!(
+        f[1]["phase"], "checkout",
+        "a missing ref is a checkout failure"
+    );
     assert_eq!(f[1]["kind"], "permanent");
     assert_eq!(f[2]["kind"], "transient");
     assert!(sb.claude("good").is_symlink());
-    let statuses: Vec<&str> = v["skills"].as_array().unwrap().iter().map(|s| s["status"].as_str().unwrap()).collect();
+    let statuses: Vec<&str> = v["skills"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect();
     assert_eq!(statuses, vec!["failed", "installed", "failed", "failed"]);
     let o = sb.run(&["apply"]);
     assert!(stderr(&o).contains("error: 3 skill(s) failed"));
-    assert!(stderr(&o).contains("  ✗ 'badref' checkout failed (permanent): unknown ref 'no-such-branch' in "));
+    assert!(stderr(&o)
+        .contains("  ✗ 'badref' checkout failed (permanent): unknown ref 'no-such-branch' in "));
 }
 
 #[test]
@@ -72,7 +95,14 @@ fn a_failed_update_keeps_the_previous_installation() {
     // Point the entry at a ref that does not exist: the skill fails, its
     // target and lock entry stay.
     let text = std::fs::read_to_string(&sb.config).unwrap();
-    std::fs::write(&sb.config, text.replace(&format!("repo = \"{url}\""), &format!("repo = \"{url}\", ref = \"gone\""))).unwrap();
+    std::fs::write(
+        &sb.config,
+        text.replace(
+            &format!("repo = \"{url}\""),
+            &format!("repo = \"{url}\", ref = \"gone\""),
+        ),
+    )
+    .unwrap();
     let o = sb.run(&["apply"]);
     assert_eq!(code(&o), 1);
     assert!(sb.claude("keep").join("SKILL.md").is_file());
@@ -89,7 +119,10 @@ fn git_timeout_is_transient() {
     let (rc, v, _) = sb.json(&["apply", "--json"]);
     assert_eq!(rc, 0);
     assert_eq!(v["failures"][0]["kind"], "transient");
-    assert!(v["failures"][0]["message"].as_str().unwrap().starts_with("timed out after 1 s"));
+    assert!(v["failures"][0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("timed out after 1 s"));
     // No half-made cache is left behind.
     let repos = sb.home.join(".eden-skills/skills/.repos");
     assert_eq!(std::fs::read_dir(&repos).map(|d| d.count()).unwrap_or(0), 0);
@@ -133,7 +166,11 @@ fn warm_apply_and_plan_start_no_git() {
     assert_eq!(v["summary"]["noop"], 5);
     assert_eq!(code(&sb.run(&["plan", "--json"])), 0);
     assert_eq!(code(&sb.run(&["doctor"])), 0);
-    assert!(!all.exists(), "git ran: {}", std::fs::read_to_string(&all).unwrap_or_default());
+    assert!(
+        !all.exists(),
+        "git ran: {}",
+        std::fs::read_to_string(&all).unwrap_or_default()
+    );
 }
 
 #[test]
@@ -154,7 +191,12 @@ fn concurrency_never_exceeds_the_bound_and_reaches_it() {
     std::fs::remove_file(sb.config.with_file_name("skills.lock")).unwrap();
     std::fs::remove_dir_all(sb.home.join(".claude")).unwrap();
     std::fs::remove_file(&log).unwrap();
-    let o = sb.cmd().env("EDEN_SKILLS_CONCURRENCY", "2").arg("apply").output().unwrap();
+    let o = sb
+        .cmd()
+        .env("EDEN_SKILLS_CONCURRENCY", "2")
+        .arg("apply")
+        .output()
+        .unwrap();
     assert_eq!(code(&o), 0);
     assert_eq!(peak_overlap(&log), 2);
     // From [reactor] when neither is given; the flag beats the variable.
@@ -173,7 +215,12 @@ fn many_skills_onto_shared_roots_at_high_concurrency() {
     let sb = Sandbox::new();
     let url = sb.repo(
         "mono",
-        &(0..40).map(|i| (format!("s{i}/SKILL.md"), format!("skill {i}\n"))).collect::<Vec<_>>().iter().map(|(a, b)| (a.as_str(), b.as_str())).collect::<Vec<_>>(),
+        &(0..40)
+            .map(|i| (format!("s{i}/SKILL.md"), format!("skill {i}\n")))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect::<Vec<_>>(),
     );
     let mut body = String::new();
     for i in 0..40 {
@@ -187,4 +234,52 @@ fn many_skills_onto_shared_roots_at_high_concurrency() {
     assert_eq!(v["summary"]["created"], 80);
     assert_eq!(v["sync"]["cloned"], 1, "one repository, one clone");
     assert!(stdout(&sb.run(&["doctor", "--no-warning"])).contains("no issues detected"));
+}
+
+#[test]
+fn ctrl_c_stops_new_work_and_exits_130() {
+    let mut sb = Sandbox::new();
+    let mut body = String::new();
+    for i in 0..6 {
+        let url = sb.skill_repo(&format!("i{i}"));
+        body.push_str(&Sandbox::entry(&format!("i{i}"), &url));
+    }
+    sb.write_config(&body);
+    let log = sb.wrap_git("1");
+    let mut cmd = sb.std_cmd();
+    let child = cmd
+        .args(["apply", "--concurrency", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let k = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(k.success());
+    let started = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        started.elapsed().as_secs() < 4,
+        "the remaining skills were not fetched"
+    );
+    let clones = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .filter(|l| *l == "start")
+        .count();
+    assert!(clones < 6, "{clones} clones started");
+    // What finished is usable: a second apply completes the rest.
+    sb.env.retain(|(k, _)| k != "EDEN_TEST_GIT_SLEEP");
+    sb.env.push(("EDEN_TEST_GIT_SLEEP".into(), "0".into()));
+    assert_eq!(code(&sb.run(&["apply"])), 0);
+    assert_eq!(sb.lock()["skills"].as_array().unwrap().len(), 6);
 }

@@ -116,7 +116,14 @@ impl TargetAdapter for LocalAdapter {
 pub fn inspect_local(p: &Path) -> Result<PathState, AdapterError> {
     match fs::symlink_metadata(p) {
         // A parent that is a file: the path cannot exist (placing it fails later).
-        Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => Ok(PathState::Absent),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) =>
+        {
+            Ok(PathState::Absent)
+        }
         Err(e) => Err(io_err(p, e)),
         Ok(m) if m.file_type().is_symlink() => Ok(PathState::Symlink(
             fs::read_link(p).map_err(|e| io_err(p, e))?,

@@ -48,8 +48,9 @@ pub struct RunOptions {
     pub only: Option<Vec<String>>,
     /// `remove --force`-like deletion of changed recorded copies (orphans).
     pub force: bool,
-    /// Repositories already fetched in this invocation (install's discovery).
-    pub prefetched: HashSet<String>,
+    /// Repositories already fetched in this invocation (install's
+    /// discovery), and whether that fetch was a fresh clone.
+    pub prefetched: HashMap<String, bool>,
     /// Set by Ctrl-C: no new work starts; steps in flight finish.
     pub cancel: Arc<AtomicBool>,
 }
@@ -61,7 +62,7 @@ impl RunOptions {
             concurrency,
             only: None,
             force: false,
-            prefetched: HashSet::new(),
+            prefetched: HashMap::new(),
             cancel: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -153,7 +154,7 @@ struct Ctx {
     cpu: Semaphore,
     cancel: Arc<AtomicBool>,
     rehash: bool,
-    prefetched: HashSet<String>,
+    prefetched: HashMap<String, bool>,
 }
 
 impl Ctx {
@@ -794,10 +795,17 @@ async fn fetch_git_group(
     let cache = ctx.store.storage.join(".repos").join(cache_key(repo));
     let fresh = need.iter().any(|m| m.locked.is_none());
     let mut outcome = SourceOutcome::Skipped;
-    let mut fetched_now = ctx.prefetched.contains(repo);
+    let mut fetched_now = ctx.prefetched.contains_key(repo);
+    if ctx.prefetched.get(repo) == Some(&true) {
+        outcome = SourceOutcome::Cloned;
+    }
     let mut failed_fresh: Option<Failure> = None;
     if !cache.is_dir() {
         let permit = ctx.net.acquire().await;
+        if ctx.cancelled() {
+            out.extend(need.iter().map(|m| (m.id.clone(), Err(None))));
+            return (SourceOutcome::Skipped, out, warnings);
+        }
         let r = ctx.git.clone_bare(repo, &cache).await;
         drop(permit);
         match r {

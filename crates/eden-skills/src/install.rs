@@ -131,6 +131,8 @@ pub struct Fetched {
     pub commit: String,
     /// The ref the config records (the given one or the remote's default branch).
     pub git_ref: String,
+    /// Whether this fetch was a fresh clone (else a fetch into the cache).
+    pub cloned: bool,
 }
 
 fn fail(phase: Phase, e: &GitError, url: &str) -> Failure {
@@ -161,7 +163,8 @@ pub async fn fetch_repo(
     git_ref: Option<&str>,
 ) -> Result<Fetched, Failure> {
     let cache = storage.join(".repos").join(cache_key(url));
-    if cache.is_dir() {
+    let cloned = !cache.is_dir();
+    if !cloned {
         git.fetch(&cache)
             .await
             .map_err(|e| fail(Phase::Fetch, &e, url))?;
@@ -188,6 +191,7 @@ pub async fn fetch_repo(
         cache,
         commit,
         git_ref: r,
+        cloned,
     })
 }
 

@@ -19,16 +19,30 @@ pub struct Sandbox {
 
 pub fn git(dir: &Path, args: &[&str]) {
     let out = std::process::Command::new("git")
-        .args(["-c", "user.email=t@example.org", "-c", "user.name=t", "-c", "init.defaultBranch=main"])
+        .args([
+            "-c",
+            "user.email=t@example.org",
+            "-c",
+            "user.name=t",
+            "-c",
+            "init.defaultBranch=main",
+        ])
         .args(args)
         .current_dir(dir)
         .output()
         .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 pub fn real_git() -> PathBuf {
-    let out = std::process::Command::new("sh").args(["-c", "command -v git"]).output().unwrap();
+    let out = std::process::Command::new("sh")
+        .args(["-c", "command -v git"])
+        .output()
+        .unwrap();
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
@@ -87,8 +101,14 @@ impl Sandbox {
         self.repo(
             name,
             &[
-                ("SKILL.md", &format!("---\nname: {name}\ndescription: the {name} skill\n---\nDo {name}.\n")),
-                ("LICENSE", "MIT License\n\nPermission is hereby granted, free of charge, ...\n"),
+                (
+                    "SKILL.md",
+                    &format!("---\nname: {name}\ndescription: the {name} skill\n---\nDo {name}.\n"),
+                ),
+                (
+                    "LICENSE",
+                    "MIT License\n\nPermission is hereby granted, free of charge, ...\n",
+                ),
             ],
         )
     }
@@ -124,15 +144,18 @@ impl Sandbox {
         let wrapper = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/git-wrapper");
         std::fs::copy(&wrapper, bin.join("git")).unwrap();
         let log = self.root().join("git.log");
-        self.env.push(("REAL_GIT".into(), real_git().display().to_string()));
-        self.env.push(("EDEN_TEST_GIT_LOG".into(), log.display().to_string()));
+        self.env
+            .push(("REAL_GIT".into(), real_git().display().to_string()));
+        self.env
+            .push(("EDEN_TEST_GIT_LOG".into(), log.display().to_string()));
         self.env.push(("EDEN_TEST_GIT_SLEEP".into(), sleep.into()));
         self.path_prefix = Some(bin);
         log
     }
 
-    pub fn cmd(&self) -> Command {
-        let mut c = Command::cargo_bin("eden-skills").unwrap();
+    /// The binary with this sandbox's HOME, TMPDIR, PATH and `--config`.
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("eden-skills"));
         c.env("HOME", &self.home)
             .env_remove("EDEN_SKILLS_CONCURRENCY")
             .env_remove("NO_COLOR")
@@ -150,6 +173,10 @@ impl Sandbox {
         c
     }
 
+    pub fn cmd(&self) -> Command {
+        Command::from_std(self.std_cmd())
+    }
+
     pub fn run(&self, args: &[&str]) -> Output {
         self.cmd().args(args).output().unwrap()
     }
@@ -158,8 +185,17 @@ impl Sandbox {
     pub fn json(&self, args: &[&str]) -> (i32, Value, String) {
         let out = self.run(args);
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        let v: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr)));
-        (out.status.code().unwrap_or(-1), v, String::from_utf8_lossy(&out.stderr).into_owned())
+        let v: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+            panic!(
+                "not JSON ({e}): {stdout}\nstderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (
+            out.status.code().unwrap_or(-1),
+            v,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 }
 
