@@ -102,6 +102,8 @@ pub fn report_json(command: &str, exit: u8, r: &Report) -> Value {
 /// The human report: sync line, one line per changed target, summary, then
 /// warnings, verification issues and failures on stderr.
 pub fn report_human(st: Style, r: &Report, exit: u8, strict_msg: Option<&str>) {
+    // The summary line keeps its ✓ whatever the outcome: scripts match it
+    // as a stable substring; failures follow on stderr.
     let s = &r.sync;
     println!(
         "{}  {} cloned, {} updated, {} skipped, {} failed",
@@ -132,7 +134,7 @@ pub fn report_human(st: Style, r: &Report, exit: u8, strict_msg: Option<&str>) {
     println!(
         "{}  {} {} created, {} updated, {} noop, {} conflicts, {} removed",
         st.head("Summary"),
-        if exit == 0 { st.ok() } else { st.bad() },
+        st.ok(),
         m.created,
         m.updated,
         m.noop,

@@ -469,3 +469,35 @@ fn remove_argument_rules() {
     let (_, l, _) = sb.json(&["list", "--json"]);
     assert_eq!(l["count"], 2);
 }
+
+#[test]
+fn baseline_lock_without_hash_is_reexported_at_its_commit() {
+    let sb = Sandbox::new();
+    let url = sb.repo("old", &[("SKILL.md", "x\n")]);
+    sb.write_config(&Sandbox::entry("old", &url));
+    assert_eq!(code(&sb.run(&["apply"])), 0);
+    let first = sb.head("old");
+    sb.commit("old", &[("SKILL.md", "newer\n")]);
+    // A baseline (Phase 1) lock: no content_hash; the store is gone too.
+    let lock_path = sb.config.with_file_name("skills.lock");
+    let text = std::fs::read_to_string(&lock_path).unwrap();
+    let baseline: String = text
+        .lines()
+        .filter(|l| !l.starts_with("content_hash"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&lock_path, baseline).unwrap();
+    std::fs::remove_dir_all(sb.home.join(".eden-skills/skills/store")).unwrap();
+    let (rc, v, _) = sb.json(&["apply", "--json"]);
+    assert_eq!(rc, 0);
+    assert_eq!(
+        v["skills"][0]["resolved_commit"], first,
+        "the locked commit, not the branch tip"
+    );
+    assert_eq!(v["skills"][0]["content_hash"], VECTOR);
+    assert_eq!(sb.lock_skill(0)["content_hash"].as_str(), Some(VECTOR));
+    assert_eq!(
+        std::fs::read_to_string(sb.claude("old").join("SKILL.md")).unwrap(),
+        "x\n"
+    );
+}
