@@ -19,7 +19,7 @@ use eden_skills::{agents, fsutil};
 use serde_json::json;
 
 use crate::out::{self, error, hint, print_json, warning, Style};
-use crate::{Cli, Cmd, ConfigAction, RunFlags};
+use crate::{Cli, Cmd, ConfigAction, DockerAction, RunFlags};
 
 type Exit = u8;
 
@@ -73,6 +73,16 @@ pub fn dispatch(cli: Cli) -> Exit {
                 strict,
             } => import_cmd(&env, &from, dry_run, strict),
         },
+        Cmd::Update {
+            json,
+            strict,
+            concurrency,
+            apply,
+        } => update_cmd(&env, json, strict, concurrency.as_deref(), apply),
+        Cmd::Outdated { json, concurrency } => outdated_cmd(&env, json, concurrency.as_deref()),
+        Cmd::Docker {
+            action: DockerAction::MountHint { container },
+        } => mount_hint_cmd(&env, &container),
         Cmd::Completions { .. } => 0,
     }
 }
@@ -237,7 +247,7 @@ fn plan_cmd(env: &Env, json: bool, strict: bool) -> Exit {
 }
 
 /// Checks `--frozen` (contract §8.5): the first difference, if any.
-fn frozen_mismatch(cfg: &Config, lock: Option<&Lock>) -> Option<String> {
+async fn frozen_mismatch(cfg: &Config, lock: Option<&Lock>, adapters: &Adapters) -> Option<String> {
     let Some(lock) = lock else {
         return Some("no usable lock file".into());
     };
@@ -262,9 +272,10 @@ fn frozen_mismatch(cfg: &Config, lock: Option<&Lock>) -> Option<String> {
         let mut want: Vec<(String, String)> = if s.metadata_only {
             Vec::new()
         } else {
-            plan::resolve_targets(cfg, s)
+            plan::expand_targets(cfg, s, adapters)
+                .await
                 .into_iter()
-                .map(|t| (t.environment.to_string(), t.path))
+                .map(|(t, _)| (t.environment.to_string(), t.path))
                 .collect()
         };
         let mut have: Vec<(String, String)> = l
@@ -308,9 +319,15 @@ fn run_cmd(env: &Env, command: Command, flags: RunFlags, frozen: bool) -> Exit {
     };
     let lock_path = cfg.lock_path();
     let (mut lock, warn) = Lock::load(&lock_path);
+    let rt = runtime();
     if frozen {
         let usable = warn.is_none() && lock_path.exists();
-        if let Some(diff) = frozen_mismatch(&cfg, usable.then_some(&lock)) {
+        let diff = rt.block_on(frozen_mismatch(
+            &cfg,
+            usable.then_some(&lock),
+            &Adapters::default(),
+        ));
+        if let Some(diff) = diff {
             let msg = format!("frozen: config and lock disagree: {diff}");
             if flags.json {
                 print_json(&json!({"command": command.as_str(), "exit_code": 3, "error": msg}));
@@ -321,7 +338,6 @@ fn run_cmd(env: &Env, command: Command, flags: RunFlags, frozen: bool) -> Exit {
     } else if let Some(w) = warn {
         warning(w);
     }
-    let rt = runtime();
     let mut opts = RunOptions::new(command, conc);
     opts.force = flags.force;
     opts.cancel = cancel_flag(&rt);
@@ -339,6 +355,9 @@ fn run_cmd(env: &Env, command: Command, flags: RunFlags, frozen: bool) -> Exit {
     }
     if flags.json {
         print_json(&out::report_json(command.as_str(), exit, &report));
+        for w in &report.warnings {
+            warning(w);
+        }
         for f in &report.failures {
             eprintln!("  ✗ {}", f.line());
         }
@@ -1142,16 +1161,7 @@ fn install_cmd(env: &Env, a: InstallArgs) -> Exit {
         Err(c) => return c,
     };
     if let InstallSource::Registry(name) = &source {
-        let msg = format!(
-            "cannot resolve `{name}`: Registry index not found. Run `eden-skills update` first."
-        );
-        if a.json {
-            print_json(
-                &json!({"status": "failed", "skills": [], "failures": [{"skill_id": name, "phase": "resolve", "kind": "permanent", "message": msg}], "skill": name, "version": null}),
-            );
-        }
-        error(&msg);
-        return 1;
+        return install_registry(env, &a, name, &text, &cfg, conc);
     }
     let rt = runtime();
     let git = Git::from_env();
@@ -1455,6 +1465,9 @@ fn install_cmd(env: &Env, a: InstallArgs) -> Exit {
         exit = exit.max(1);
     }
     if a.json {
+        for w in &report.warnings {
+            warning(w);
+        }
         let status = if ok.len() == ids.len() && report.failures.is_empty() {
             "installed"
         } else if ok.is_empty() {
@@ -1502,4 +1515,425 @@ fn split_bare(found: Vec<Discovered>, source: &InstallSource) -> (Vec<Discovered
         }],
         true,
     )
+}
+
+fn short(sha: &Option<String>) -> String {
+    sha.as_deref()
+        .map(|s| s.trim_start_matches("sha256:").chars().take(12).collect())
+        .unwrap_or_else(|| "-".into())
+}
+
+fn update_cmd(env: &Env, json: bool, strict: bool, conc_flag: Option<&str>, apply: bool) -> Exit {
+    let started = std::time::Instant::now();
+    let cfg = match load(env, strict) {
+        Ok(c) => c,
+        Err(c) => return c,
+    };
+    let conc = match concurrency(&cfg, conc_flag) {
+        Ok(c) => c,
+        Err(c) => return c,
+    };
+    if cfg.registries.is_empty() && cfg.skills.is_empty() {
+        if json {
+            print_json(
+                &json!({"registries": [], "skills": [], "failed": 0, "elapsed_ms": started.elapsed().as_millis() as u64}),
+            );
+        } else {
+            println!("Nothing to update: no registries and no skills are configured.");
+            hint("add a skill with `eden-skills install <source>`, or a [registries] table to skills.toml");
+        }
+        return 0;
+    }
+    let mut lock = load_lock(&cfg);
+    let rt = runtime();
+    let git = Git::from_env();
+    let bound = Arc::new(tokio::sync::Semaphore::new(conc));
+    let regs = rt.block_on(eden_skills::update::sync_registries(
+        &cfg,
+        &git,
+        bound.clone(),
+    ));
+    let (mut checks, fetched) =
+        rt.block_on(eden_skills::update::check_skills(&cfg, &lock, &git, bound));
+    let failed_regs = regs.iter().filter(|r| r.status == "failed").count();
+    let failed_skills = checks.iter().filter(|c| c.status == "failed").count();
+    let mut exit: Exit = if strict && failed_regs + failed_skills > 0 {
+        1
+    } else {
+        0
+    };
+    let mut report = None;
+    if apply {
+        let ids: Vec<String> = checks
+            .iter()
+            .filter(|c| c.status == "new-commit" || c.status == "missing")
+            .map(|c| c.id.clone())
+            .collect();
+        if !ids.is_empty() {
+            let mut opts = RunOptions::new(Command::Install, conc);
+            opts.refresh = checks
+                .iter()
+                .filter(|c| c.status == "new-commit")
+                .map(|c| c.id.clone())
+                .collect();
+            opts.only = Some(ids.clone());
+            opts.prefetched = fetched;
+            opts.cancel = cancel_flag(&rt);
+            let cfg = Arc::new(cfg.clone());
+            let r = rt.block_on(engine::run(cfg.clone(), &mut lock, opts));
+            if save_lock(&cfg, &lock).is_err() {
+                exit = exit.max(1);
+            }
+            for c in checks.iter_mut() {
+                if ids.contains(&c.id) {
+                    c.applied = Some(r.skills.iter().any(|s| {
+                        s.id == c.id && (s.status == "installed" || s.status == "unchanged")
+                    }));
+                }
+            }
+            let (e, _) = out::run_exit(&r, strict, "update");
+            exit = exit.max(e);
+            report = Some(r);
+        }
+    }
+    if json {
+        print_json(&json!({
+            "registries": regs,
+            "skills": checks,
+            "failed": failed_regs,
+            "elapsed_ms": started.elapsed().as_millis() as u64,
+        }));
+    } else {
+        for r in &regs {
+            let detail = r
+                .detail
+                .as_deref()
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default();
+            let mark = if r.status == "failed" {
+                env.st.bad()
+            } else {
+                env.st.ok()
+            };
+            println!(
+                "{}  {mark} {} {}{detail}",
+                env.st.head("Registry"),
+                r.name,
+                r.status
+            );
+        }
+        for c in &checks {
+            let detail = c
+                .detail
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default();
+            let applied = match c.applied {
+                Some(true) => " [applied]",
+                Some(false) => " [not applied]",
+                None => "",
+            };
+            println!(
+                "  {:<24} {:<11} {} -> {}{detail}{applied}",
+                c.id,
+                c.status,
+                short(&c.local_sha),
+                short(&c.remote_sha)
+            );
+        }
+        let moved = checks
+            .iter()
+            .filter(|c| c.status == "new-commit" || c.status == "missing")
+            .count();
+        println!(
+            "{}  {} to update, {} registry failure(s), {} skill failure(s)",
+            env.st.head("Summary"),
+            moved,
+            failed_regs,
+            failed_skills
+        );
+        if moved > 0 && !apply {
+            hint("run `eden-skills update --apply` to install them");
+        }
+        if let Some(r) = &report {
+            for f in &r.failures {
+                eprintln!("  {} {}", env.st.bad(), f.line());
+            }
+        }
+    }
+    exit
+}
+
+fn outdated_cmd(env: &Env, json: bool, conc_flag: Option<&str>) -> Exit {
+    let cfg = match load(env, false) {
+        Ok(c) => c,
+        Err(c) => return c,
+    };
+    let conc = match concurrency(&cfg, conc_flag) {
+        Ok(c) => c,
+        Err(c) => return c,
+    };
+    let lock = load_lock(&cfg);
+    let rt = runtime();
+    let items = rt.block_on(eden_skills::update::outdated(
+        &cfg,
+        &lock,
+        &Git::from_env(),
+        Arc::new(tokio::sync::Semaphore::new(conc)),
+    ));
+    let n_out = items.iter().filter(|i| i.status == "outdated").count();
+    let n_failed = items.iter().filter(|i| i.status == "failed").count();
+    if json {
+        print_json(&json!({"skills": items, "outdated": n_out, "failed": n_failed}));
+        return 0;
+    }
+    if items.is_empty() {
+        println!("No skills configured.");
+        return 0;
+    }
+    let show = |p: &eden_skills::update::Point| match (&p.version, &p.commit) {
+        (Some(v), _) => v.clone(),
+        (None, Some(c)) => c.chars().take(12).collect(),
+        _ => "-".into(),
+    };
+    println!(
+        "{:<24} {:<9} {:<14} {:<14} Status",
+        "Skill", "Kind", "Current", "Latest"
+    );
+    for i in &items {
+        let detail = i
+            .detail
+            .as_deref()
+            .map(|d| format!(" ({d})"))
+            .unwrap_or_default();
+        println!(
+            "{:<24} {:<9} {:<14} {:<14} {}{detail}",
+            i.id,
+            i.kind,
+            show(&i.current),
+            show(&i.latest),
+            i.status
+        );
+    }
+    println!(
+        "{}  {} outdated, {} failed",
+        env.st.head("Summary"),
+        n_out,
+        n_failed
+    );
+    0
+}
+
+fn mount_hint_cmd(env: &Env, container: &str) -> Exit {
+    let cfg = match load(env, false) {
+        Ok(c) => c,
+        Err(c) => return c,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let adapters = Adapters::default();
+    let ad = adapters.docker(container);
+    let mut roots: Vec<(String, String)> = Vec::new();
+    for s in &cfg.skills {
+        for t in &s.targets {
+            if t.environment != config::Environment::Docker(container.to_string()) {
+                continue;
+            }
+            let raw = cfg.target_root(t);
+            let inside = {
+                use eden_skills::adapter::TargetAdapter;
+                rt.block_on(ad.expand_root(&raw)).unwrap_or(raw.clone())
+            };
+            let host_raw = agents::default_root(&t.agent).unwrap_or("~/.eden-skills/mounts");
+            let host = fsutil::resolve_path(host_raw, &env.home, &cfg.dir)
+                .display()
+                .to_string();
+            if !roots.contains(&(host.clone(), inside.clone())) {
+                roots.push((host, inside));
+            }
+        }
+    }
+    if roots.is_empty() {
+        println!("No docker:{container} targets in {}.", cfg.path.display());
+        hint(&format!(
+            "add one with `eden-skills set <id> -t docker:{container}`"
+        ));
+        return 0;
+    }
+    println!("# Bind-mount the agent roots so the container sees the host's skills live");
+    println!("# (then target them as local paths instead of docker:{container}):");
+    let flags: Vec<String> = roots.iter().map(|(h, c)| format!("-v {h}:{c}")).collect();
+    println!("docker run {} ...", flags.join(" "));
+    0
+}
+
+/// `install <name>` from the configured registries (contract §8.2,
+/// registry mode): resolve offline, persist a Mode B entry, install.
+fn install_registry(
+    env: &Env,
+    a: &InstallArgs,
+    name: &str,
+    text: &str,
+    cfg: &Config,
+    conc: usize,
+) -> Exit {
+    let req = a.version.clone().unwrap_or_else(|| "*".into());
+    if eden_skills::registry::parse_req(&req).is_none() {
+        error(&format!("INVALID_SEMVER: --version: `{req}` is not a version requirement (e.g. 1.2.0, =1.2.0, ~1.2, >=1.0, <2, *)"));
+        return 2;
+    }
+    if let Some(r) = &a.registry {
+        if !cfg.registries.iter().any(|x| &x.name == r) {
+            error(&format!(
+                "UNKNOWN_REGISTRY: --registry: `{r}` is not a key of [registries]"
+            ));
+            return 2;
+        }
+    }
+    let res = eden_skills::registry::resolve(cfg, name, &req, a.registry.as_deref());
+    for w in &res.warnings {
+        warning(w);
+    }
+    let resolved = match res.result {
+        Ok((r, _)) => r,
+        Err(msg) => {
+            if a.json {
+                print_json(
+                    &json!({"status": "failed", "skills": [], "failures": [{"skill_id": name, "phase": "resolve", "kind": "permanent", "message": msg}], "skill": name, "version": null}),
+                );
+            }
+            error(&msg);
+            return 1;
+        }
+    };
+    let targets = if a.targets.is_empty() {
+        vec![edit::parse_target_spec("claude-code").expect("known agent")]
+    } else {
+        a.targets.clone()
+    };
+    let existing = cfg.skill(name);
+    let mut all_targets = existing.map(|s| s.targets.clone()).unwrap_or_default();
+    for t in &targets {
+        if !all_targets
+            .iter()
+            .any(|x| x.agent == t.agent && x.environment == t.environment && x.path == t.path)
+        {
+            all_targets.push(t.clone());
+        }
+    }
+    let mode = if a.copy {
+        InstallMode::Copy
+    } else {
+        existing.map(|e| e.mode).unwrap_or(InstallMode::Symlink)
+    };
+    let skill = Skill {
+        id: name.to_string(),
+        source: Source::Registry {
+            version: req.clone(),
+            registry: a.registry.clone(),
+        },
+        mode,
+        targets: all_targets,
+        shorthand: None,
+        verify_enabled: existing.map(|e| e.verify_enabled).unwrap_or(true),
+        verify_checks: match existing {
+            Some(e) if !a.copy => e.verify_checks.clone(),
+            _ => mode.default_checks(),
+        },
+        metadata_only: existing.map(|e| e.metadata_only).unwrap_or(false),
+    };
+    if a.dry_run {
+        let targets: Vec<_> = plan::resolve_targets(cfg, &skill)
+            .into_iter()
+            .map(|t| json!({"agent": t.agent, "environment": t.environment.to_string(), "path": t.path}))
+            .collect();
+        let v = json!({
+            "dry_run": true,
+            "skill": name,
+            "version": resolved.version,
+            "resolved": {"repo": resolved.repo, "ref": resolved.git_ref, "subpath": resolved.subpath, "commit": resolved.commit},
+            "targets": targets,
+        });
+        if a.json {
+            print_json(&v);
+        } else {
+            println!(
+                "Would install {name} {} from registry `{}` ({} at {})",
+                resolved.version, resolved.registry, resolved.repo, resolved.git_ref
+            );
+            for t in v["targets"].as_array().into_iter().flatten() {
+                println!(
+                    "  → {} {}",
+                    t["agent"].as_str().unwrap_or(""),
+                    t["path"].as_str().unwrap_or("")
+                );
+            }
+        }
+        return 0;
+    }
+    let mut doc = match Doc::parse(text) {
+        Ok(d) => d,
+        Err(e) => {
+            error(&e.to_string());
+            return 2;
+        }
+    };
+    if let Err(e) = doc.upsert_skill(&skill, true) {
+        error(&e.to_string());
+        return 2;
+    }
+    let new_text = doc.render();
+    let new_cfg = match validated(env, &new_text, false) {
+        Ok(c) => c,
+        Err(c) => return c,
+    };
+    if let Err(c) = write_config(&env.config, &new_text) {
+        return c;
+    }
+    let mut lock = load_lock(&new_cfg);
+    let rt = runtime();
+    let mut opts = RunOptions::new(Command::Install, conc);
+    opts.only = Some(vec![name.to_string()]);
+    opts.refresh.insert(name.to_string());
+    opts.cancel = cancel_flag(&rt);
+    let new_cfg = Arc::new(new_cfg);
+    let report = rt.block_on(engine::run(new_cfg.clone(), &mut lock, opts));
+    let io = save_lock(&new_cfg, &lock);
+    let (mut exit, strict_msg) = out::run_exit(&report, a.strict, "install");
+    let ok = report
+        .skills
+        .iter()
+        .any(|s| s.id == name && s.status != "failed" && s.status != "skipped");
+    if !ok || io.is_err() {
+        exit = exit.max(1);
+    }
+    if a.json {
+        for w in &report.warnings {
+            warning(w);
+        }
+        let version = report
+            .skills
+            .iter()
+            .find(|s| s.id == name)
+            .and_then(|s| s.resolved_version.clone());
+        print_json(&json!({
+            "status": if ok { "installed" } else { "failed" },
+            "skills": if ok { vec![name] } else { vec![] },
+            "failures": report.failures,
+            "skill": name,
+            "version": version,
+            "exit_code": exit,
+        }));
+    } else {
+        println!(
+            "{}  {name} {} from registry `{}`",
+            env.st.head("Resolved"),
+            resolved.version,
+            resolved.registry
+        );
+        out::report_human(env.st, &report, exit, strict_msg.as_deref());
+    }
+    exit
 }

@@ -146,6 +146,34 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Sync every registry, fetch every source, and report what changed
+    /// upstream; --apply installs new commits and missing skills.
+    Update {
+        #[arg(long)]
+        json: bool,
+        /// Registry and fetch failures exit 1.
+        #[arg(long)]
+        strict: bool,
+        /// Git operations in flight at once, 1..=100.
+        #[arg(long, value_name = "N")]
+        concurrency: Option<String>,
+        /// Install what moved (new-commit) and what is not installed yet (missing).
+        #[arg(long)]
+        apply: bool,
+    },
+    /// Compare each installed skill with the newest its config allows;
+    /// writes nothing anywhere.
+    Outdated {
+        #[arg(long)]
+        json: bool,
+        #[arg(long, value_name = "N")]
+        concurrency: Option<String>,
+    },
+    /// Docker helpers.
+    Docker {
+        #[command(subcommand)]
+        action: DockerAction,
+    },
     /// Export or import the config in normalized form.
     Config {
         #[command(subcommand)]
@@ -155,6 +183,16 @@ pub enum Cmd {
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DockerAction {
+    /// Print `-v` bind mounts that would let a container's agent see the
+    /// host's skills live, instead of copies refreshed by apply.
+    MountHint {
+        /// The container name (as in `docker:<name>` targets).
+        container: String,
     },
 }
 

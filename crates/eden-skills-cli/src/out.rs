@@ -165,6 +165,9 @@ pub fn report_human(st: Style, r: &Report, exit: u8, strict_msg: Option<&str>) {
         }
         for f in &r.failures {
             eprintln!("  {} {}", st.bad(), f.line());
+            if let Some(h) = &f.hint {
+                hint(h);
+            }
         }
     }
     if let Some(m) = strict_msg {

@@ -25,8 +25,20 @@ pub enum PathState {
 pub enum AdapterError {
     #[error("{0}")]
     Unavailable(String),
+    /// A problem the user can fix, with the fix (`~> ...`).
+    #[error("{message}")]
+    Hinted { message: String, hint: String },
     #[error("{path}: {source}")]
     Io { path: String, source: io::Error },
+}
+
+impl AdapterError {
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            AdapterError::Hinted { hint, .. } => Some(hint),
+            _ => None,
+        }
+    }
 }
 
 fn io_err(path: &Path, source: io::Error) -> AdapterError {
@@ -202,51 +214,15 @@ fn place_copy(store_entry: &Path, target: &Path) -> Result<(), AdapterError> {
     Ok(())
 }
 
-/// Docker targets arrive with the DockerAdapter (contract §12.2); until
-/// then every docker target fails its skill with this explanation.
-pub struct UnsupportedAdapter {
-    env: Environment,
-}
-
-impl UnsupportedAdapter {
-    pub fn new(env: Environment) -> Self {
-        UnsupportedAdapter { env }
-    }
-    fn err(&self) -> AdapterError {
-        AdapterError::Unavailable(format!(
-            "{} targets need the Docker adapter, which this build does not have yet",
-            self.env
-        ))
-    }
-}
-
-#[async_trait]
-impl TargetAdapter for UnsupportedAdapter {
-    fn environment(&self) -> &Environment {
-        &self.env
-    }
-    async fn health(&self) -> Result<(), AdapterError> {
-        Err(self.err())
-    }
-    async fn expand_root(&self, _raw: &str) -> Result<String, AdapterError> {
-        Err(self.err())
-    }
-    async fn inspect(&self, _path: &str) -> Result<PathState, AdapterError> {
-        Err(self.err())
-    }
-    async fn inject(&self, _s: &Path, _t: &str, _m: InstallMode) -> Result<(), AdapterError> {
-        Err(self.err())
-    }
-    async fn uninstall(&self, _t: &str) -> Result<(), AdapterError> {
-        Err(self.err())
-    }
-}
-
-/// One adapter per environment for a run (contract ADP-1).
-pub fn for_environment(env: &Environment) -> std::sync::Arc<dyn TargetAdapter> {
+/// One adapter per environment for a run (contract ADP-1); docker CLI
+/// calls share `bound` with git (ENG-CON-3).
+pub fn for_environment(
+    env: &Environment,
+    bound: std::sync::Arc<tokio::sync::Semaphore>,
+) -> std::sync::Arc<dyn TargetAdapter> {
     match env {
         Environment::Local => std::sync::Arc::new(LocalAdapter::default()),
-        Environment::Docker(_) => std::sync::Arc::new(UnsupportedAdapter::new(env.clone())),
+        Environment::Docker(c) => std::sync::Arc::new(crate::docker::DockerAdapter::new(c, bound)),
     }
 }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::adapter::{inspect_local, PathState};
 use crate::config::{Config, InstallMode};
 use crate::lock::Lock;
-use crate::plan::{decide_local, known_source, resolve_targets, Action, Adapters};
+use crate::plan::{decide_local, expand_targets, known_source, Action, Adapters};
 use crate::store::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
@@ -104,20 +104,12 @@ pub async fn doctor(cfg: &Config, lock: &Lock, adapters: &Adapters) -> Vec<Findi
                 "set safety.no_exec_metadata_only = false to install it",
             );
         } else {
-            for t in resolve_targets(cfg, skill) {
+            for (t, _) in expand_targets(cfg, skill, adapters).await {
                 let path = t.path.as_str();
-                if !t.environment.is_local() {
-                    let ad = adapters.get(&t.environment);
-                    if let Err(e) = ad.health().await {
-                        out.push(
-                            "ADAPTER_HEALTH_FAIL",
-                            Error,
-                            id,
-                            path,
-                            e.to_string(),
-                            "start the container or fix the target's environment",
-                        );
-                    }
+                if let crate::config::Environment::Docker(c) = &t.environment {
+                    let recorded =
+                        l.is_some_and(|l| l.has_target(&t.environment.to_string(), path));
+                    docker_checks(&mut out, adapters, c, id, path, recorded).await;
                     continue;
                 }
                 let before = out.findings.len();
@@ -287,6 +279,27 @@ pub async fn doctor(cfg: &Config, lock: &Lock, adapters: &Adapters) -> Vec<Findi
                 }
             }
         }
+        if let (crate::config::Source::Registry { .. }, Some(l)) = (&skill.source, l) {
+            if let (Some(v), Some(reg)) = (&l.resolved_version, &l.resolved_registry) {
+                let url = cfg
+                    .registries
+                    .iter()
+                    .find(|r| &r.name == reg)
+                    .map(|r| r.url.clone())
+                    .unwrap_or_default();
+                if let Ok(Some(entry)) =
+                    crate::registry::read_entry(&cfg.registries_root.join(reg), id, &url)
+                {
+                    if entry
+                        .versions
+                        .iter()
+                        .any(|x| x.yanked && x.version.to_string() == *v)
+                    {
+                        out.push("YANKED_VERSION_LOCKED", Warning, id, "", format!("locked version {v} of `{id}` has been yanked from registry `{reg}`"), "run `eden-skills update --apply` to move to a supported version");
+                    }
+                }
+            }
+        }
         if let Some(s) = crate::safety::load(&cfg.storage_root, id) {
             match s.license_status.as_str() {
                 "non-permissive" => out.push(
@@ -406,4 +419,69 @@ pub fn unused_storage(
         wanted_entries.contains(n)
     });
     (caches, entries)
+}
+
+/// Docker targets: the CLI, the container, the path, a bind mount.
+async fn docker_checks(
+    out: &mut Out,
+    adapters: &Adapters,
+    container: &str,
+    id: &str,
+    path: &str,
+    recorded: bool,
+) {
+    use crate::adapter::TargetAdapter;
+    use Severity::*;
+    let ad = adapters.docker(container);
+    if let Err(e) = ad.health().await {
+        let msg = e.to_string();
+        if msg == crate::docker::NO_CLI {
+            out.push(
+                "DOCKER_NOT_FOUND",
+                Error,
+                id,
+                path,
+                msg,
+                "install Docker or set EDEN_SKILLS_DOCKER_BIN",
+            );
+        } else {
+            let fix = e
+                .hint()
+                .map(|h| format!("run `{h}`"))
+                .unwrap_or_else(|| "start the container or fix the target's environment".into());
+            out.push("ADAPTER_HEALTH_FAIL", Error, id, path, msg, &fix);
+        }
+        return;
+    }
+    match ad.inspect(path).await {
+        Ok(PathState::Absent) => out.push(
+            "TARGET_PATH_MISSING",
+            Error,
+            id,
+            path,
+            format!("{path} does not exist in container '{container}'"),
+            "run `eden-skills apply` or `eden-skills repair`",
+        ),
+        Ok(_) if !recorded => out.push(
+            "PLAN_CONFLICT",
+            Error,
+            id,
+            path,
+            "target exists but is not managed by eden-skills".into(),
+            "move it away, then run `eden-skills apply`",
+        ),
+        _ => {}
+    }
+    let root = std::path::Path::new(path)
+        .parent()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    if let Ok(mounts) = ad.mounts().await {
+        if !mounts
+            .iter()
+            .any(|m| root == *m || root.starts_with(&format!("{}/", m.trim_end_matches('/'))))
+        {
+            out.push("DOCKER_NO_BIND_MOUNT", Info, id, path, format!("{root} in container '{container}' is not bind-mounted: skills are copied in and refreshed by apply"), "see `eden-skills docker mount-hint` to mount it instead");
+        }
+    }
 }

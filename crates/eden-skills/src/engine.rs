@@ -19,7 +19,7 @@ use crate::failure::{classify, Failure, Kind, Phase};
 use crate::git::{cache_key, Git, GitError};
 use crate::lock::{source_fields, Lock, LockSkill, LockTarget};
 use crate::plan::{
-    decide_local, decide_remote, orphans, resolve_targets, Action, Adapters, ResolvedTarget,
+    decide_local, decide_remote, expand_targets, orphans, Action, Adapters, ResolvedTarget,
 };
 use crate::safety::{self, Safety};
 use crate::store::{ExportError, Store, StoreEntry};
@@ -53,6 +53,9 @@ pub struct RunOptions {
     pub prefetched: HashMap<String, bool>,
     /// Set by Ctrl-C: no new work starts; steps in flight finish.
     pub cancel: Arc<AtomicBool>,
+    /// Skills resolved afresh even when their lock entry matches
+    /// (`update --apply` moving them forward).
+    pub refresh: HashSet<String>,
 }
 
 impl RunOptions {
@@ -64,6 +67,7 @@ impl RunOptions {
             force: false,
             prefetched: HashMap::new(),
             cancel: Arc::new(AtomicBool::new(false)),
+            refresh: HashSet::new(),
         }
     }
 }
@@ -139,18 +143,30 @@ impl Report {
     }
 }
 
+/// What a registry resolution chose (the lock's Mode B fields).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RegInfo {
+    version: String,
+    registry: String,
+    repo: String,
+    git_ref: String,
+    /// The index's subpath (the lock's `source_subpath` for Mode B).
+    subpath: String,
+}
+
 /// What Phase A produced for a skill.
 #[derive(Debug, Clone)]
 struct Fetched {
     commit: String,
     entry: StoreEntry,
+    reg: Option<RegInfo>,
 }
 
 struct Ctx {
     cfg: Arc<Config>,
     git: Git,
     store: Store,
-    net: Semaphore,
+    net: Arc<Semaphore>,
     cpu: Semaphore,
     cancel: Arc<AtomicBool>,
     rehash: bool,
@@ -173,11 +189,14 @@ enum SourceOutcome {
 
 struct Member {
     id: String,
+    repo: String,
     git_ref: String,
     subpath: String,
+    /// An index `commit` that must be installed exactly (REG-VER-4).
+    pinned: Option<String>,
+    reg: Option<RegInfo>,
     locked: Option<(String, String)>,
     known: Option<StoreEntry>,
-    metadata_only: bool,
 }
 
 type MemberResult = (String, Result<Fetched, Option<Failure>>);
@@ -193,7 +212,7 @@ pub async fn run(cfg: Arc<Config>, lock: &mut Lock, opts: RunOptions) -> Report 
         cfg: cfg.clone(),
         git: Git::from_env(),
         store: store.clone(),
-        net: Semaphore::new(opts.concurrency.max(1)),
+        net: Arc::new(Semaphore::new(opts.concurrency.max(1))),
         cpu: Semaphore::new((cpus * 2).max(opts.concurrency.min(8))),
         cancel: opts.cancel.clone(),
         rehash: opts.command == Command::Repair,
@@ -210,55 +229,93 @@ pub async fn run(cfg: Arc<Config>, lock: &mut Lock, opts: RunOptions) -> Report 
     let mut order: Vec<String> = Vec::new();
     let mut results: HashMap<String, Result<Fetched, Option<Failure>>> = HashMap::new();
     for s in &selected {
-        match &s.source {
-            Source::Registry { registry, .. } => {
-                let has_copy = cfg
-                    .registries
-                    .iter()
-                    .filter(|r| registry.as_ref().is_none_or(|x| x == &r.name))
-                    .any(|r| cfg.registries_root.join(&r.name).is_dir());
-                let msg = if has_copy {
-                    "registry resolution is not available in this build of eden-skills".to_string()
-                } else {
-                    "Registry index not found. Run `eden-skills update` first.".to_string()
-                };
-                results.insert(
-                    s.id.clone(),
-                    Err(Some(Failure::permanent(&s.id, Phase::Resolve, msg))),
-                );
-            }
+        let prev = lock
+            .get(&s.id)
+            .filter(|l| l.matches(s) && !opts.refresh.contains(&s.id));
+        let mut locked = prev.map(|l| (l.resolved_commit.clone(), l.content_hash.clone()));
+        let mut known = prev.and_then(|l| {
+            let p = store.entry_path(&l.content_hash)?;
+            p.is_dir().then(|| StoreEntry {
+                hash: l.content_hash.clone(),
+                path: p,
+            })
+        });
+        let (repo, git_ref, subpath, pinned, reg) = match &s.source {
             Source::Repo {
                 repo,
                 git_ref,
                 subpath,
-            } => {
-                let prev = lock.get(&s.id).filter(|l| l.matches(s));
-                let locked = prev.map(|l| (l.resolved_commit.clone(), l.content_hash.clone()));
-                let known = prev.and_then(|l| {
-                    let p = store.entry_path(&l.content_hash)?;
-                    p.is_dir().then(|| StoreEntry {
-                        hash: l.content_hash.clone(),
-                        path: p,
+            } => (repo.clone(), git_ref.clone(), subpath.clone(), None, None),
+            Source::Registry { version, registry } => {
+                let locked_reg = prev.and_then(|l| {
+                    Some(RegInfo {
+                        version: l.resolved_version.clone()?,
+                        registry: l.resolved_registry.clone()?,
+                        repo: l.resolved_repo.clone()?,
+                        git_ref: l.resolved_ref.clone()?,
+                        subpath: l.source_subpath.clone(),
                     })
                 });
-                let key = if s.is_local_dir() {
-                    format!("dir:{}", s.id)
-                } else {
-                    repo.clone()
-                };
-                if !groups.contains_key(&key) {
-                    order.push(key.clone());
+                match locked_reg {
+                    // Matching lock: reinstalled at the locked commit, no index needed.
+                    Some(r) => (
+                        r.repo.clone(),
+                        r.git_ref.clone(),
+                        prev.map(|l| l.source_subpath.clone())
+                            .unwrap_or_else(|| ".".into()),
+                        None,
+                        Some(r),
+                    ),
+                    None => {
+                        locked = None;
+                        known = None;
+                        let res =
+                            crate::registry::resolve(&cfg, &s.id, version, registry.as_deref());
+                        report.warnings.extend(res.warnings);
+                        match res.result {
+                            Ok((r, _)) => (
+                                r.repo.clone(),
+                                r.git_ref.clone(),
+                                r.subpath.clone(),
+                                r.commit.clone(),
+                                Some(RegInfo {
+                                    version: r.version,
+                                    registry: r.registry,
+                                    repo: r.repo,
+                                    git_ref: r.git_ref,
+                                    subpath: r.subpath,
+                                }),
+                            ),
+                            Err(msg) => {
+                                results.insert(
+                                    s.id.clone(),
+                                    Err(Some(Failure::permanent(&s.id, Phase::Resolve, msg))),
+                                );
+                                continue;
+                            }
+                        }
+                    }
                 }
-                groups.entry(key).or_default().push(Member {
-                    id: s.id.clone(),
-                    git_ref: git_ref.clone(),
-                    subpath: subpath.clone(),
-                    locked,
-                    known,
-                    metadata_only: s.metadata_only,
-                });
             }
+        };
+        let key = if crate::repo_kind(&repo) == Some(crate::RepoKind::LocalDir) {
+            format!("dir:{}", s.id)
+        } else {
+            repo.clone()
+        };
+        if !groups.contains_key(&key) {
+            order.push(key.clone());
         }
+        groups.entry(key).or_default().push(Member {
+            id: s.id.clone(),
+            repo,
+            git_ref,
+            subpath,
+            pinned,
+            reg,
+            locked,
+            known,
+        });
     }
     let mut tasks: JoinSet<(SourceOutcome, Vec<MemberResult>, Vec<String>)> = JoinSet::new();
     let mut group_ids: Vec<Vec<String>> = Vec::new();
@@ -317,7 +374,8 @@ pub async fn run(cfg: Arc<Config>, lock: &mut Lock, opts: RunOptions) -> Report 
     }
 
     // Phase B: every skill in parallel; one task per (environment, path).
-    let adapters = Adapters::default();
+    let adapters = Adapters::new(ctx.net.clone());
+    let mut wanted: Vec<Vec<ResolvedTarget>> = vec![Vec::new(); selected.len()];
     let mut path_locks: HashMap<(Environment, String), Arc<Mutex<()>>> = HashMap::new();
     let mut placing: JoinSet<(usize, PlaceOutcome)> = JoinSet::new();
     let mut outcomes: Vec<Option<PlaceOutcome>> = vec![None; selected.len()];
@@ -337,7 +395,12 @@ pub async fn run(cfg: Arc<Config>, lock: &mut Lock, opts: RunOptions) -> Report 
             });
             continue;
         }
-        let targets = resolve_targets(&cfg, s);
+        let targets: Vec<ResolvedTarget> = expand_targets(&cfg, s, &adapters)
+            .await
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect();
+        wanted[i] = targets.clone();
         let locks: Vec<Arc<Mutex<()>>> = targets
             .iter()
             .map(|t| {
@@ -375,7 +438,11 @@ pub async fn run(cfg: Arc<Config>, lock: &mut Lock, opts: RunOptions) -> Report 
 
     // Reports and lock entries in config order.
     let now = crate::fsutil::utc_now();
-    for (s, o) in selected.iter().zip(outcomes.into_iter().flatten()) {
+    for (i, (s, o)) in selected
+        .iter()
+        .zip(outcomes.into_iter().flatten())
+        .enumerate()
+    {
         let prev = lock.get(&s.id).cloned();
         let mut status = "unchanged";
         for t in &o.targets {
@@ -416,14 +483,17 @@ pub async fn run(cfg: Arc<Config>, lock: &mut Lock, opts: RunOptions) -> Report 
                     source_ref: git_ref,
                     resolved_commit: f.commit.clone(),
                     content_hash: f.entry.hash.clone(),
-                    resolved_version: None,
-                    resolved_registry: None,
-                    resolved_repo: None,
-                    resolved_ref: None,
+                    resolved_version: f.reg.as_ref().map(|r| r.version.clone()),
+                    resolved_registry: f.reg.as_ref().map(|r| r.registry.clone()),
+                    resolved_repo: f.reg.as_ref().map(|r| r.repo.clone()),
+                    resolved_ref: f.reg.as_ref().map(|r| r.git_ref.clone()),
                     install_mode: s.mode.as_str().to_string(),
                     installed_at: now.clone(),
                     targets: o.in_place.clone(),
                 };
+                if let Some(r) = &f.reg {
+                    e.source_subpath = r.subpath.clone();
+                }
                 if let Some(p) = &prev {
                     if p.content_hash == e.content_hash
                         && p.resolved_commit == e.resolved_commit
@@ -435,7 +505,7 @@ pub async fn run(cfg: Arc<Config>, lock: &mut Lock, opts: RunOptions) -> Report 
                     // touched this run (e.g. conflicts) are not ours any more;
                     // targets it no longer lists are handled as orphans below.
                     for t in &p.targets {
-                        let still_listed = resolve_targets(&cfg, s).iter().any(|w| {
+                        let still_listed = wanted[i].iter().any(|w| {
                             w.path == t.path && w.environment.to_string() == t.environment()
                         });
                         if !still_listed && !e.targets.contains(t) {
@@ -453,7 +523,10 @@ pub async fn run(cfg: Arc<Config>, lock: &mut Lock, opts: RunOptions) -> Report 
                 .as_ref()
                 .map(|f| f.commit.clone())
                 .filter(|c| !c.is_empty()),
-            resolved_version: None,
+            resolved_version: o
+                .fetched
+                .as_ref()
+                .and_then(|f| f.reg.as_ref().map(|r| r.version.clone())),
             content_hash: o.fetched.as_ref().map(|f| f.entry.hash.clone()),
             targets: o.targets.clone(),
         });
@@ -469,7 +542,8 @@ pub async fn run(cfg: Arc<Config>, lock: &mut Lock, opts: RunOptions) -> Report 
     // Orphans: lock entries of unconfigured skills, recorded targets no
     // longer listed (never under `install`, which only adds).
     if opts.only.is_none() && opts.command == Command::Apply && !ctx.cancelled() {
-        let orphan_list: Vec<(LockSkill, LockTarget)> = orphans(&cfg, lock)
+        let orphan_list: Vec<(LockSkill, LockTarget)> = orphans(&cfg, lock, &adapters)
+            .await
             .into_iter()
             .map(|(l, t, _)| (l.clone(), t.clone()))
             .collect();
@@ -548,11 +622,25 @@ pub async fn run(cfg: Arc<Config>, lock: &mut Lock, opts: RunOptions) -> Report 
                 continue;
             }
             let env = Environment::parse(&t.environment).unwrap_or(Environment::Local);
-            for issue in verify_target(s, &env, Path::new(&t.path), &entry) {
-                report.verification.push(issue);
+            if env.is_local() {
+                report
+                    .verification
+                    .extend(verify_target(s, &env, Path::new(&t.path), &entry));
+            } else if s.verify_checks.iter().any(|c| c == "path-exists") {
+                // Docker targets: path-exists only.
+                let state = adapters.get(&env).inspect(&t.path).await;
+                if !matches!(state, Ok(PathState::Dir)) {
+                    report.verification.push(VerifyIssue {
+                        skill_id: s.id.clone(),
+                        target_path: t.path.clone(),
+                        check: "path-exists".into(),
+                        message: format!("target path does not exist in {env}"),
+                    });
+                }
             }
         }
     }
+    report.warnings.extend(adapters.take_warnings());
     for p in panicked {
         report.warnings.push(format!("internal error: {p}"));
     }
@@ -625,6 +713,7 @@ async fn export_local_member(
                 Ok(Fetched {
                     commit: String::new(),
                     entry,
+                    reg: m.reg.clone(),
                 }),
             )],
             warnings,
@@ -637,10 +726,7 @@ async fn export_local_member(
             warnings,
         );
     }
-    let Source::Repo { repo, .. } = &skill.source else {
-        return (SourceOutcome::Skipped, Vec::new(), Vec::new());
-    };
-    let root = ctx.cfg.local_dir(repo);
+    let root = ctx.cfg.local_dir(&m.repo);
     let dir = if m.subpath == "." {
         root.clone()
     } else {
@@ -668,6 +754,7 @@ async fn export_local_member(
                     Ok(Fetched {
                         commit: String::new(),
                         entry,
+                        reg: m.reg.clone(),
                     }),
                 )],
                 warnings,
@@ -762,6 +849,29 @@ fn git_failure(id: &str, phase: Phase, e: &GitError, url: &str) -> Failure {
     }
 }
 
+/// The commit is in the cache, fetching it by id if needed.
+async fn ensure_commit(ctx: &Ctx, cache: &Path, commit: &str) -> bool {
+    if ctx
+        .git
+        .resolve(cache, commit)
+        .await
+        .ok()
+        .flatten()
+        .is_some()
+    {
+        return true;
+    }
+    let permit = ctx.net.acquire().await;
+    let _ = ctx.git.fetch_commit(cache, commit).await;
+    drop(permit);
+    ctx.git
+        .resolve(cache, commit)
+        .await
+        .ok()
+        .flatten()
+        .is_some()
+}
+
 fn is_hex40(s: &str) -> bool {
     s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
@@ -780,7 +890,14 @@ async fn fetch_git_group(
         match known_after_rehash(ctx, &m) {
             Some(entry) => {
                 let commit = m.locked.as_ref().map(|l| l.0.clone()).unwrap_or_default();
-                out.push((m.id.clone(), Ok(Fetched { commit, entry })));
+                out.push((
+                    m.id.clone(),
+                    Ok(Fetched {
+                        commit,
+                        entry,
+                        reg: m.reg.clone(),
+                    }),
+                ));
             }
             None => need.push(m),
         }
@@ -914,40 +1031,58 @@ async fn fetch_git_group(
                     out.push((m.id.clone(), Err(Some(f))));
                     continue;
                 }
-                match ctx.git.resolve(&cache, &m.git_ref).await {
-                    Ok(Some(c)) => c,
-                    Ok(None) if is_hex40(&m.git_ref) => {
-                        let permit = ctx.net.acquire().await;
-                        let _ = ctx.git.fetch_commit(&cache, &m.git_ref).await;
-                        drop(permit);
-                        match ctx.git.resolve(&cache, &m.git_ref).await {
-                            Ok(Some(c)) => c,
-                            _ => {
-                                out.push((
-                                    m.id.clone(),
-                                    fail(
-                                        Phase::Checkout,
-                                        format!("commit {} not found in {repo}", m.git_ref),
-                                    ),
-                                ));
-                                continue;
-                            }
-                        }
+                let by_ref = match ctx.git.resolve(&cache, &m.git_ref).await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        out.push((
+                            m.id.clone(),
+                            Err(Some(git_failure(&m.id, Phase::Checkout, &e, repo))),
+                        ));
+                        continue;
                     }
-                    Ok(None) => {
+                };
+                match (&m.pinned, by_ref) {
+                    // An index commit is installed exactly (REG-VER-4).
+                    (Some(pin), by_ref) => {
+                        if by_ref.as_deref() != Some(pin.as_str()) {
+                            warnings.push(format!(
+                                "ref {} of {} moved; installing pinned commit {pin}",
+                                m.git_ref, m.id
+                            ));
+                        }
+                        if !ensure_commit(ctx, &cache, pin).await {
+                            out.push((
+                                m.id.clone(),
+                                fail(
+                                    Phase::Checkout,
+                                    format!("pinned commit {pin} not found in {repo}"),
+                                ),
+                            ));
+                            continue;
+                        }
+                        pin.clone()
+                    }
+                    (None, Some(c)) => c,
+                    (None, None) if is_hex40(&m.git_ref) => {
+                        if !ensure_commit(ctx, &cache, &m.git_ref).await {
+                            out.push((
+                                m.id.clone(),
+                                fail(
+                                    Phase::Checkout,
+                                    format!("commit {} not found in {repo}", m.git_ref),
+                                ),
+                            ));
+                            continue;
+                        }
+                        m.git_ref.to_ascii_lowercase()
+                    }
+                    (None, None) => {
                         out.push((
                             m.id.clone(),
                             fail(
                                 Phase::Checkout,
                                 format!("unknown ref '{}' in {repo}", m.git_ref),
                             ),
-                        ));
-                        continue;
-                    }
-                    Err(e) => {
-                        out.push((
-                            m.id.clone(),
-                            Err(Some(git_failure(&m.id, Phase::Checkout, &e, repo))),
                         ));
                         continue;
                     }
@@ -972,8 +1107,14 @@ async fn fetch_git_group(
                     if let Some(skill) = ctx.cfg.skill(&m.id) {
                         write_safety(ctx, skill, &commit, &entry, extras.root_license);
                     }
-                    let _ = m.metadata_only;
-                    out.push((m.id.clone(), Ok(Fetched { commit, entry })));
+                    out.push((
+                        m.id.clone(),
+                        Ok(Fetched {
+                            commit,
+                            entry,
+                            reg: m.reg.clone(),
+                        }),
+                    ));
                 }
                 Err(e) => out.push((m.id.clone(), fail(Phase::Checkout, e.to_string()))),
             },
@@ -1050,8 +1191,9 @@ async fn place_skill(
         if !t.environment.is_local() && !healthy.contains(&t.environment) {
             if let Err(e) = adapter.health().await {
                 failed_envs.insert(t.environment.clone());
-                o.failure.get_or_insert_with(|| {
-                    Failure::permanent(&skill.id, Phase::Inject, e.to_string())
+                o.failure.get_or_insert_with(|| Failure {
+                    hint: e.hint().map(String::from),
+                    ..Failure::permanent(&skill.id, Phase::Inject, e.to_string())
                 });
                 o.targets.push(report("failed", vec![e.to_string()]));
                 continue;
@@ -1089,14 +1231,17 @@ async fn place_skill(
                 }
                 Err(e) => {
                     failed_envs.insert(t.environment.clone());
+                    let hint = e.hint().map(String::from);
                     let msg = match &e {
                         AdapterError::Io { path, source } => {
                             format!("cannot write '{path}': {source}")
                         }
                         other => other.to_string(),
                     };
-                    o.failure
-                        .get_or_insert_with(|| Failure::permanent(&skill.id, Phase::Inject, msg));
+                    o.failure.get_or_insert_with(|| Failure {
+                        hint,
+                        ..Failure::permanent(&skill.id, Phase::Inject, msg)
+                    });
                     o.targets.push(report("failed", vec![e.to_string()]));
                 }
             },

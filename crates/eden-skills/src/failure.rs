@@ -48,6 +48,9 @@ pub struct Failure {
     pub phase: Phase,
     pub kind: Kind,
     pub message: String,
+    /// What the user can do about it (`~> ...`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 impl Failure {
@@ -57,6 +60,7 @@ impl Failure {
             phase,
             kind,
             message: message.into(),
+            hint: None,
         }
     }
     pub fn permanent(skill_id: &str, phase: Phase, message: impl Into<String>) -> Failure {

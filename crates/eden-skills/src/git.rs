@@ -177,6 +177,81 @@ impl Git {
         }
     }
 
+    /// A shallow clone with a work tree (registry indexes), made under a
+    /// scratch name and renamed into place.
+    pub async fn clone_shallow(&self, url: &str, dest: &Path) -> Result<(), GitError> {
+        let parent = dest.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent).map_err(GitError::Spawn)?;
+        let name = dest
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("registry");
+        let tmp = parent.join(format!(".{name}.clone-{}", crate::fsutil::unique_suffix()));
+        let r = self
+            .run(
+                None,
+                [
+                    OsStr::new("clone"),
+                    OsStr::new("--depth"),
+                    OsStr::new("1"),
+                    OsStr::new("--quiet"),
+                    OsStr::new("--"),
+                    OsStr::new(url),
+                    tmp.as_os_str(),
+                ],
+            )
+            .await;
+        if let Err(e) = r {
+            let _ = crate::fsutil::remove_any(&tmp);
+            return Err(e);
+        }
+        if let Err(e) = std::fs::rename(&tmp, dest) {
+            let _ = crate::fsutil::remove_any(&tmp);
+            return Err(GitError::Spawn(e));
+        }
+        Ok(())
+    }
+
+    /// Brings a shallow registry copy to the remote's default branch:
+    /// `fetch --depth 1 origin HEAD`, then `reset --hard FETCH_HEAD`. The
+    /// work tree changes only after a successful fetch.
+    pub async fn refresh_shallow(&self, dir: &Path) -> Result<(), GitError> {
+        self.run(
+            Some(dir),
+            ["fetch", "--depth", "1", "--quiet", "origin", "HEAD"],
+        )
+        .await?;
+        self.run(Some(dir), ["reset", "--hard", "--quiet", "FETCH_HEAD"])
+            .await
+            .map(|_| ())
+    }
+
+    /// `git ls-remote` of one ref: the commit it names on the remote
+    /// (tags peeled), if any.
+    pub async fn ls_remote(&self, url: &str, git_ref: &str) -> Result<Option<String>, GitError> {
+        let out = self.run(None, ["ls-remote", "--", url, git_ref]).await?;
+        let text = String::from_utf8_lossy(&out);
+        let mut best: Option<(u8, String)> = None;
+        for line in text.lines() {
+            let Some((sha, name)) = line.split_once('\t') else {
+                continue;
+            };
+            let rank = if name == format!("refs/tags/{git_ref}^{{}}") {
+                0
+            } else if name == format!("refs/heads/{git_ref}") || name == git_ref {
+                1
+            } else if name == format!("refs/tags/{git_ref}") {
+                2
+            } else {
+                3
+            };
+            if best.as_ref().is_none_or(|(r, _)| rank < *r) {
+                best = Some((rank, sha.to_string()));
+            }
+        }
+        Ok(best.map(|(_, s)| s))
+    }
+
     /// Fetches one commit by id (a pinned commit not on any branch).
     pub async fn fetch_commit(&self, repo: &Path, commit: &str) -> Result<(), GitError> {
         self.run(

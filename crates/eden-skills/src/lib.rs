@@ -11,6 +11,7 @@ pub mod adapter;
 pub mod agents;
 pub mod config;
 pub mod discover;
+pub mod docker;
 pub mod doctor;
 pub mod edit;
 pub mod engine;
@@ -20,8 +21,10 @@ pub mod git;
 pub mod install;
 pub mod lock;
 pub mod plan;
+pub mod registry;
 pub mod safety;
 pub mod store;
+pub mod update;
 
 /// Characters allowed in skill ids and registry names (contract SEC-3).
 pub fn valid_id(id: &str) -> bool {

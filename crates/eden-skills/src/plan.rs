@@ -63,18 +63,86 @@ pub fn resolve_targets(cfg: &Config, skill: &Skill) -> Vec<ResolvedTarget> {
 }
 
 /// The adapters of one run, one per environment (contract ADP-1).
-#[derive(Default, Clone)]
+#[derive(Clone)]
 pub struct Adapters {
     map: Arc<std::sync::Mutex<HashMap<Environment, Arc<dyn TargetAdapter>>>>,
+    docker: Arc<std::sync::Mutex<HashMap<String, Arc<crate::docker::DockerAdapter>>>>,
+    bound: Arc<tokio::sync::Semaphore>,
+}
+
+impl Default for Adapters {
+    fn default() -> Self {
+        Adapters::new(Arc::new(tokio::sync::Semaphore::new(
+            crate::config::DEFAULT_CONCURRENCY,
+        )))
+    }
 }
 
 impl Adapters {
+    /// Adapters whose external calls share `bound` with git.
+    pub fn new(bound: Arc<tokio::sync::Semaphore>) -> Adapters {
+        Adapters {
+            map: Arc::default(),
+            docker: Arc::default(),
+            bound,
+        }
+    }
+
     pub fn get(&self, env: &Environment) -> Arc<dyn TargetAdapter> {
+        if let Environment::Docker(c) = env {
+            return self.docker(c);
+        }
         let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
         m.entry(env.clone())
-            .or_insert_with(|| crate::adapter::for_environment(env))
+            .or_insert_with(|| crate::adapter::for_environment(env, self.bound.clone()))
             .clone()
     }
+
+    /// The Docker adapter of a container (for docker-only operations).
+    pub fn docker(&self, container: &str) -> Arc<crate::docker::DockerAdapter> {
+        let mut m = self.docker.lock().unwrap_or_else(|p| p.into_inner());
+        m.entry(container.to_string())
+            .or_insert_with(|| {
+                Arc::new(crate::docker::DockerAdapter::new(
+                    container,
+                    self.bound.clone(),
+                ))
+            })
+            .clone()
+    }
+
+    /// Warnings the adapters collected during the run.
+    pub fn take_warnings(&self) -> Vec<String> {
+        let m = self.docker.lock().unwrap_or_else(|p| p.into_inner());
+        let mut keys: Vec<&String> = m.keys().collect();
+        keys.sort();
+        keys.into_iter()
+            .flat_map(|k| m[k].take_warnings())
+            .collect()
+    }
+}
+
+/// A skill's targets with `~` in docker roots expanded to the container
+/// user's home. A target whose container cannot be reached keeps its raw
+/// path and carries the reason.
+pub async fn expand_targets(
+    cfg: &Config,
+    skill: &Skill,
+    adapters: &Adapters,
+) -> Vec<(ResolvedTarget, Option<String>)> {
+    let mut out = Vec::new();
+    for t in resolve_targets(cfg, skill) {
+        if t.environment.is_local() || !t.path.starts_with('~') {
+            out.push((t, None));
+            continue;
+        }
+        let ad = adapters.get(&t.environment);
+        match ad.expand_root(&t.path).await {
+            Ok(p) => out.push((ResolvedTarget { path: p, ..t }, None)),
+            Err(e) => out.push((t, Some(e.to_string()))),
+        }
+    }
+    out
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -259,9 +327,14 @@ pub async fn plan(cfg: &Config, lock: &Lock, adapters: &Adapters) -> Vec<PlanIte
         }
         let l = lock.get(&skill.id);
         let known = known_source(&store, skill, l);
-        for t in resolve_targets(cfg, skill) {
+        for (t, unavailable) in expand_targets(cfg, skill, adapters).await {
             let recorded = l.filter(|l| l.has_target(&t.environment.to_string(), &t.path));
-            let (action, reasons) = if t.environment.is_local() {
+            let (action, reasons) = if let Some(why) = unavailable {
+                (
+                    Action::Conflict,
+                    vec![format!("environment unavailable: {why}")],
+                )
+            } else if t.environment.is_local() {
                 decide_local(
                     skill.mode,
                     Path::new(&t.path),
@@ -294,7 +367,7 @@ pub async fn plan(cfg: &Config, lock: &Lock, adapters: &Adapters) -> Vec<PlanIte
             });
         }
     }
-    for (l, t, reason) in orphans(cfg, lock) {
+    for (l, t, reason) in orphans(cfg, lock, adapters).await {
         items.push(PlanItem {
             skill_id: l.id.clone(),
             source_path: store
@@ -312,10 +385,12 @@ pub async fn plan(cfg: &Config, lock: &Lock, adapters: &Adapters) -> Vec<PlanIte
     items
 }
 
-/// Lock targets no configured skill lists any more (contract LCK-5).
-pub fn orphans<'a>(
+/// Lock targets no configured skill lists any more (contract LCK-5). A
+/// target in a container that cannot be reached is never called an orphan.
+pub async fn orphans<'a>(
     cfg: &Config,
     lock: &'a Lock,
+    adapters: &Adapters,
 ) -> Vec<(&'a LockSkill, &'a crate::lock::LockTarget, &'static str)> {
     let mut out = Vec::new();
     for l in &lock.skills {
@@ -329,13 +404,14 @@ pub fn orphans<'a>(
                 let wanted = if skill.metadata_only {
                     Vec::new()
                 } else {
-                    resolve_targets(cfg, skill)
+                    expand_targets(cfg, skill, adapters).await
                 };
                 for t in &l.targets {
-                    if !wanted
-                        .iter()
-                        .any(|w| w.path == t.path && w.environment.to_string() == t.environment())
-                    {
+                    let listed = wanted.iter().any(|(w, unavailable)| {
+                        w.environment.to_string() == t.environment()
+                            && (w.path == t.path || unavailable.is_some())
+                    });
+                    if !listed {
                         out.push((l, t, "target removed from configuration"));
                     }
                 }
