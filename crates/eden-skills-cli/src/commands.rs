@@ -423,7 +423,12 @@ fn doctor_cmd(env: &Env, json: bool, strict: bool, no_warning: bool) -> Exit {
             } else {
                 f.skill_id.clone()
             };
-            println!("{} [{}] {}", env.st.bad(), f.code, who);
+            let mark = match f.severity {
+                eden_skills::doctor::Severity::Error => env.st.bad(),
+                eden_skills::doctor::Severity::Warning => "!".to_string(),
+                eden_skills::doctor::Severity::Info => "·".to_string(),
+            };
+            println!("{mark} [{}] {}", f.code, who);
             println!("    {}", f.message);
             let _ = std::io::stdout().flush();
             hint(&f.remediation);

@@ -66,6 +66,33 @@ pub trait TargetAdapter: Send + Sync {
         mode: InstallMode,
     ) -> Result<(), AdapterError>;
     async fn uninstall(&self, target: &str) -> Result<(), AdapterError>;
+
+    /// The states of many paths, in one round trip where the environment
+    /// allows it (a docker exec costs far more than a stat).
+    async fn inspect_many(&self, paths: &[String]) -> Result<Vec<PathState>, AdapterError> {
+        let mut out = Vec::with_capacity(paths.len());
+        for p in paths {
+            out.push(self.inspect(p).await?);
+        }
+        Ok(out)
+    }
+
+    /// Many injections at once; one result per item, in order.
+    async fn inject_many(&self, items: &[Injection]) -> Vec<Result<(), AdapterError>> {
+        let mut out = Vec::with_capacity(items.len());
+        for i in items {
+            out.push(self.inject(&i.store_entry, &i.target, i.mode).await);
+        }
+        out
+    }
+}
+
+/// One store entry to place at one target path.
+#[derive(Debug, Clone)]
+pub struct Injection {
+    pub store_entry: PathBuf,
+    pub target: String,
+    pub mode: InstallMode,
 }
 
 /// The host's filesystem (seed ARC-102; Phase 1 behaviour).

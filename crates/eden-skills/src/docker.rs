@@ -12,7 +12,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 use tokio::sync::{OnceCell, Semaphore};
 
-use crate::adapter::{AdapterError, PathState, TargetAdapter};
+use crate::adapter::{AdapterError, Injection, PathState, TargetAdapter};
 use crate::config::{Environment, InstallMode};
 
 pub const NO_CLI: &str = "Docker CLI not found; install Docker or set EDEN_SKILLS_DOCKER_BIN";
@@ -34,6 +34,8 @@ pub struct DockerAdapter {
     health: OnceCell<Result<(), (String, Option<String>)>>,
     user: OnceCell<Result<User, String>>,
     warned_symlink: AtomicBool,
+    /// Path states learned this run (one exec answers many paths).
+    states: Mutex<std::collections::HashMap<String, PathState>>,
     /// Warnings for the run's report (symlink mode downgraded to copy).
     pub warnings: Mutex<Vec<String>>,
 }
@@ -75,6 +77,7 @@ impl DockerAdapter {
             health: OnceCell::new(),
             user: OnceCell::new(),
             warned_symlink: AtomicBool::new(false),
+            states: Mutex::new(std::collections::HashMap::new()),
             warnings: Mutex::new(Vec::new()),
         }
     }
@@ -242,14 +245,7 @@ impl DockerAdapter {
     }
 }
 
-/// A tar stream of a store entry whose entries belong to `uid:gid`.
-pub fn tar_of(store_entry: &Path, uid: u64, gid: u64) -> std::io::Result<Vec<u8>> {
-    let mut b = tar::Builder::new(Vec::new());
-    b.follow_symlinks(false);
-    append_dir(&mut b, store_entry, Path::new(""), uid, gid)?;
-    b.into_inner()
-}
-
+/// Appends a store entry's tree under `rel`, entries owned by `uid:gid`.
 fn append_dir(
     b: &mut tar::Builder<Vec<u8>>,
     dir: &Path,
@@ -257,6 +253,7 @@ fn append_dir(
     uid: u64,
     gid: u64,
 ) -> std::io::Result<()> {
+    let now = crate::fsutil::unix_now();
     use std::os::unix::fs::PermissionsExt;
     let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
     entries.sort_by_key(|e| e.file_name());
@@ -267,7 +264,7 @@ fn append_dir(
         let mut h = tar::Header::new_gnu();
         h.set_uid(uid);
         h.set_gid(gid);
-        h.set_mtime(0);
+        h.set_mtime(now);
         if meta.is_dir() {
             h.set_entry_type(tar::EntryType::Directory);
             h.set_mode(0o755);
@@ -293,11 +290,80 @@ fn append_dir(
     Ok(())
 }
 
+/// Creates each root and an empty staging directory, as the default user;
+/// prints `ok <i>` or `err <i> <message>` per pair of arguments.
+const PREPARE: &str = "i=0\n\
+while [ $# -gt 1 ]; do\n\
+  if e=$(mkdir -p -- \"$1\" 2>&1 && mkdir -- \"$2\" 2>&1); then echo \"ok $i\"; else echo \"err $i $e\" | tr '\\n' ' '; echo; fi\n\
+  shift 2; i=$((i+1))\n\
+done";
+
+/// Per triple (staging, target, old): the old version aside, the staging
+/// in, the old deleted; on failure the old moved back and the staging
+/// removed. Prints `ok <i>` or `err <i> <message>`.
 const SWAP: &str = "# eden-skills: swap staging into place\n\
-if [ -e \"$2\" ] || [ -L \"$2\" ]; then mv -- \"$2\" \"$3\" || exit 3; fi\n\
-if mv -- \"$1\" \"$2\"; then rm -rf -- \"$3\"; exit 0; fi\n\
-if [ -e \"$3\" ] || [ -L \"$3\" ]; then mv -- \"$3\" \"$2\"; fi\n\
-exit 4";
+i=0\n\
+while [ $# -gt 2 ]; do\n\
+  s=$1; t=$2; o=$3; shift 3\n\
+  if [ -e \"$t\" ] || [ -L \"$t\" ]; then\n\
+    if ! e=$(mv -- \"$t\" \"$o\" 2>&1); then rm -rf -- \"$s\"; echo \"err $i $e\" | tr '\\n' ' '; echo; i=$((i+1)); continue; fi\n\
+  fi\n\
+  if e=$(mv -- \"$s\" \"$t\" 2>&1); then rm -rf -- \"$o\"; echo \"ok $i\"; else\n\
+    if [ -e \"$o\" ] || [ -L \"$o\" ]; then mv -- \"$o\" \"$t\"; fi\n\
+    rm -rf -- \"$s\"; echo \"err $i $e\" | tr '\\n' ' '; echo\n\
+  fi\n\
+  i=$((i+1))\n\
+done";
+
+const STATES: &str = "for p; do if [ -L \"$p\" ]; then echo link; elif [ -d \"$p\" ]; then echo dir; elif [ -e \"$p\" ]; then echo file; else echo absent; fi; done";
+
+/// `ok <i>` / `err <i> <msg>` lines into per-item results.
+fn item_results(stdout: &str, n: usize) -> Vec<Option<String>> {
+    let mut r: Vec<Option<String>> = vec![Some("no answer from the container".into()); n];
+    for line in stdout.lines() {
+        let mut parts = line.splitn(3, ' ');
+        let (kind, idx, msg) = (
+            parts.next(),
+            parts.next().and_then(|x| x.parse::<usize>().ok()),
+            parts.next(),
+        );
+        if let Some(i) = idx.filter(|i| *i < n) {
+            r[i] = match kind {
+                Some("ok") => None,
+                _ => Some(msg.unwrap_or("failed").trim().to_string()),
+            };
+        }
+    }
+    r
+}
+
+impl DockerAdapter {
+    fn cache_set(&self, path: &str, state: PathState) {
+        self.states
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(path.to_string(), state);
+    }
+
+    /// Forgets cached path states (before verification re-reads them).
+    pub fn forget_states(&self) {
+        self.states
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
+    fn denied_or(&self, path: &str, u: &User, msg: &str, what: &str) -> AdapterError {
+        if permission_problem(msg) {
+            self.denied(path, u)
+        } else {
+            AdapterError::Unavailable(format!(
+                "{what} '{path}' in container '{}': {msg}",
+                self.container
+            ))
+        }
+    }
+}
 
 #[async_trait]
 impl TargetAdapter for DockerAdapter {
@@ -326,19 +392,48 @@ impl TargetAdapter for DockerAdapter {
     }
 
     async fn inspect(&self, path: &str) -> Result<PathState, AdapterError> {
+        if let Some(s) = self
+            .states
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(path)
+        {
+            return Ok(s.clone());
+        }
+        Ok(self.inspect_many(&[path.to_string()]).await?.remove(0))
+    }
+
+    /// One `docker exec` for all paths; the answers are cached for the run.
+    async fn inspect_many(&self, paths: &[String]) -> Result<Vec<PathState>, AdapterError> {
         self.health().await?;
-        let out = self
-            .exec("if [ -L \"$1\" ]; then echo link; elif [ -d \"$1\" ]; then echo dir; elif [ -e \"$1\" ]; then echo file; else echo absent; fi", &[path])
-            .await?;
+        if paths.is_empty() {
+            return Ok(Vec::new());
+        }
+        let args: Vec<&str> = paths.iter().map(String::as_str).collect();
+        let out = self.exec(STATES, &args).await?;
         if !out.ok {
             return Err(AdapterError::Unavailable(last_line(&out.stderr)));
         }
-        Ok(match out.stdout.trim() {
-            "link" => PathState::Symlink(PathBuf::new()),
-            "dir" => PathState::Dir,
-            "file" => PathState::File,
-            _ => PathState::Absent,
-        })
+        let states: Vec<PathState> = out
+            .stdout
+            .lines()
+            .map(|l| match l.trim() {
+                "link" => PathState::Symlink(PathBuf::new()),
+                "dir" => PathState::Dir,
+                "file" => PathState::File,
+                _ => PathState::Absent,
+            })
+            .collect();
+        if states.len() != paths.len() {
+            return Err(AdapterError::Unavailable(format!(
+                "unexpected answer from container '{}'",
+                self.container
+            )));
+        }
+        for (p, s) in paths.iter().zip(&states) {
+            self.cache_set(p, s.clone());
+        }
+        Ok(states)
     }
 
     async fn inject(
@@ -347,8 +442,28 @@ impl TargetAdapter for DockerAdapter {
         target: &str,
         mode: InstallMode,
     ) -> Result<(), AdapterError> {
-        self.health().await?;
-        if mode == InstallMode::Symlink && !self.warned_symlink.swap(true, Ordering::SeqCst) {
+        let item = Injection {
+            store_entry: store_entry.to_path_buf(),
+            target: target.to_string(),
+            mode,
+        };
+        self.inject_many(&[item]).await.remove(0)
+    }
+
+    /// Three docker calls for any number of skills (ADP-D4): one exec
+    /// creating roots and staging directories as the default user, one
+    /// `docker cp` of a tar stream holding every staged tree (owned by that
+    /// user), one exec swapping each into place (ADP-D5 rollback per item).
+    async fn inject_many(&self, items: &[Injection]) -> Vec<Result<(), AdapterError>> {
+        let fail_all = |e: &AdapterError| -> Vec<Result<(), AdapterError>> {
+            items.iter().map(|_| Err(clone_err(e))).collect()
+        };
+        if let Err(e) = self.health().await {
+            return fail_all(&e);
+        }
+        if items.iter().any(|i| i.mode == InstallMode::Symlink)
+            && !self.warned_symlink.swap(true, Ordering::SeqCst)
+        {
             self.warnings
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -357,59 +472,175 @@ impl TargetAdapter for DockerAdapter {
                     self.env
                 ));
         }
-        let u = self.user().await?;
-        let t = Path::new(target);
-        let root = t
-            .parent()
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|| "/".into());
-        let id = t
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let suffix = crate::fsutil::unique_suffix();
-        let staging = format!("{}/.eden-stage-{id}-{suffix}", root.trim_end_matches('/'));
-        let old = format!("{}/.eden-old-{id}-{suffix}", root.trim_end_matches('/'));
-        // (1) root and an empty staging directory, as the default user.
-        let out = self
-            .exec("mkdir -p -- \"$1\" && mkdir -- \"$2\"", &[&root, &staging])
-            .await?;
-        if !out.ok {
-            return Err(self.fail("cannot create", target, &u, &out));
-        }
-        let cleanup = || async {
-            let _ = self.exec("rm -rf -- \"$1\"", &[&staging]).await;
+        let u = match self.user().await {
+            Ok(u) => u,
+            Err(e) => return fail_all(&e),
         };
-        // (2) the files, as a tar stream owned by that user.
-        let entry = store_entry.to_path_buf();
-        let (uid, gid) = (u.uid, u.gid);
-        let tar = match tokio::task::spawn_blocking(move || tar_of(&entry, uid, gid)).await {
-            Ok(Ok(t)) => t,
-            Ok(Err(e)) => {
-                cleanup().await;
-                return Err(AdapterError::Io {
-                    path: store_entry.display().to_string(),
-                    source: e,
-                });
+        let mut results: Vec<Option<Result<(), AdapterError>>> =
+            items.iter().map(|_| None).collect();
+        struct Plan {
+            i: usize,
+            staging: String,
+            old: String,
+        }
+        let mut plans = Vec::new();
+        let mut prep_args: Vec<String> = Vec::new();
+        for (i, it) in items.iter().enumerate() {
+            let t = Path::new(&it.target);
+            let root = t
+                .parent()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "/".into());
+            let id = t
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let suffix = crate::fsutil::unique_suffix();
+            let base = root.trim_end_matches('/');
+            plans.push(Plan {
+                i,
+                staging: format!("{base}/.eden-stage-{id}-{suffix}"),
+                old: format!("{base}/.eden-old-{id}-{suffix}"),
+            });
+            prep_args.push(root);
+            prep_args.push(plans.last().map(|p| p.staging.clone()).unwrap_or_default());
+        }
+        // (1) roots and staging directories, as the default user.
+        let args: Vec<&str> = prep_args.iter().map(String::as_str).collect();
+        let out = match self.exec(PREPARE, &args).await {
+            Ok(o) => o,
+            Err(e) => return fail_all(&e),
+        };
+        let prepared = item_results(&out.stdout, items.len());
+        let mut ready = Vec::new();
+        for p in plans {
+            match &prepared[p.i] {
+                None => ready.push(p),
+                Some(msg) => {
+                    results[p.i] = Some(Err(self.denied_or(
+                        &items[p.i].target,
+                        &u,
+                        msg,
+                        "cannot create",
+                    )))
+                }
             }
-            Err(e) => {
-                cleanup().await;
-                return Err(AdapterError::Unavailable(format!("tar task failed: {e}")));
+        }
+        let cleanup = |staging: Vec<String>| async move {
+            if !staging.is_empty() {
+                let args: Vec<&str> = staging.iter().map(String::as_str).collect();
+                let _ = self.exec("rm -rf -- \"$@\"", &args).await;
             }
         };
-        let dest = format!("{}:{staging}", self.container);
-        let out = self.docker(&["cp", "-", &dest], Some(tar)).await?;
-        if !out.ok {
-            cleanup().await;
-            return Err(self.fail("cannot copy into", target, &u, &out));
+        if !ready.is_empty() {
+            // (2) every staged tree in one tar stream, extracted at `/`.
+            let jobs: Vec<(PathBuf, String)> = ready
+                .iter()
+                .map(|p| {
+                    (
+                        items[p.i].store_entry.clone(),
+                        p.staging.trim_start_matches('/').to_string(),
+                    )
+                })
+                .collect();
+            let (uid, gid) = (u.uid, u.gid);
+            let tar = tokio::task::spawn_blocking(move || {
+                let mut b = tar::Builder::new(Vec::new());
+                b.follow_symlinks(false);
+                for (entry, prefix) in &jobs {
+                    append_dir(&mut b, entry, Path::new(prefix), uid, gid)?;
+                }
+                b.into_inner()
+            })
+            .await;
+            let tar = match tar {
+                Ok(Ok(t)) => t,
+                Ok(Err(e)) => {
+                    let msg = format!("cannot read the store: {e}");
+                    cleanup(ready.iter().map(|p| p.staging.clone()).collect()).await;
+                    for p in &ready {
+                        results[p.i] = Some(Err(AdapterError::Unavailable(msg.clone())));
+                    }
+                    Vec::new()
+                }
+                Err(e) => {
+                    cleanup(ready.iter().map(|p| p.staging.clone()).collect()).await;
+                    for p in &ready {
+                        results[p.i] = Some(Err(AdapterError::Unavailable(format!(
+                            "tar task failed: {e}"
+                        ))));
+                    }
+                    Vec::new()
+                }
+            };
+            if !tar.is_empty() || results.iter().all(Option::is_none) {
+                let dest = format!("{}:/", self.container);
+                let copied = self.docker(&["cp", "-", &dest], Some(tar)).await;
+                let copy_err = match copied {
+                    Ok(o) if o.ok => None,
+                    Ok(o) => Some(last_line(&o.stderr)),
+                    Err(e) => Some(e.to_string()),
+                };
+                if let Some(msg) = copy_err {
+                    cleanup(ready.iter().map(|p| p.staging.clone()).collect()).await;
+                    for p in &ready {
+                        results[p.i] = Some(Err(self.denied_or(
+                            &items[p.i].target,
+                            &u,
+                            &msg,
+                            "cannot copy into",
+                        )));
+                    }
+                } else {
+                    // (3) the swaps.
+                    let mut swap_args: Vec<&str> = Vec::new();
+                    for p in &ready {
+                        swap_args.extend([
+                            p.staging.as_str(),
+                            items[p.i].target.as_str(),
+                            p.old.as_str(),
+                        ]);
+                    }
+                    match self.exec(SWAP, &swap_args).await {
+                        Ok(out) => {
+                            let swapped = item_results(&out.stdout, ready.len());
+                            // Whatever the script managed, no failed item keeps its staging.
+                            let leftovers: Vec<String> = ready
+                                .iter()
+                                .enumerate()
+                                .filter(|(k, _)| swapped[*k].is_some())
+                                .map(|(_, p)| p.staging.clone())
+                                .collect();
+                            cleanup(leftovers).await;
+                            for (k, p) in ready.iter().enumerate() {
+                                results[p.i] = Some(match &swapped[k] {
+                                    None => {
+                                        self.cache_set(&items[p.i].target, PathState::Dir);
+                                        Ok(())
+                                    }
+                                    Some(msg) => Err(self.denied_or(
+                                        &items[p.i].target,
+                                        &u,
+                                        msg,
+                                        "cannot replace",
+                                    )),
+                                });
+                            }
+                        }
+                        Err(e) => {
+                            cleanup(ready.iter().map(|p| p.staging.clone()).collect()).await;
+                            for p in &ready {
+                                results[p.i] = Some(Err(clone_err(&e)));
+                            }
+                        }
+                    }
+                }
+            }
         }
-        // (3) the swap: old aside, staging in, old deleted (or moved back).
-        let out = self.exec(SWAP, &[&staging, target, &old]).await?;
-        if !out.ok {
-            cleanup().await;
-            return Err(self.fail("cannot replace", target, &u, &out));
-        }
-        Ok(())
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(AdapterError::Unavailable("not attempted".into()))))
+            .collect()
     }
 
     async fn uninstall(&self, target: &str) -> Result<(), AdapterError> {
@@ -419,6 +650,17 @@ impl TargetAdapter for DockerAdapter {
             let u = self.user().await?;
             return Err(self.fail("cannot remove", target, &u, &out));
         }
+        self.cache_set(target, PathState::Absent);
         Ok(())
+    }
+}
+
+fn clone_err(e: &AdapterError) -> AdapterError {
+    match e {
+        AdapterError::Hinted { message, hint } => AdapterError::Hinted {
+            message: message.clone(),
+            hint: hint.clone(),
+        },
+        other => AdapterError::Unavailable(other.to_string()),
     }
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 use tokio::sync::{Mutex, Semaphore};
 use tokio::task::JoinSet;
 
-use crate::adapter::{AdapterError, PathState};
+use crate::adapter::{AdapterError, Injection, PathState};
 use crate::config::{Config, Environment, InstallMode, Skill, Source};
 use crate::failure::{classify, Failure, Kind, Phase};
 use crate::git::{cache_key, Git, GitError};
@@ -379,6 +379,7 @@ pub async fn run(cfg: Arc<Config>, lock: &mut Lock, opts: RunOptions) -> Report 
     let mut path_locks: HashMap<(Environment, String), Arc<Mutex<()>>> = HashMap::new();
     let mut placing: JoinSet<(usize, PlaceOutcome)> = JoinSet::new();
     let mut outcomes: Vec<Option<PlaceOutcome>> = vec![None; selected.len()];
+    let mut ready: Vec<(usize, Fetched)> = Vec::new();
     for (i, s) in selected.iter().enumerate() {
         let r = results.remove(&s.id).unwrap_or(Err(None));
         let fetched = match r {
@@ -395,12 +396,29 @@ pub async fn run(cfg: Arc<Config>, lock: &mut Lock, opts: RunOptions) -> Report 
             });
             continue;
         }
-        let targets: Vec<ResolvedTarget> = expand_targets(&cfg, s, &adapters)
+        wanted[i] = expand_targets(&cfg, s, &adapters)
             .await
             .into_iter()
             .map(|(t, _)| t)
             .collect();
-        wanted[i] = targets.clone();
+        ready.push((i, fetched));
+    }
+    // One round trip per container for the state of all its targets.
+    let mut remote_paths: BTreeMap<Environment, Vec<String>> = BTreeMap::new();
+    for (i, _) in &ready {
+        for t in wanted[*i].iter().filter(|t| !t.environment.is_local()) {
+            remote_paths
+                .entry(t.environment.clone())
+                .or_default()
+                .push(t.path.clone());
+        }
+    }
+    for (env, paths) in &remote_paths {
+        let _ = adapters.get(env).inspect_many(paths).await;
+    }
+    for (i, fetched) in ready {
+        let s = selected[i];
+        let targets = wanted[i].clone();
         let locks: Vec<Arc<Mutex<()>>> = targets
             .iter()
             .map(|t| {
@@ -433,6 +451,59 @@ pub async fn run(cfg: Arc<Config>, lock: &mut Lock, opts: RunOptions) -> Report 
                 Phase::Inject,
                 "internal error: the injection task panicked",
             ))));
+        }
+    }
+
+    // Remote targets: every injection into one environment in one batch.
+    let mut batches: BTreeMap<Environment, Vec<(usize, usize)>> = BTreeMap::new();
+    for (i, o) in outcomes.iter().enumerate() {
+        if let Some(o) = o {
+            for (k, d) in o.deferred.iter().enumerate() {
+                batches
+                    .entry(d.target.environment.clone())
+                    .or_default()
+                    .push((i, k));
+            }
+        }
+    }
+    for (env, refs) in batches {
+        let items: Vec<Injection> = refs
+            .iter()
+            .filter_map(|(i, k)| {
+                let o = outcomes[*i].as_ref()?;
+                let d = &o.deferred[*k];
+                Some(Injection {
+                    store_entry: o.fetched.as_ref()?.entry.path.clone(),
+                    target: d.target.path.clone(),
+                    mode: selected[*i].mode,
+                })
+            })
+            .collect();
+        let results = adapters.get(&env).inject_many(&items).await;
+        for ((i, k), r) in refs.into_iter().zip(results) {
+            let Some(o) = outcomes[i].as_mut() else {
+                continue;
+            };
+            let d = o.deferred[k].clone();
+            let mut report = TargetReport {
+                agent: d.target.agent.clone(),
+                environment: d.target.environment.to_string(),
+                path: d.target.path.clone(),
+                action: d.action.as_str().to_string(),
+                reasons: d.reasons.clone(),
+            };
+            match r {
+                Ok(()) => o.in_place.push(lock_target(&d.target)),
+                Err(e) => {
+                    report.action = "failed".into();
+                    report.reasons = vec![e.to_string()];
+                    o.failure.get_or_insert_with(|| Failure {
+                        hint: e.hint().map(String::from),
+                        ..Failure::permanent(&selected[i].id, Phase::Inject, e.to_string())
+                    });
+                }
+            }
+            o.targets.push(report);
         }
     }
 
@@ -608,7 +679,29 @@ pub async fn run(cfg: Arc<Config>, lock: &mut Lock, opts: RunOptions) -> Report 
             .retain(|e| configured.contains(e.id.as_str()) || !e.targets.is_empty());
     }
 
-    // Verification.
+    // Verification. Remote targets are re-read, one round trip per environment.
+    let mut remote: BTreeMap<Environment, Vec<String>> = BTreeMap::new();
+    for (s, sr) in selected.iter().zip(report.skills.iter()) {
+        if sr.status == "failed" || s.metadata_only || !s.verify_enabled {
+            continue;
+        }
+        for t in sr
+            .targets
+            .iter()
+            .filter(|t| matches!(t.action.as_str(), "create" | "update" | "noop"))
+        {
+            if let Some(Environment::Docker(c)) = Environment::parse(&t.environment) {
+                adapters.docker(&c).forget_states();
+                remote
+                    .entry(Environment::Docker(c))
+                    .or_default()
+                    .push(t.path.clone());
+            }
+        }
+    }
+    for (env, paths) in &remote {
+        let _ = adapters.get(env).inspect_many(paths).await;
+    }
     for (s, sr) in selected.iter().zip(report.skills.iter()) {
         if sr.status == "failed" || s.metadata_only || !s.verify_enabled {
             continue;
@@ -1135,6 +1228,15 @@ struct PlaceOutcome {
     in_place: Vec<LockTarget>,
     failure: Option<Failure>,
     cancelled: bool,
+    /// Remote injections decided here, done in one batch per environment.
+    deferred: Vec<Deferred>,
+}
+
+#[derive(Debug, Clone)]
+struct Deferred {
+    target: ResolvedTarget,
+    action: Action,
+    reasons: Vec<String>,
 }
 
 impl PlaceOutcome {
@@ -1221,6 +1323,13 @@ async fn place_skill(
             .await
         };
         match action {
+            Action::Create | Action::Update if !t.environment.is_local() => {
+                o.deferred.push(Deferred {
+                    target: t.clone(),
+                    action,
+                    reasons,
+                });
+            }
             Action::Create | Action::Update => match adapter
                 .inject(&fetched.entry.path, &t.path, skill.mode)
                 .await
