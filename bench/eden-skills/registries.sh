@@ -32,12 +32,15 @@ for i in $(seq -w 1 20); do
   git -C "$d" init -q -b main
   git -C "$d" -c user.email=b@b -c user.name=b add -A
   git -C "$d" -c user.email=b@b -c user.name=b commit -qm index
-  printf 'r%s = { url = "file://%s", priority = %s }\n' "$i" "$d" "$i" >> "$cfg"
+  printf 'r%s = { url = "file://%s", priority = %s }\n' "$i" "$d" "$((10#$i))" >> "$cfg"
 done
 
 P="PATH=$work/bin:$PATH HOME=$work/home"
+# One --prepare per command: the first two start from nothing, the re-syncs
+# from the copies the earlier runs left.
 hyperfine --style basic --export-markdown "$out/registries.md" --runs 3 \
-  --prepare "rm -rf $work/registries" \
+  --prepare "rm -rf $work/registries" --prepare "rm -rf $work/registries" \
+  --prepare "env $P $bin --config $cfg update >/dev/null" --prepare "true" \
   -n "first update, --concurrency 1" "env $P $bin --config $cfg update --concurrency 1" \
   -n "first update (default 10)" "env $P $bin --config $cfg update" \
   -n "re-sync update, --concurrency 1" "env $P $bin --config $cfg update --concurrency 1" \

@@ -505,12 +505,9 @@ fn remove_cmd(
             return 1;
         }
     };
-    let mut doc = match Doc::parse(&text) {
+    let mut doc = match parse_doc(&text) {
         Ok(d) => d,
-        Err(e) => {
-            error(&e.to_string());
-            return 2;
-        }
+        Err(c) => return c,
     };
     if let Err(e) = doc.remove_skills(&ids) {
         error(&e.to_string());
@@ -730,6 +727,34 @@ fn config_text(env: &Env) -> Result<(String, bool), Exit> {
     }
 }
 
+/// The result of `add` / `set`: `{"action","config_path","skill_id"}` or a line.
+fn edited(env: &Env, json: bool, action: &str, verb: &str, path: &Path, id: &str) -> Exit {
+    if json {
+        print_json(
+            &json!({"action": action, "config_path": path.display().to_string(), "skill_id": id}),
+        );
+    } else {
+        println!("{}  {} {id}", env.st.head(verb), env.st.ok());
+    }
+    0
+}
+
+fn parse_doc(text: &str) -> Result<Doc, Exit> {
+    Doc::parse(text).map_err(|e| {
+        error(&e.to_string());
+        2
+    })
+}
+
+/// Validates an edited config and writes it atomically: nothing is written
+/// when the edit would make it invalid (exit 2).
+fn save_doc(env: &Env, path: &Path, doc: &Doc, strict: bool) -> Result<Config, Exit> {
+    let text = doc.render();
+    let cfg = validated(env, &text, strict)?;
+    write_config(path, &text)?;
+    Ok(cfg)
+}
+
 /// Validates edited text; exit 2 with the validation errors otherwise.
 fn validated(env: &Env, text: &str, strict: bool) -> Result<Config, Exit> {
     match Config::parse(text, &env.config, &env.home) {
@@ -784,32 +809,18 @@ fn add_cmd(env: &Env, a: AddArgs) -> Exit {
         },
         metadata_only: a.no_exec_metadata_only.unwrap_or(false),
     };
-    let mut doc = match Doc::parse(&text) {
+    let mut doc = match parse_doc(&text) {
         Ok(d) => d,
-        Err(e) => {
-            error(&e.to_string());
-            return 2;
-        }
+        Err(c) => return c,
     };
     if let Err(e) = doc.push_skill(&skill) {
         error(&e.to_string());
         return 2;
     }
-    let new_text = doc.render();
-    if let Err(c) = validated(env, &new_text, a.strict) {
+    if let Err(c) = save_doc(env, &env.config, &doc, a.strict) {
         return c;
     }
-    if let Err(c) = write_config(&env.config, &new_text) {
-        return c;
-    }
-    if a.json {
-        print_json(
-            &json!({"action": "add", "config_path": env.config.display().to_string(), "skill_id": a.id}),
-        );
-    } else {
-        println!("{}  {} {}", env.st.head("Added"), env.st.ok(), a.id);
-    }
-    0
+    edited(env, a.json, "add", "Added", &env.config, &a.id)
 }
 
 #[derive(Args, Debug)]
@@ -871,32 +882,18 @@ fn set_cmd(env: &Env, a: SetArgs) -> Exit {
         return 2;
     }
     let text = std::fs::read_to_string(&cfg.path).unwrap_or_default();
-    let mut doc = match Doc::parse(&text) {
+    let mut doc = match parse_doc(&text) {
         Ok(d) => d,
-        Err(e) => {
-            error(&e.to_string());
-            return 2;
-        }
+        Err(c) => return c,
     };
     if let Err(e) = doc.set_fields(&a.id, &m) {
         error(&e.to_string());
         return 2;
     }
-    let new_text = doc.render();
-    if let Err(c) = validated(env, &new_text, false) {
+    if let Err(c) = save_doc(env, &cfg.path, &doc, false) {
         return c;
     }
-    if let Err(c) = write_config(&cfg.path, &new_text) {
-        return c;
-    }
-    if a.json {
-        print_json(
-            &json!({"action": "set", "config_path": cfg.path.display().to_string(), "skill_id": a.id}),
-        );
-    } else {
-        println!("{}  {} {}", env.st.head("Updated"), env.st.ok(), a.id);
-    }
-    0
+    edited(env, a.json, "set", "Updated", &cfg.path, &a.id)
 }
 
 fn list_cmd(env: &Env, json: bool) -> Exit {
@@ -1422,12 +1419,9 @@ fn install_cmd(env: &Env, a: InstallArgs) -> Exit {
         return cleanup(0);
     }
     // Write the config (created from the template if missing), then install.
-    let mut doc = match Doc::parse(&text) {
+    let mut doc = match parse_doc(&text) {
         Ok(d) => d,
-        Err(e) => {
-            error(&e.to_string());
-            return 2;
-        }
+        Err(c) => return c,
     };
     for s in &skills {
         let replace = cfg.skill(&s.id).is_none() || s.shorthand.is_none();
@@ -1436,14 +1430,10 @@ fn install_cmd(env: &Env, a: InstallArgs) -> Exit {
             return 2;
         }
     }
-    let new_text = doc.render();
-    let new_cfg = match validated(env, &new_text, false) {
+    let new_cfg = match save_doc(env, &env.config, &doc, false) {
         Ok(c) => c,
         Err(c) => return c,
     };
-    if let Err(c) = write_config(&env.config, &new_text) {
-        return c;
-    }
     if created {
         eprintln!("Created config at {}", env.config.display());
     }
@@ -1878,25 +1868,18 @@ fn install_registry(
         }
         return 0;
     }
-    let mut doc = match Doc::parse(text) {
+    let mut doc = match parse_doc(text) {
         Ok(d) => d,
-        Err(e) => {
-            error(&e.to_string());
-            return 2;
-        }
+        Err(c) => return c,
     };
     if let Err(e) = doc.upsert_skill(&skill, true) {
         error(&e.to_string());
         return 2;
     }
-    let new_text = doc.render();
-    let new_cfg = match validated(env, &new_text, false) {
+    let new_cfg = match save_doc(env, &env.config, &doc, false) {
         Ok(c) => c,
         Err(c) => return c,
     };
-    if let Err(c) = write_config(&env.config, &new_text) {
-        return c;
-    }
     let mut lock = load_lock(&new_cfg);
     let rt = runtime();
     let mut opts = RunOptions::new(Command::Install, conc);

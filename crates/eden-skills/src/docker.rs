@@ -664,3 +664,23 @@ fn clone_err(e: &AdapterError) -> AdapterError {
         other => AdapterError::Unavailable(other.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_item_results() {
+        let r = item_results(
+            "ok 0\nerr 2 mkdir: can't create directory: Permission denied \n",
+            3,
+        );
+        assert_eq!(r[0], None);
+        assert_eq!(r[1].as_deref(), Some("no answer from the container"));
+        assert_eq!(
+            r[2].as_deref(),
+            Some("mkdir: can't create directory: Permission denied")
+        );
+        assert!(permission_problem(r[2].as_deref().unwrap()));
+    }
+}

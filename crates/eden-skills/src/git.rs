@@ -118,37 +118,38 @@ impl Git {
         }
     }
 
-    /// `git clone --bare` into a scratch name, renamed to `dest` on success:
-    /// a cache is either complete or absent.
-    pub async fn clone_bare(&self, url: &str, dest: &Path) -> Result<(), GitError> {
+    /// `git clone <flags> -- url <scratch>`, renamed to `dest` on success:
+    /// a clone is either complete or absent.
+    async fn clone_into(&self, flags: &[&str], url: &str, dest: &Path) -> Result<(), GitError> {
         let parent = dest.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(parent).map_err(GitError::Spawn)?;
         let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("repo");
         let tmp = parent.join(format!(".{name}.clone-{}", crate::fsutil::unique_suffix()));
-        let r = self
-            .run(
-                None,
-                [
-                    OsStr::new("clone"),
-                    OsStr::new("--bare"),
-                    OsStr::new("--quiet"),
-                    OsStr::new("--"),
-                    OsStr::new(url),
-                    tmp.as_os_str(),
-                ],
-            )
-            .await;
-        if let Err(e) = r {
+        let mut args: Vec<&OsStr> = vec![OsStr::new("clone")];
+        args.extend(flags.iter().map(OsStr::new));
+        args.extend([
+            OsStr::new("--quiet"),
+            OsStr::new("--"),
+            OsStr::new(url),
+            tmp.as_os_str(),
+        ]);
+        if let Err(e) = self.run(None, args).await {
             let _ = crate::fsutil::remove_any(&tmp);
             return Err(e);
         }
         if let Err(e) = std::fs::rename(&tmp, dest) {
             let _ = crate::fsutil::remove_any(&tmp);
+            // Another task may have completed the same clone first.
             if !dest.is_dir() {
                 return Err(GitError::Spawn(e));
             }
         }
         Ok(())
+    }
+
+    /// A bare cache of every branch and tag (skill sources).
+    pub async fn clone_bare(&self, url: &str, dest: &Path) -> Result<(), GitError> {
+        self.clone_into(&["--bare"], url, dest).await
     }
 
     /// Fetches every branch and tag into a bare cache. `Ok(true)` when
@@ -177,39 +178,9 @@ impl Git {
         }
     }
 
-    /// A shallow clone with a work tree (registry indexes), made under a
-    /// scratch name and renamed into place.
+    /// A shallow clone with a work tree (registry indexes).
     pub async fn clone_shallow(&self, url: &str, dest: &Path) -> Result<(), GitError> {
-        let parent = dest.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(parent).map_err(GitError::Spawn)?;
-        let name = dest
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("registry");
-        let tmp = parent.join(format!(".{name}.clone-{}", crate::fsutil::unique_suffix()));
-        let r = self
-            .run(
-                None,
-                [
-                    OsStr::new("clone"),
-                    OsStr::new("--depth"),
-                    OsStr::new("1"),
-                    OsStr::new("--quiet"),
-                    OsStr::new("--"),
-                    OsStr::new(url),
-                    tmp.as_os_str(),
-                ],
-            )
-            .await;
-        if let Err(e) = r {
-            let _ = crate::fsutil::remove_any(&tmp);
-            return Err(e);
-        }
-        if let Err(e) = std::fs::rename(&tmp, dest) {
-            let _ = crate::fsutil::remove_any(&tmp);
-            return Err(GitError::Spawn(e));
-        }
-        Ok(())
+        self.clone_into(&["--depth", "1"], url, dest).await
     }
 
     /// Brings a shallow registry copy to the remote's default branch:

@@ -349,6 +349,25 @@ mod tests {
     }
 
     #[test]
+    fn manifest_versions() {
+        let t = tempfile::tempdir().unwrap();
+        assert!(check_manifest(t.path(), "r")
+            .unwrap()
+            .unwrap()
+            .contains("no manifest.toml"));
+        std::fs::write(
+            t.path().join("manifest.toml"),
+            "format_version = 1\nname = \"r\"\n",
+        )
+        .unwrap();
+        assert_eq!(check_manifest(t.path(), "r"), Ok(None));
+        std::fs::write(t.path().join("manifest.toml"), "format_version = 2\n").unwrap();
+        assert!(check_manifest(t.path(), "r")
+            .unwrap_err()
+            .contains("skipped"));
+    }
+
+    #[test]
     fn malformed_entries() {
         assert!(parse_entry("[skill]\nname = \"x\"\n", "x", "https://r")
             .unwrap_err()
