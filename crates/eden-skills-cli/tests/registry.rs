@@ -146,6 +146,10 @@ fn resolution_prefers_official_and_needs_update_first() {
         l["skills"][0]["registry"],
         serde_json::json!({"name": null, "version": "1.2.0"})
     );
+    // The cache of the repository the registry resolved to is in use.
+    let (_, c, _) = sb.json(&["clean", "--dry-run", "--json"]);
+    assert_eq!(c["removed_cache_entries"], serde_json::json!([]));
+    assert_eq!(c["removed_store_entries"], serde_json::json!([]));
 }
 
 #[test]

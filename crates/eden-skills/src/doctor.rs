@@ -393,6 +393,11 @@ pub fn unused_storage(
             crate::config::Source::Repo { repo, .. } if !s.is_local_dir() => {
                 Some(crate::git::cache_key(repo))
             }
+            // Registry skills: the repository their lock entry resolved to.
+            crate::config::Source::Registry { .. } => lock
+                .get(&s.id)
+                .and_then(|l| l.resolved_repo.as_deref())
+                .map(crate::git::cache_key),
             _ => None,
         })
         .collect();
