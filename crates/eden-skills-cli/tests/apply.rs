@@ -501,3 +501,52 @@ fn baseline_lock_without_hash_is_reexported_at_its_commit() {
         "x\n"
     );
 }
+
+#[test]
+fn colour_only_where_asked_and_never_in_json() {
+    let sb = Sandbox::new();
+    let url = sb.skill_repo("col");
+    sb.write_config(&Sandbox::entry("col", &url));
+    let o = sb.run(&["--color", "always", "apply"]);
+    assert!(stdout(&o).contains("\x1b["), "{}", stdout(&o));
+    let o = sb.run(&["--color", "always", "apply", "--json"]);
+    assert!(!stdout(&o).contains('\x1b'));
+    let o = sb.run(&["apply"]);
+    assert!(!stdout(&o).contains('\x1b'), "not a terminal under auto");
+    let o = sb.run(&["--color", "never", "doctor"]);
+    assert!(!stdout(&o).contains('\x1b'));
+}
+
+#[test]
+fn remove_auto_clean_reports_what_it_cleaned() {
+    let sb = Sandbox::new();
+    let url = sb.skill_repo("ac");
+    sb.write_config(&Sandbox::entry("ac", &url));
+    assert_eq!(code(&sb.run(&["apply"])), 0);
+    let (rc, v, _) = sb.json(&["remove", "ac", "--auto-clean", "--json"]);
+    assert_eq!(rc, 0);
+    assert_eq!(v["action"], "remove");
+    assert_eq!(v["config_path"], sb.config.display().to_string());
+    assert_eq!(v["clean"]["action"], "clean");
+    assert_eq!(
+        v["clean"]["removed_store_entries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        v["clean"]["removed_cache_entries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(!sb.claude("ac").exists());
+    assert_eq!(
+        std::fs::read_dir(sb.home.join(".eden-skills/skills/store"))
+            .unwrap()
+            .count(),
+        0
+    );
+}

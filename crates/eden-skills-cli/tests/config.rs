@@ -262,3 +262,60 @@ fn help_version_and_usage_errors() {
     let o = sb.run(&["completions", "bash"]);
     assert!(stdout(&o).contains("eden-skills"));
 }
+
+#[test]
+fn add_validates_what_it_writes() {
+    let sb = Sandbox::new();
+    assert_eq!(code(&sb.run(&["init"])), 0);
+    let before = std::fs::read_to_string(&sb.config).unwrap();
+    for args in [
+        vec![
+            "add",
+            "--id",
+            "x",
+            "--repo",
+            "https://h/x.git",
+            "-t",
+            "claude-code",
+            "--verify-check",
+            "smells-ok",
+        ],
+        vec![
+            "add",
+            "--id",
+            "x",
+            "--repo",
+            "https://h/x.git",
+            "-t",
+            "claude-code",
+            "--subpath",
+            "../up",
+        ],
+        vec![
+            "add",
+            "--id",
+            "-x",
+            "--repo",
+            "https://h/x.git",
+            "-t",
+            "claude-code",
+        ],
+        vec![
+            "add",
+            "--id",
+            "x",
+            "--repo",
+            "https://h/x.git",
+            "-t",
+            "nosuch-agent",
+        ],
+    ] {
+        let o = sb.run(&args);
+        assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
+        assert_eq!(
+            std::fs::read_to_string(&sb.config).unwrap(),
+            before,
+            "{args:?} changed the file"
+        );
+    }
+}
