@@ -1,0 +1,55 @@
+//! The machine-readable bench output scripts rely on (field names exact;
+//! the figures themselves are never asserted).
+
+use assert_cmd::Command;
+
+fn bench(what: &str) -> serde_json::Value {
+    let out = Command::cargo_bin("lugh")
+        .unwrap()
+        .args(["bench", what, "--quick", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn ipc_figures() {
+    let v = bench("ipc");
+    for k in [
+        "nng_rtt_p50_us",
+        "nng_rtt_p99_us",
+        "mpsc_rtt_p50_us",
+        "throughput_msgs_per_s",
+    ] {
+        assert!(v[k].as_f64().is_some_and(|x| x > 0.0), "{k} in {v}");
+    }
+    assert_eq!(
+        v["throughput_messages"], 100_000,
+        "every message sent arrived"
+    );
+}
+
+#[test]
+fn priority_figures() {
+    let v = bench("priority");
+    for k in ["high_p99_ms", "fifo_high_p99_ms"] {
+        assert!(v[k].as_f64().is_some_and(|x| x > 0.0), "{k} in {v}");
+    }
+    assert_eq!(v["low_before_high_violations"], 0);
+    assert_eq!(v["high_messages"], 60, "no HIGH message lost");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = Command::cargo_bin("lugh")
+        .unwrap()
+        .args(["bench", "nothing"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -1,0 +1,265 @@
+//! `lugh bench`: IPC figures measured in-process, each beside its
+//! same-run reference (an `mpsc` round trip, a single FIFO socket).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::ipc::{Endpoint, IpcError, Sender};
+use crate::msg::{Message, Op, Priority, Source};
+
+fn unique(name: &str) -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "inproc://lugh-bench-{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The q-quantile of sorted samples.
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    v
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IpcFigures {
+    pub nng_rtt_p50_us: f64,
+    pub nng_rtt_p99_us: f64,
+    pub mpsc_rtt_p50_us: f64,
+    pub mpsc_rtt_p99_us: f64,
+    pub throughput_msgs_per_s: f64,
+    pub round_trips: usize,
+    pub throughput_messages: usize,
+}
+
+/// Round trips kernel -> service -> kernel over inproc NNG (through the
+/// priority endpoints), the same over `std::sync::mpsc`, and one-way
+/// throughput.
+pub fn ipc(quick: bool) -> Result<IpcFigures, IpcError> {
+    let (trips, flood) = if quick {
+        (3_000, 100_000)
+    } else {
+        (50_000, 1_000_000)
+    };
+    let kernel_url = unique("kernel");
+    let service_url = unique("service");
+    let kernel = Endpoint::bind(&kernel_url)?;
+    let service = Endpoint::bind(&service_url)?;
+    let to_service = Sender::connect(&service_url)?;
+    let to_kernel = Sender::connect(&kernel_url)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let echo = {
+        let stop = stop.clone();
+        let inbox = service.inbox.clone();
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                if let Some(a) = inbox.pop(Duration::from_millis(50)) {
+                    let mut m = a.message;
+                    m.header.ack = m.header.seq;
+                    let _ = to_kernel.send(&m);
+                }
+            }
+        })
+    };
+    let src = Source {
+        service: 0,
+        generation: 1,
+    };
+    let mut rtt = Vec::with_capacity(trips);
+    for i in 0..(trips + 500) {
+        let m = Message::new(Priority::High, Op::Echo, src, i as u64, vec![0; 32]);
+        let t = Instant::now();
+        to_service.send(&m)?;
+        let back = kernel.recv(Duration::from_secs(5));
+        if back.is_none() {
+            break;
+        }
+        if i >= 500 {
+            rtt.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let _ = echo.join();
+    let rtt = sorted(rtt);
+
+    // The same round trip over std channels.
+    let (tx, rx) = mpsc::channel::<u64>();
+    let (btx, brx) = mpsc::channel::<u64>();
+    let t = std::thread::spawn(move || {
+        while let Ok(v) = rx.recv() {
+            if btx.send(v).is_err() {
+                break;
+            }
+        }
+    });
+    let mut m_rtt = Vec::with_capacity(trips);
+    for i in 0..(trips + 500) as u64 {
+        let t0 = Instant::now();
+        let _ = tx.send(i);
+        let _ = brx.recv();
+        if i >= 500 {
+            m_rtt.push(t0.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    drop(tx);
+    let _ = t.join();
+    let m_rtt = sorted(m_rtt);
+
+    // One-way throughput into the service endpoint.
+    let inbox = service.inbox.clone();
+    let counter = std::thread::spawn(move || {
+        let mut n = 0usize;
+        while n < flood {
+            if inbox.pop(Duration::from_secs(5)).is_none() {
+                break;
+            }
+            n += 1;
+        }
+        (n, Instant::now())
+    });
+    let start = Instant::now();
+    let payload = vec![0u8; 32];
+    for i in 0..flood {
+        to_service.send(&Message::new(
+            Priority::Medium,
+            Op::Schedule,
+            src,
+            i as u64,
+            payload.clone(),
+        ))?;
+    }
+    let (received, end) = counter.join().unwrap_or((0, Instant::now()));
+    let secs = end.duration_since(start).as_secs_f64().max(1e-9);
+    drop(to_service);
+    kernel.close();
+    service.close();
+    Ok(IpcFigures {
+        nng_rtt_p50_us: quantile(&rtt, 0.50),
+        nng_rtt_p99_us: quantile(&rtt, 0.99),
+        mpsc_rtt_p50_us: quantile(&m_rtt, 0.50),
+        mpsc_rtt_p99_us: quantile(&m_rtt, 0.99),
+        throughput_msgs_per_s: received as f64 / secs,
+        round_trips: rtt.len(),
+        throughput_messages: received,
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PriorityFigures {
+    pub high_p99_ms: f64,
+    pub high_p50_ms: f64,
+    pub fifo_high_p99_ms: f64,
+    pub fifo_high_p50_ms: f64,
+    pub low_before_high_violations: u64,
+    pub high_messages: usize,
+    pub low_per_high: usize,
+}
+
+fn nanos_since(base: Instant) -> u64 {
+    base.elapsed().as_nanos() as u64
+}
+
+/// A busy handler: about `us` microseconds of work per message.
+fn work(us: u64) {
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_micros(us) {
+        std::hint::spin_loop();
+    }
+}
+
+/// Waits of HIGH messages sent behind 500 LOW each, handled by a consumer
+/// slower than the producer; `fifo` = one socket, arrival order.
+fn flood(fifo: bool, rounds: usize, low_per_high: usize) -> Result<(Vec<f64>, u64), IpcError> {
+    let url = unique(if fifo { "fifo" } else { "prio" });
+    let ep = if fifo {
+        Endpoint::bind_fifo(&url)?
+    } else {
+        Endpoint::bind(&url)?
+    };
+    let tx = if fifo {
+        Sender::connect_fifo(&url)?
+    } else {
+        Sender::connect(&url)?
+    };
+    let base = Instant::now();
+    let total = rounds * (low_per_high + 1);
+    let inbox = ep.inbox.clone();
+    let consumer = std::thread::spawn(move || {
+        let mut waits = Vec::new();
+        let mut seen = 0;
+        while seen < total {
+            let Some(a) = inbox.pop(Duration::from_secs(10)) else {
+                break;
+            };
+            seen += 1;
+            if a.message.header.priority == Priority::High {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&a.message.payload[..8]);
+                let sent = u64::from_le_bytes(b);
+                waits.push((nanos_since(base).saturating_sub(sent)) as f64 / 1e6);
+            }
+            work(2);
+        }
+        waits
+    });
+    let src = Source {
+        service: 1,
+        generation: 1,
+    };
+    let mut seq = 0u64;
+    for _ in 0..rounds {
+        for _ in 0..low_per_high {
+            seq += 1;
+            tx.send(&Message::new(
+                Priority::Low,
+                Op::Schedule,
+                src,
+                seq,
+                nanos_since(base).to_le_bytes().to_vec(),
+            ))?;
+        }
+        seq += 1;
+        tx.send(&Message::new(
+            Priority::High,
+            Op::GridAlert,
+            src,
+            seq,
+            nanos_since(base).to_le_bytes().to_vec(),
+        ))?;
+        // Let the backlog build the way a sensor burst would.
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    let waits = consumer.join().unwrap_or_default();
+    let violations = ep.inbox.violations.load(Ordering::Relaxed);
+    drop(tx);
+    ep.close();
+    Ok((sorted(waits), violations))
+}
+
+pub fn priority(quick: bool) -> Result<PriorityFigures, IpcError> {
+    let rounds = if quick { 60 } else { 400 };
+    let low = 500;
+    let (prio, violations) = flood(false, rounds, low)?;
+    let (fifo, _) = flood(true, rounds, low)?;
+    Ok(PriorityFigures {
+        high_p99_ms: quantile(&prio, 0.99),
+        high_p50_ms: quantile(&prio, 0.50),
+        fifo_high_p99_ms: quantile(&fifo, 0.99),
+        fifo_high_p50_ms: quantile(&fifo, 0.50),
+        low_before_high_violations: violations,
+        high_messages: prio.len(),
+        low_per_high: low,
+    })
+}
