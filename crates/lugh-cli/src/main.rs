@@ -7,8 +7,8 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 /// lugh: the LughOS microkernel MVP — prioritized NNG IPC, hot-swappable
 /// schedulers, a reincarnation server.
 ///
-/// This build provides the IPC layer and its benchmarks; `run` and `ctl`
-/// come with the kernel.
+/// This build provides the IPC layer, the schedulers and their live swap,
+/// with benchmarks; `run`, `ctl` and the reincarnation server are next.
 #[derive(Parser, Debug)]
 #[command(name = "lugh", version, max_term_width = 100)]
 struct Cli {
@@ -41,6 +41,8 @@ enum Bench {
     Ipc,
     /// HIGH waits behind floods of LOW, beside a single FIFO socket.
     Priority,
+    /// Live scheduler swaps under load: lost, duplicated, reordered, gap.
+    Swap,
 }
 
 fn main() -> ExitCode {
@@ -75,6 +77,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Bench { what, quick, json } => match what {
             Bench::Ipc => print(json, serde_json::to_value(lugh::bench::ipc(quick)?)?),
             Bench::Priority => print(json, serde_json::to_value(lugh::bench::priority(quick)?)?),
+            Bench::Swap => print(json, serde_json::to_value(lugh::bench::swap(quick)?)?),
         },
         Cmd::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "lugh", &mut std::io::stdout());

@@ -45,6 +45,17 @@ fn priority_figures() {
 }
 
 #[test]
+fn swap_figures() {
+    let v = bench("swap");
+    assert_eq!(v["swaps"], 4);
+    assert_eq!(v["lost"], 0, "{v}");
+    assert_eq!(v["duplicated"], 0, "{v}");
+    assert_eq!(v["reordered"], 0, "{v}");
+    assert!(v["messages"].as_u64().is_some_and(|m| m > 0));
+    assert!(v["gap_p99_ms"].as_f64().is_some());
+}
+
+#[test]
 fn usage_errors_exit_2() {
     let out = Command::cargo_bin("lugh")
         .unwrap()

@@ -263,3 +263,123 @@ pub fn priority(quick: bool) -> Result<PriorityFigures, IpcError> {
         low_per_high: low,
     })
 }
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SwapFigures {
+    pub swaps: usize,
+    pub messages: u64,
+    pub lost: u64,
+    pub duplicated: u64,
+    pub reordered: u64,
+    /// Longest pause in processing around each swap, p99 over the swaps.
+    pub gap_p99_ms: f64,
+    pub gap_max_ms: f64,
+    pub rate_msgs_per_s: u64,
+    pub aborted: usize,
+}
+
+/// Swaps round-robin <-> priority under a paced load and checks the
+/// processed stream: every number once, in order.
+pub fn swap(quick: bool) -> Result<SwapFigures, IpcError> {
+    use crate::sched::Kind;
+    use crate::swap::Kernel;
+    let (messages, rate, swaps): (u64, u64, usize) = if quick {
+        (60_000, 30_000, 4)
+    } else {
+        (300_000, 50_000, 10)
+    };
+    let (tx, rx) = mpsc::channel();
+    let mut k = Kernel::start(&unique("swap"), Kind::RoundRobin, Some(tx))?;
+    let ch = k.channel.clone();
+    let load = std::thread::spawn(move || -> Result<(), IpcError> {
+        let t = Instant::now();
+        for i in 0..messages {
+            ch.lock().unwrap_or_else(|e| e.into_inner()).send(
+                Priority::Medium,
+                Op::AddTask,
+                vec![0; 16],
+            )?;
+            let due = Duration::from_secs_f64(i as f64 / rate as f64);
+            if let Some(w) = due.checked_sub(t.elapsed()) {
+                std::thread::sleep(w);
+            }
+        }
+        Ok(())
+    });
+    // The observer records when each message was processed.
+    let collector = std::thread::spawn(move || {
+        let mut seen: Vec<(u64, Instant)> = Vec::with_capacity(messages as usize);
+        let deadline = Duration::from_secs(60);
+        let start = Instant::now();
+        while (seen.len() as u64) < messages && start.elapsed() < deadline {
+            if let Ok((_, seq)) = rx.recv_timeout(Duration::from_millis(200)) {
+                seen.push((seq, Instant::now()));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        while let Ok((_, seq)) = rx.try_recv() {
+            seen.push((seq, Instant::now()));
+        }
+        seen
+    });
+    let period = Duration::from_secs_f64(messages as f64 / rate as f64 / (swaps as f64 + 1.0));
+    let mut windows = Vec::new();
+    let mut aborted = 0;
+    for i in 0..swaps {
+        std::thread::sleep(period);
+        let to = if i % 2 == 0 {
+            Kind::Priority
+        } else {
+            Kind::RoundRobin
+        };
+        let t0 = Instant::now();
+        let r = k.swap(to, false);
+        if !r.committed {
+            aborted += 1;
+        }
+        windows.push((t0, Instant::now()));
+    }
+    load.join().unwrap_or(Ok(()))?;
+    let seen = collector.join().unwrap_or_default();
+    k.shutdown();
+    // Exactness of the stream.
+    let mut count = vec![0u32; messages as usize + 1];
+    let mut reordered = 0u64;
+    let mut last = 0u64;
+    for (seq, _) in &seen {
+        if let Some(c) = count.get_mut(*seq as usize) {
+            *c += 1;
+        }
+        if *seq < last {
+            reordered += 1;
+        }
+        last = last.max(*seq);
+    }
+    let lost = count[1..].iter().filter(|c| **c == 0).count() as u64;
+    let duplicated = count[1..].iter().map(|c| c.saturating_sub(1) as u64).sum();
+    // Service gap per swap: the longest interval between consecutive
+    // processed messages that overlaps the swap.
+    let mut gaps = Vec::new();
+    for (a, b) in &windows {
+        let mut g = 0f64;
+        for w in seen.windows(2) {
+            let (t1, t2) = (w[0].1, w[1].1);
+            if t2 >= *a && t1 <= *b {
+                g = g.max(t2.duration_since(t1).as_secs_f64() * 1e3);
+            }
+        }
+        gaps.push(g);
+    }
+    let gaps = sorted(gaps);
+    Ok(SwapFigures {
+        swaps,
+        messages,
+        lost,
+        duplicated,
+        reordered,
+        gap_p99_ms: quantile(&gaps, 0.99),
+        gap_max_ms: gaps.last().copied().unwrap_or(0.0),
+        rate_msgs_per_s: rate,
+        aborted,
+    })
+}

@@ -5,11 +5,11 @@
 //! the callback 4 µs); senders push to the socket of the message's priority.
 //! The same code takes `inproc://`, `ipc://` and `tcp://`.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use nng::options::{Options, RecvBufferSize, SendBufferSize};
+use nng::options::{Options, ReconnectMaxTime, ReconnectMinTime, RecvBufferSize, SendBufferSize};
 use nng::{Aio, AioResult, Protocol, Socket};
 
 use crate::inbox::{Arrival, Inbox};
@@ -59,6 +59,7 @@ pub struct Endpoint {
     pub inbox: Arc<Inbox>,
     sockets: Vec<Socket>,
     aios: Vec<Aio>,
+    closing: Arc<AtomicBool>,
 }
 
 impl Endpoint {
@@ -80,12 +81,14 @@ impl Endpoint {
     fn listen(urls: &[String], inbox: Arc<Inbox>) -> Result<Endpoint, IpcError> {
         let mut sockets = Vec::new();
         let mut aios = Vec::new();
+        let closing = Arc::new(AtomicBool::new(false));
         for url in urls {
             let s = Socket::new(Protocol::Pull0).map_err(nng_err(url))?;
             s.set_opt::<RecvBufferSize>(BUFFER).map_err(nng_err(url))?;
             s.listen(url).map_err(nng_err(url))?;
             let rx = s.clone();
             let inbox = inbox.clone();
+            let stop = closing.clone();
             let aio = Aio::new(move |aio, res| {
                 if let AioResult::Recv(Ok(m)) = res {
                     match Message::decode(&m) {
@@ -95,8 +98,10 @@ impl Endpoint {
                             tracing::debug!("rejected message: {e}");
                         }
                     }
-                    // Re-arm; fails only once the socket is closed.
-                    let _ = rx.recv_async(&aio);
+                    // Re-arm, unless the endpoint is closing.
+                    if !stop.load(Ordering::SeqCst) {
+                        let _ = rx.recv_async(&aio);
+                    }
                 }
             })
             .map_err(nng_err(url))?;
@@ -108,6 +113,7 @@ impl Endpoint {
             inbox,
             sockets,
             aios,
+            closing,
         })
     }
 
@@ -115,14 +121,26 @@ impl Endpoint {
         self.inbox.pop(timeout)
     }
 
-    /// Closes the sockets (pending receives complete with an error and are
-    /// not re-armed), then releases the receive contexts.
-    pub fn close(self) {
+    /// Closes the sockets and releases the receive contexts (also done on
+    /// drop).
+    pub fn close(self) {}
+}
+
+impl Drop for Endpoint {
+    fn drop(&mut self) {
+        // No callback re-arms once `closing` is seen; closing the sockets
+        // ends the pending receives. Waiting twice covers a callback that
+        // re-armed just before it saw the flag, so no callback is running
+        // (and none can free its own context) when the contexts are freed.
+        self.closing.store(true, Ordering::SeqCst);
         for s in &self.sockets {
             s.close();
         }
-        for a in &self.aios {
-            a.cancel();
+        for _ in 0..2 {
+            for a in &self.aios {
+                a.cancel();
+                a.wait();
+            }
         }
         self.inbox.close();
     }
@@ -152,7 +170,14 @@ impl Sender {
         for url in urls {
             let s = Socket::new(Protocol::Push0).map_err(nng_err(url))?;
             s.set_opt::<SendBufferSize>(BUFFER).map_err(nng_err(url))?;
-            s.dial(url).map_err(nng_err(url))?;
+            // A restarted or swapped peer is reached again within milliseconds.
+            s.set_opt::<ReconnectMinTime>(Some(Duration::from_millis(1)))
+                .map_err(nng_err(url))?;
+            s.set_opt::<ReconnectMaxTime>(Some(Duration::from_millis(10)))
+                .map_err(nng_err(url))?;
+            // Non-blocking: a peer that is not up yet (or restarting) is
+            // reached as soon as it listens; messages wait in the buffer.
+            s.dial_async(url).map_err(nng_err(url))?;
             sockets.push(s);
         }
         Ok(Sender { sockets })

@@ -10,4 +10,7 @@
 pub mod bench;
 pub mod inbox;
 pub mod ipc;
+pub mod memory;
 pub mod msg;
+pub mod sched;
+pub mod swap;

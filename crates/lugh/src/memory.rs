@@ -1,0 +1,124 @@
+//! Memory accounting: services ask the kernel for memory through IPC; each
+//! has a quota, and a request over it is refused with an error, never a
+//! crash.
+
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MemoryError {
+    #[error("service {service} asked for {requested} bytes with {used} of its {quota}-byte quota in use")]
+    OverQuota {
+        service: u16,
+        requested: u64,
+        used: u64,
+        quota: u64,
+    },
+    #[error("service {0} has no memory quota")]
+    Unknown(u16),
+    #[error("service {service} released {released} bytes but holds {used}")]
+    OverRelease {
+        service: u16,
+        released: u64,
+        used: u64,
+    },
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Accounts {
+    quota: BTreeMap<u16, u64>,
+    used: BTreeMap<u16, u64>,
+    /// Requests refused so far.
+    pub refused: u64,
+}
+
+impl Accounts {
+    pub fn set_quota(&mut self, service: u16, bytes: u64) {
+        self.quota.insert(service, bytes);
+        self.used.entry(service).or_insert(0);
+    }
+
+    pub fn request(&mut self, service: u16, bytes: u64) -> Result<u64, MemoryError> {
+        let quota = *self
+            .quota
+            .get(&service)
+            .ok_or(MemoryError::Unknown(service))?;
+        let used = self.used.entry(service).or_insert(0);
+        if used.saturating_add(bytes) > quota {
+            self.refused += 1;
+            return Err(MemoryError::OverQuota {
+                service,
+                requested: bytes,
+                used: *used,
+                quota,
+            });
+        }
+        *used += bytes;
+        Ok(*used)
+    }
+
+    pub fn release(&mut self, service: u16, bytes: u64) -> Result<u64, MemoryError> {
+        let used = self
+            .used
+            .get_mut(&service)
+            .ok_or(MemoryError::Unknown(service))?;
+        if bytes > *used {
+            return Err(MemoryError::OverRelease {
+                service,
+                released: bytes,
+                used: *used,
+            });
+        }
+        *used -= bytes;
+        Ok(*used)
+    }
+
+    /// A restarted service starts from nothing.
+    pub fn reset(&mut self, service: u16) {
+        if let Some(u) = self.used.get_mut(&service) {
+            *u = 0;
+        }
+    }
+
+    pub fn used(&self, service: u16) -> u64 {
+        self.used.get(&service).copied().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quota_is_enforced_without_side_effects() {
+        let mut a = Accounts::default();
+        a.set_quota(1, 1000);
+        assert_eq!(a.request(1, 600), Ok(600));
+        assert_eq!(
+            a.request(1, 500),
+            Err(MemoryError::OverQuota {
+                service: 1,
+                requested: 500,
+                used: 600,
+                quota: 1000
+            })
+        );
+        assert_eq!(a.used(1), 600, "a refused request changes nothing");
+        assert_eq!(a.refused, 1);
+        assert_eq!(a.request(1, 400), Ok(1000));
+        assert_eq!(a.release(1, 1000), Ok(0));
+        assert!(matches!(
+            a.release(1, 1),
+            Err(MemoryError::OverRelease { .. })
+        ));
+        assert_eq!(a.request(9, 1), Err(MemoryError::Unknown(9)));
+        assert_eq!(
+            a.request(1, u64::MAX),
+            Err(MemoryError::OverQuota {
+                service: 1,
+                requested: u64::MAX,
+                used: 0,
+                quota: 1000
+            })
+        );
+    }
+}
