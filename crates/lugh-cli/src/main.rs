@@ -7,8 +7,8 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 /// lugh: the LughOS microkernel MVP — prioritized NNG IPC, hot-swappable
 /// schedulers, a reincarnation server.
 ///
-/// This build provides the IPC layer, the schedulers and their live swap,
-/// with benchmarks; `run`, `ctl` and the reincarnation server are next.
+/// This build provides the IPC layer, the schedulers with live swap and the
+/// reincarnation server, with benchmarks; `run` and `ctl` are next.
 #[derive(Parser, Debug)]
 #[command(name = "lugh", version, max_term_width = 100)]
 struct Cli {
@@ -43,6 +43,8 @@ enum Bench {
     Priority,
     /// Live scheduler swaps under load: lost, duplicated, reordered, gap.
     Swap,
+    /// Killed and hung scheduler service: restart and detection times.
+    Restart,
 }
 
 fn main() -> ExitCode {
@@ -78,6 +80,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Bench::Ipc => print(json, serde_json::to_value(lugh::bench::ipc(quick)?)?),
             Bench::Priority => print(json, serde_json::to_value(lugh::bench::priority(quick)?)?),
             Bench::Swap => print(json, serde_json::to_value(lugh::bench::swap(quick)?)?),
+            Bench::Restart => print(json, serde_json::to_value(lugh::bench::restart(quick)?)?),
         },
         Cmd::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "lugh", &mut std::io::stdout());

@@ -56,6 +56,16 @@ fn swap_figures() {
 }
 
 #[test]
+fn restart_figures() {
+    let v = bench("restart");
+    assert_eq!(v["restarts"], 4, "three kills and one hang: {v}");
+    assert_eq!(v["lost"], 0, "{v}");
+    for k in ["restart_p50_ms", "restart_max_ms", "hang_detect_ms"] {
+        assert!(v[k].as_f64().is_some_and(|x| x > 0.0), "{k} in {v}");
+    }
+}
+
+#[test]
 fn usage_errors_exit_2() {
     let out = Command::cargo_bin("lugh")
         .unwrap()

@@ -383,3 +383,74 @@ pub fn swap(quick: bool) -> Result<SwapFigures, IpcError> {
         aborted,
     })
 }
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RestartFigures {
+    pub restarts: usize,
+    /// Crash detected -> new generation answering.
+    pub restart_p50_ms: f64,
+    pub restart_max_ms: f64,
+    /// Hang injected -> hang detected (two missed heartbeats).
+    pub hang_detect_ms: f64,
+    pub lost: u64,
+}
+
+/// Kills the scheduler service repeatedly (spaced so no back-off applies)
+/// and hangs it once, with messages flowing; checks none is lost.
+pub fn restart(quick: bool) -> Result<RestartFigures, IpcError> {
+    use crate::sched::Kind;
+    use crate::swap::{Kernel, HEARTBEAT};
+    let kills = if quick { 3 } else { 20 };
+    let (tx, rx) = mpsc::channel();
+    let mut k = Kernel::start(&unique("restart"), Kind::RoundRobin, Some(tx))?;
+    let mut sent = 0u64;
+    let settle = |k: &mut Kernel, until: Duration| {
+        let t = Instant::now();
+        while t.elapsed() < until {
+            k.tick();
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    };
+    for _ in 0..kills {
+        for _ in 0..200 {
+            k.send(Priority::Medium, Op::AddTask, vec![])?;
+            sent += 1;
+        }
+        k.inject_fault(false)?;
+        // Healthy for over ten heartbeats: the next crash restarts at once.
+        settle(&mut k, HEARTBEAT * 11);
+    }
+    let before = k.hangs.len();
+    k.inject_fault(true)?;
+    let injected = Instant::now();
+    while k.hangs.len() == before && injected.elapsed() < Duration::from_secs(5) {
+        k.tick();
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let hang_detect_ms = k
+        .hangs
+        .last()
+        .map(|h| h.duration_since(injected).as_secs_f64() * 1e3)
+        .unwrap_or(f64::NAN);
+    settle(&mut k, HEARTBEAT * 5);
+    for _ in 0..200 {
+        k.send(Priority::Medium, Op::AddTask, vec![])?;
+        sent += 1;
+    }
+    settle(&mut k, HEARTBEAT * 5);
+    let mut seen = std::collections::BTreeSet::new();
+    while let Ok((_, seq)) = rx.try_recv() {
+        seen.insert(seq);
+    }
+    let lost = (1..=sent).filter(|s| !seen.contains(s)).count() as u64;
+    let times = sorted(k.restart_ms.clone());
+    let restarts = k.restarts as usize;
+    k.shutdown();
+    Ok(RestartFigures {
+        restarts,
+        restart_p50_ms: quantile(&times, 0.5),
+        restart_max_ms: times.last().copied().unwrap_or(0.0),
+        hang_detect_ms,
+        lost,
+    })
+}

@@ -11,7 +11,7 @@
 //! instance from that, and has the kernel replay everything unacknowledged.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -156,6 +156,9 @@ pub struct Instance {
 
 const SERVICE_ID: u16 = 1;
 
+/// Heartbeat period; two missed heartbeats mean a hang.
+pub const HEARTBEAT: Duration = Duration::from_millis(100);
+
 impl Instance {
     pub fn start(cfg: InstanceConfig, handoff: Option<Vec<u8>>) -> Instance {
         let stop = Arc::new(AtomicBool::new(false));
@@ -176,6 +179,11 @@ impl Instance {
         self.handle
             .join()
             .unwrap_or_else(|_| Exit::Failed("instance panicked".into()))
+    }
+
+    /// Whether the instance's thread has ended (a crash, unless asked).
+    pub fn finished(&self) -> bool {
+        self.handle.is_finished()
     }
 
     /// Stops without a handoff (used when aborting a failed new instance).
@@ -249,15 +257,49 @@ fn run_instance(
             }
         }
     };
+    let checkpoint = |scheduler: &dyn sched::Scheduler,
+                      next: &[u64; 3],
+                      pending: &[BTreeMap<u64, Message>; 3]| {
+        let h = Handoff {
+            scheduler: scheduler.export(),
+            next_seq: *next,
+            backlog: pending
+                .iter()
+                .flat_map(|q| q.values().filter_map(|m| m.encode().ok()))
+                .collect(),
+        };
+        seal_handoff(&h)
+    };
+    let mut last_beat = Instant::now() - HEARTBEAT;
     loop {
         if stop.load(Ordering::SeqCst) {
             ep.close();
             return Exit::Failed("aborted".into());
         }
+        // Heartbeat with a checkpoint: the kernel forgets what the
+        // checkpoint covers, and restarts from it after a crash or hang.
+        if last_beat.elapsed() >= HEARTBEAT {
+            last_beat = Instant::now();
+            let payload = checkpoint(scheduler.as_ref(), &next, &pending);
+            if payload.len() <= crate::msg::MAX_PAYLOAD {
+                let _ =
+                    to_kernel.send(&Message::new(Priority::High, Op::Heartbeat, me, 0, payload));
+            }
+        }
         let Some(a) = ep.recv(Duration::from_millis(20)) else {
             continue;
         };
         let m = a.message;
+        if m.header.seq == 0 && m.header.op == Op::Error {
+            // Fault injection (tests, `lugh ctl kill`): die, or stop answering.
+            if m.payload == b"hang" {
+                while !stop.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+            ep.close();
+            return Exit::Failed("crashed (fault injection)".into());
+        }
         if m.header.seq == 0 {
             if m.header.op == Op::Swap {
                 // Stop at this boundary: hand over state, backlog, cursors.
@@ -287,19 +329,12 @@ fn run_instance(
             continue; // a replayed duplicate
         }
         pending[i].insert(m.header.seq, m);
-        let mut last = None;
         while let Some(m) = pending[i].remove(&next[i]) {
             handle(&m, &mut scheduler);
             if let Some(o) = &cfg.observer {
                 let _ = o.send((m.header.priority, m.header.seq));
             }
-            last = Some(m.header.seq);
             next[i] += 1;
-        }
-        if let Some(seq) = last {
-            let mut ack = Message::new(Priority::ALL[i], Op::Ack, me, 0, vec![]);
-            ack.header.ack = seq;
-            let _ = to_kernel.send(&ack);
         }
     }
 }
@@ -329,6 +364,31 @@ pub struct Kernel {
     closing: Arc<AtomicBool>,
     hello: Arc<Mutex<Option<u32>>>,
     pub replays: Arc<AtomicU64>,
+    /// The generation whose heartbeats count.
+    current: Arc<AtomicU32>,
+    /// The current generation's latest checkpoint (sealed hand-off).
+    checkpoint: Arc<Mutex<Option<Vec<u8>>>>,
+    last_beat: Arc<Mutex<Instant>>,
+    /// Reincarnation: restarts so far, consecutive crashes, what is due.
+    pub restarts: u64,
+    streak: u32,
+    healthy_since: Instant,
+    pending_restart: Option<(Instant, Instant)>,
+    awaiting_hello: Option<(u32, Instant)>,
+    /// Detection -> new generation answering, per restart (ms).
+    pub restart_ms: Vec<f64>,
+    /// When each hang was detected.
+    pub hangs: Vec<Instant>,
+    abandoned: Vec<Instance>,
+}
+
+/// Why a message addressed to a generation was not sent.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("generation {addressed} of the scheduler is dead (current: {current})")]
+    Dead { addressed: u32, current: u32 },
+    #[error(transparent)]
+    Ipc(#[from] IpcError),
 }
 
 impl Kernel {
@@ -353,6 +413,9 @@ impl Kernel {
         let closing = Arc::new(AtomicBool::new(false));
         let hello = Arc::new(Mutex::new(None));
         let replays = Arc::new(AtomicU64::new(0));
+        let current = Arc::new(AtomicU32::new(1));
+        let checkpoint: Arc<Mutex<Option<Vec<u8>>>> = Arc::new(Mutex::new(None));
+        let last_beat = Arc::new(Mutex::new(Instant::now()));
         let acks = {
             let (ep, ch, closing, hello, replays) = (
                 kernel_ep.clone(),
@@ -361,6 +424,8 @@ impl Kernel {
                 hello.clone(),
                 replays.clone(),
             );
+            let (current, checkpoint, last_beat) =
+                (current.clone(), checkpoint.clone(), last_beat.clone());
             std::thread::spawn(move || {
                 while !closing.load(Ordering::SeqCst) {
                     let Some(a) = ep.recv(Duration::from_millis(20)) else {
@@ -368,6 +433,22 @@ impl Kernel {
                     };
                     let m = a.message;
                     match m.header.op {
+                        Op::Heartbeat
+                            if m.header.source.generation == current.load(Ordering::SeqCst) =>
+                        {
+                            // The checkpoint covers everything before its
+                            // next sequence numbers: those can be forgotten.
+                            if let Ok(h) = unseal_handoff(&m.payload) {
+                                let mut c = ch.lock().unwrap_or_else(|e| e.into_inner());
+                                for p in Priority::ALL {
+                                    c.acknowledge(p, h.next_seq[p.index()].saturating_sub(1));
+                                }
+                                drop(c);
+                                *checkpoint.lock().unwrap_or_else(|e| e.into_inner()) =
+                                    Some(m.payload);
+                            }
+                            *last_beat.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+                        }
                         Op::Ack => ch
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
@@ -407,6 +488,17 @@ impl Kernel {
             closing,
             hello,
             replays,
+            current,
+            checkpoint,
+            last_beat,
+            restarts: 0,
+            streak: 0,
+            healthy_since: Instant::now(),
+            pending_restart: None,
+            awaiting_hello: None,
+            restart_ms: Vec::new(),
+            hangs: Vec::new(),
+            abandoned: Vec::new(),
         };
         k.wait_hello(1, Duration::from_secs(2));
         Ok(k)
@@ -454,6 +546,14 @@ impl Kernel {
         let mut guard = channel.lock().unwrap_or_else(|e| e.into_inner());
         let _ = guard.control(Op::Swap, vec![]);
         let exit = old.join();
+        // The hand-off is exact: what it covers needs no replay.
+        if let Exit::Stopped(h) = &exit {
+            if let Ok(h) = unseal_handoff(h) {
+                for p in Priority::ALL {
+                    guard.acknowledge(p, h.next_seq[p.index()].saturating_sub(1));
+                }
+            }
+        }
         let redirected = guard.redirect(&next_url);
         drop(guard);
         if let Err(e) = redirected {
@@ -475,6 +575,8 @@ impl Kernel {
             ..self.cfg.clone()
         };
         let new = Instance::start(new_cfg.clone(), Some(handoff.clone()));
+        self.current.store(generation, Ordering::SeqCst);
+        *self.last_beat.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
         if self.wait_hello(generation, Duration::from_secs(2)) {
             self.cfg = new_cfg;
             self.cfg.crash_on_start = false;
@@ -504,6 +606,8 @@ impl Kernel {
             service_url: restored_url,
             ..self.cfg.clone()
         };
+        self.current.store(generation + 1, Ordering::SeqCst);
+        *self.last_beat.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
         self.instance = Some(Instance::start(restored.clone(), Some(handoff)));
         self.wait_hello(generation + 1, Duration::from_secs(2));
         self.cfg = restored;
@@ -534,6 +638,136 @@ impl Kernel {
         }
     }
 
+    /// Sends to a given generation: a message for a generation that was
+    /// replaced gets a "dead" error instead of vanishing.
+    pub fn send_to(
+        &self,
+        generation: u32,
+        p: Priority,
+        op: Op,
+        payload: Vec<u8>,
+    ) -> Result<u64, DeliveryError> {
+        let current = self.current.load(Ordering::SeqCst);
+        if generation != current {
+            return Err(DeliveryError::Dead {
+                addressed: generation,
+                current,
+            });
+        }
+        Ok(self.send(p, op, payload)?)
+    }
+
+    /// Fault injection: the running instance crashes (`hang = false`) or
+    /// stops answering, heartbeats included (`hang = true`).
+    pub fn inject_fault(&self, hang: bool) -> Result<(), IpcError> {
+        let c = self.channel.lock().unwrap_or_else(|e| e.into_inner());
+        c.control(
+            Op::Error,
+            if hang {
+                b"hang".to_vec()
+            } else {
+                b"crash".to_vec()
+            },
+        )
+    }
+
+    /// The reincarnation server's check, run every few milliseconds: a
+    /// finished instance is a crash (restart at once; repeated crashes back
+    /// off min(2^n, 30) heartbeat periods), two missed heartbeats a hang
+    /// (the instance is abandoned and restarted). A restart is a new
+    /// generation at a new address, from the last checkpoint; the kernel
+    /// replays what the checkpoint does not cover. Returns an event line.
+    pub fn tick(&mut self) -> Option<String> {
+        let now = Instant::now();
+        if let Some((generation, detected)) = self.awaiting_hello {
+            if *self.hello.lock().unwrap_or_else(|e| e.into_inner()) == Some(generation) {
+                self.restart_ms.push(detected.elapsed().as_secs_f64() * 1e3);
+                self.awaiting_hello = None;
+                self.healthy_since = now;
+            }
+        }
+        if let Some((due, detected)) = self.pending_restart {
+            if now >= due {
+                self.pending_restart = None;
+                return Some(self.restart(detected));
+            }
+            return None;
+        }
+        let instance = self.instance.as_ref()?;
+        let crashed = instance.finished();
+        let silent = self.awaiting_hello.is_none()
+            && self
+                .last_beat
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .elapsed()
+                > 2 * HEARTBEAT;
+        if !crashed && !silent {
+            return None;
+        }
+        let instance = self.instance.take()?;
+        let what = if crashed {
+            let why = match instance.join() {
+                Exit::Failed(e) => e,
+                Exit::Stopped(_) => "stopped".into(),
+            };
+            format!("crash of generation {}: {why}", self.cfg.generation)
+        } else {
+            self.hangs.push(now);
+            instance.stop.store(true, Ordering::SeqCst);
+            self.abandoned.push(instance);
+            format!(
+                "hang of generation {}: two heartbeats missed",
+                self.cfg.generation
+            )
+        };
+        if self.healthy_since.elapsed() > 10 * HEARTBEAT {
+            self.streak = 0;
+        }
+        let delay = if self.streak == 0 {
+            Duration::ZERO
+        } else {
+            HEARTBEAT * 2u32.saturating_pow(self.streak).min(30)
+        };
+        self.streak += 1;
+        self.pending_restart = Some((now + delay, now));
+        self.log
+            .push(format!("{what}; restart in {} ms", delay.as_millis()));
+        if delay.is_zero() {
+            self.pending_restart = None;
+            return Some(format!("{what}; {}", self.restart(now)));
+        }
+        Some(what)
+    }
+
+    fn restart(&mut self, detected: Instant) -> String {
+        let generation = self.cfg.generation + 1;
+        let url = format!("{}-sched-g{generation}", self.base);
+        {
+            let mut c = self.channel.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = c.redirect(&url);
+        }
+        self.cfg = InstanceConfig {
+            generation,
+            service_url: url,
+            crash_on_start: false,
+            ..self.cfg.clone()
+        };
+        self.current.store(generation, Ordering::SeqCst);
+        *self.last_beat.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        let checkpoint = self
+            .checkpoint
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        self.instance = Some(Instance::start(self.cfg.clone(), checkpoint));
+        self.restarts += 1;
+        self.awaiting_hello = Some((generation, detected));
+        let line = format!("restarted as generation {generation}");
+        self.log.push(line.clone());
+        line
+    }
+
     pub fn unacked(&self) -> usize {
         self.channel
             .lock()
@@ -547,6 +781,9 @@ impl Kernel {
 
     pub fn shutdown(mut self) {
         if let Some(i) = self.instance.take() {
+            i.abort();
+        }
+        for i in self.abandoned.drain(..) {
             i.abort();
         }
         self.closing.store(true, Ordering::SeqCst);
