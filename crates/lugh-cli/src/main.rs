@@ -1,8 +1,13 @@
 //! `lugh`: the command line over the lugh library.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
+use anyhow::{bail, Context};
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use lugh::sched::Kind;
+use serde_json::json;
 
 /// lugh: the LughOS microkernel MVP — prioritized NNG IPC, hot-swappable
 /// schedulers, a reincarnation server.
@@ -18,6 +23,41 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
+    /// Start the system: kernel, scheduler service under the reincarnation
+    /// server, a task workload; prints a status line per second and answers
+    /// `lugh ctl` on its control socket.
+    Run {
+        /// lugh.toml: `scheduler = "rr" | "priority"`, `rate = <tasks/s>`.
+        #[arg(long, value_name = "PATH")]
+        config: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Isolation::Thread)]
+        isolation: Isolation,
+        /// Stop after this long (e.g. 10s, 500ms, 2m); default: until `lugh ctl stop`.
+        #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
+        duration: Option<Duration>,
+        /// The scheduler to start with [default: rr].
+        #[arg(long)]
+        scheduler: Option<String>,
+        /// Tasks per second the built-in workload adds [default: 1000].
+        #[arg(long)]
+        rate: Option<u64>,
+        /// Control socket [default: $XDG_RUNTIME_DIR/lugh/ctl.sock].
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
+        /// Status lines as JSON, and the final status.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Talk to a running `lugh run`.
+    Ctl {
+        /// Control socket [default: $XDG_RUNTIME_DIR/lugh/ctl.sock].
+        #[arg(long, global = true, value_name = "PATH")]
+        socket: Option<PathBuf>,
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        action: CtlAction,
+    },
     /// Measure the system; prints figures (JSON with --json).
     Bench {
         #[arg(value_enum)]
@@ -33,6 +73,54 @@ enum Cmd {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum Isolation {
+    /// Services are threads talking over inproc:// NNG.
+    Thread,
+    /// Services are OS processes over ipc:// (not built yet).
+    Process,
+}
+
+#[derive(Subcommand, Debug)]
+enum CtlAction {
+    /// Services, generations, restarts, the scheduler, message counters.
+    Status,
+    /// Live-swap the scheduler.
+    Swap { to: String },
+    /// Crash a service (the reincarnation server restarts it).
+    Kill { service: String },
+    /// Make a service stop answering (detected by missed heartbeats).
+    Hang { service: String },
+    /// Stop the running system.
+    Stop,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map(|i| s.split_at(i))
+        .unwrap_or((s, "s"));
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (e.g. 10s, 500ms, 2m)"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" | "" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("`{s}`: unknown unit `{unit}` (ms, s, m, h)")),
+    };
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    scheduler: Option<String>,
+    rate: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -76,6 +164,70 @@ fn print(json: bool, v: serde_json::Value) {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Cmd::Run {
+            config,
+            isolation,
+            duration,
+            scheduler,
+            rate,
+            socket,
+            json,
+        } => {
+            if isolation == Isolation::Process {
+                bail!("--isolation process is not built yet: services run as threads over inproc:// in this version");
+            }
+            let file: FileConfig = match &config {
+                Some(p) => {
+                    let text = std::fs::read_to_string(p)
+                        .with_context(|| format!("cannot read {}", p.display()))?;
+                    toml::from_str(&text).with_context(|| format!("invalid {}", p.display()))?
+                }
+                None => FileConfig::default(),
+            };
+            let sched_name = scheduler.or(file.scheduler).unwrap_or_else(|| "rr".into());
+            let Some(kind) = Kind::parse(&sched_name) else {
+                bail!("unknown scheduler `{sched_name}`: use rr or priority");
+            };
+            let opts = lugh::system::RunOptions {
+                scheduler: kind,
+                rate: rate.or(file.rate).unwrap_or(1000),
+                duration,
+                socket: socket.unwrap_or_else(lugh::system::default_socket),
+                json,
+            };
+            let last = lugh::system::run(&opts, std::io::stdout())?;
+            if json {
+                println!("{}", serde_json::to_string(&last)?);
+            } else {
+                println!(
+                    "stopped: sent {} processed {} lost {} restarts {} swaps {}",
+                    last.sent,
+                    last.processed,
+                    last.outstanding,
+                    last.services[0].restarts,
+                    last.swaps
+                );
+            }
+        }
+        Cmd::Ctl {
+            socket,
+            json,
+            action,
+        } => {
+            let socket = socket.unwrap_or_else(lugh::system::default_socket);
+            let req = match &action {
+                CtlAction::Status => json!({"cmd": "status"}),
+                CtlAction::Swap { to } => json!({"cmd": "swap", "to": to}),
+                CtlAction::Kill { service } => json!({"cmd": "kill", "service": service}),
+                CtlAction::Hang { service } => json!({"cmd": "hang", "service": service}),
+                CtlAction::Stop => json!({"cmd": "stop"}),
+            };
+            let answer = lugh::system::ctl(&socket, &req).map_err(anyhow::Error::msg)?;
+            if answer["ok"] == json!(false) {
+                bail!("{}", answer["error"].as_str().unwrap_or("refused"));
+            }
+            print(json, answer);
+        }
         Cmd::Bench { what, quick, json } => match what {
             Bench::Ipc => print(json, serde_json::to_value(lugh::bench::ipc(quick)?)?),
             Bench::Priority => print(json, serde_json::to_value(lugh::bench::priority(quick)?)?),

@@ -14,3 +14,4 @@ pub mod memory;
 pub mod msg;
 pub mod sched;
 pub mod swap;
+pub mod system;

@@ -775,6 +775,16 @@ impl Kernel {
             .unacked()
     }
 
+    /// Whether a restart is pending or not yet answered.
+    pub fn restarting(&self) -> bool {
+        self.pending_restart.is_some() || self.awaiting_hello.is_some() || self.instance.is_none()
+    }
+
+    /// Messages the kernel's endpoint rejected (corrupt, truncated...).
+    pub fn rejected(&self) -> u64 {
+        self.kernel_ep.inbox.rejected.load(Ordering::Relaxed)
+    }
+
     pub fn generation(&self) -> u32 {
         self.cfg.generation
     }

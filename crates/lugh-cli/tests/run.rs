@@ -1,0 +1,105 @@
+//! `lugh run` and `lugh ctl` through the real binary: status, a live swap
+//! and a kill over the control socket, and the final counters.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn lugh() -> Command {
+    Command::new(assert_cmd::cargo::cargo_bin("lugh"))
+}
+
+fn ctl(sock: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let out = lugh()
+        .arg("ctl")
+        .arg("--socket")
+        .arg(sock)
+        .args(args)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ctl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn run_swap_kill_and_count_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("ctl.sock");
+    let child = lugh()
+        .args(["run", "--for", "4s", "--rate", "2000", "--json", "--socket"])
+        .arg(&sock)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while !sock.exists() {
+        assert!(t.elapsed() < Duration::from_secs(10), "no control socket");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let s = ctl(&sock, &["status"]);
+    assert_eq!(s["scheduler"], "rr");
+    assert_eq!(s["services"][0]["name"], "scheduler");
+    assert_eq!(s["services"][0]["generation"], 1);
+    assert_eq!(s["services"][0]["restarts"], 0);
+    assert_eq!(s["messages_rejected"], 0);
+    let r = ctl(&sock, &["swap", "priority"]);
+    assert_eq!(r["swap"]["committed"], true);
+    let k = ctl(&sock, &["kill", "scheduler"]);
+    assert_eq!(k["ok"], true);
+    std::thread::sleep(Duration::from_millis(500));
+    let s = ctl(&sock, &["status"]);
+    assert_eq!(s["scheduler"], "priority");
+    assert_eq!(s["services"][0]["restarts"], 1);
+    assert_eq!(s["services"][0]["generation"], 3);
+    // Unknown service: a clear refusal.
+    let out = lugh()
+        .arg("ctl")
+        .arg("--socket")
+        .arg(&sock)
+        .args(["kill", "nothing"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown service"));
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert!(last["sent"].as_u64().unwrap() > 1000, "{last}");
+    assert_eq!(last["processed"], last["sent"], "nothing lost: {last}");
+    assert_eq!(last["outstanding"], 0);
+    assert_eq!(last["swaps"], 1);
+    assert!(
+        stdout.lines().count() >= 4,
+        "a status line per second: {stdout}"
+    );
+    assert!(!sock.exists(), "the control socket is removed");
+}
+
+#[test]
+fn ctl_without_a_running_system_and_process_isolation_explain_themselves() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = lugh()
+        .args(["ctl", "status", "--socket"])
+        .arg(dir.path().join("none.sock"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is `lugh run` running?"));
+    let out = lugh()
+        .args(["run", "--isolation", "process", "--for", "1s"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--isolation process is not built yet"));
+}

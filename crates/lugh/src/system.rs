@@ -1,0 +1,309 @@
+//! `lugh run`: the kernel, the scheduler service under the reincarnation
+//! server, a task workload, a status line per second, and a control socket
+//! (`lugh ctl`) speaking one JSON object per line.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::msg::{Op, Priority};
+use crate::sched::Kind;
+use crate::swap::{Kernel, HEARTBEAT};
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub scheduler: Kind,
+    /// Tasks added per second by the built-in workload.
+    pub rate: u64,
+    pub duration: Option<Duration>,
+    pub socket: PathBuf,
+    pub json: bool,
+}
+
+/// The default control socket: `$XDG_RUNTIME_DIR/lugh/ctl.sock`, else
+/// `/tmp/lugh-<uid>/ctl.sock`.
+pub fn default_socket() -> PathBuf {
+    match std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()) {
+        Some(d) => PathBuf::from(d).join("lugh/ctl.sock"),
+        None => std::env::temp_dir()
+            .join(format!("lugh-{}", unsafe_uid()))
+            .join("ctl.sock"),
+    }
+}
+
+fn unsafe_uid() -> u32 {
+    // The uid only names a directory; reading it cannot fail.
+    std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+        .unwrap_or(0)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceStatus {
+    pub name: &'static str,
+    pub generation: u32,
+    pub state: &'static str,
+    pub restarts: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub uptime_s: f64,
+    pub services: Vec<ServiceStatus>,
+    pub scheduler: &'static str,
+    pub messages_rejected: u64,
+    pub sent: u64,
+    pub processed: u64,
+    /// Sent minus processed (messages still in flight, or lost if it stays
+    /// above zero once the load stops).
+    pub outstanding: u64,
+    pub unacked: usize,
+    pub swaps: u64,
+}
+
+type Request = (Value, mpsc::Sender<Value>);
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Ipc(#[from] crate::ipc::IpcError),
+    #[error("control socket {path}: {source}")]
+    Socket {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("another lugh is running with control socket {0} (or remove the stale file)")]
+    Busy(PathBuf),
+}
+
+fn bind_control(path: &Path) -> Result<UnixListener, RunError> {
+    let err = |source| RunError::Socket {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(d) = path.parent() {
+        std::fs::create_dir_all(d).map_err(err)?;
+    }
+    if path.exists() {
+        if UnixStream::connect(path).is_ok() {
+            return Err(RunError::Busy(path.to_path_buf()));
+        }
+        std::fs::remove_file(path).map_err(err)?;
+    }
+    UnixListener::bind(path).map_err(err)
+}
+
+/// Runs until the duration ends or a `stop` request; returns the final status.
+pub fn run(opts: &RunOptions, mut out: impl Write) -> Result<Status, RunError> {
+    let started = Instant::now();
+    let listener = bind_control(&opts.socket)?;
+    let (req_tx, req_rx) = mpsc::channel::<Request>();
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        listener
+            .set_nonblocking(true)
+            .map_err(|source| RunError::Socket {
+                path: opts.socket.clone(),
+                source,
+            })?;
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((s, _)) => {
+                        let tx = req_tx.clone();
+                        std::thread::spawn(move || serve(s, tx));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+    }
+    let (obs_tx, obs_rx) = mpsc::channel();
+    let base = format!("inproc://lugh-run-{}", std::process::id());
+    let mut kernel = Kernel::start(&base, opts.scheduler, Some(obs_tx))?;
+    let sent = Arc::new(AtomicU64::new(0));
+    let load_stop = Arc::new(AtomicBool::new(false));
+    let load = {
+        let (ch, sent, load_stop, rate) = (
+            kernel.channel.clone(),
+            sent.clone(),
+            load_stop.clone(),
+            opts.rate.max(1),
+        );
+        std::thread::spawn(move || {
+            let t = Instant::now();
+            let mut i = 0u64;
+            while !load_stop.load(Ordering::SeqCst) {
+                if ch
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .send(Priority::Medium, Op::AddTask, vec![0; 16])
+                    .is_ok()
+                {
+                    sent.fetch_add(1, Ordering::SeqCst);
+                }
+                i += 1;
+                let due = Duration::from_secs_f64(i as f64 / rate as f64);
+                if let Some(w) = due.checked_sub(t.elapsed()) {
+                    std::thread::sleep(w);
+                }
+            }
+        })
+    };
+    let mut processed: BTreeSet<u64> = BTreeSet::new();
+    let mut swaps = 0u64;
+    let mut next_line = Instant::now() + Duration::from_secs(1);
+    let status = |kernel: &Kernel, processed: &BTreeSet<u64>, swaps: u64| Status {
+        uptime_s: started.elapsed().as_secs_f64(),
+        services: vec![ServiceStatus {
+            name: "scheduler",
+            generation: kernel.generation(),
+            state: if kernel.restarting() {
+                "restarting"
+            } else {
+                "running"
+            },
+            restarts: kernel.restarts,
+        }],
+        scheduler: kernel.kind().name(),
+        messages_rejected: kernel.rejected(),
+        sent: sent.load(Ordering::SeqCst),
+        processed: processed.len() as u64,
+        outstanding: sent
+            .load(Ordering::SeqCst)
+            .saturating_sub(processed.len() as u64),
+        unacked: kernel.unacked(),
+        swaps,
+    };
+    let line = |s: &Status| {
+        if opts.json {
+            serde_json::to_string(s).unwrap_or_default()
+        } else {
+            format!(
+                "t={:>5.1}s scheduler={} gen={} state={} sent={} processed={} outstanding={} restarts={} swaps={} rejected={}",
+                s.uptime_s, s.scheduler, s.services[0].generation, s.services[0].state, s.sent, s.processed, s.outstanding, s.services[0].restarts, s.swaps, s.messages_rejected
+            )
+        }
+    };
+    loop {
+        kernel.tick();
+        while let Ok((_, seq)) = obs_rx.try_recv() {
+            processed.insert(seq);
+        }
+        while let Ok((req, reply)) = req_rx.try_recv() {
+            let cmd = req["cmd"].as_str().unwrap_or("");
+            let answer = match cmd {
+                "status" => {
+                    serde_json::to_value(status(&kernel, &processed, swaps)).unwrap_or(Value::Null)
+                }
+                "swap" => match req["to"].as_str().and_then(Kind::parse) {
+                    Some(to) => {
+                        let r = kernel.swap(to, false);
+                        if r.committed {
+                            swaps += 1;
+                        }
+                        json!({"ok": r.committed, "swap": r})
+                    }
+                    None => json!({"ok": false, "error": "swap needs `to`: rr or priority"}),
+                },
+                "kill" | "hang" => match req["service"].as_str() {
+                    Some("scheduler") => {
+                        json!({"ok": kernel.inject_fault(cmd == "hang").is_ok(), "service": "scheduler", "generation": kernel.generation()})
+                    }
+                    other => {
+                        json!({"ok": false, "error": format!("unknown service {other:?}; services: scheduler")})
+                    }
+                },
+                "stop" => {
+                    stop.store(true, Ordering::SeqCst);
+                    json!({"ok": true})
+                }
+                other => {
+                    json!({"ok": false, "error": format!("unknown command `{other}`; commands: status, swap, kill, hang, stop")})
+                }
+            };
+            let _ = reply.send(answer);
+        }
+        if Instant::now() >= next_line {
+            next_line += Duration::from_secs(1);
+            let _ = writeln!(out, "{}", line(&status(&kernel, &processed, swaps)));
+        }
+        let done = opts.duration.is_some_and(|d| started.elapsed() >= d);
+        if done || stop.load(Ordering::SeqCst) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Drain: stop the load, let the service finish what was sent.
+    load_stop.store(true, Ordering::SeqCst);
+    let _ = load.join();
+    let t = Instant::now();
+    while t.elapsed() < HEARTBEAT * 30 {
+        kernel.tick();
+        while let Ok((_, seq)) = obs_rx.try_recv() {
+            processed.insert(seq);
+        }
+        if processed.len() as u64 >= sent.load(Ordering::SeqCst) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let last = status(&kernel, &processed, swaps);
+    stop.store(true, Ordering::SeqCst);
+    kernel.shutdown();
+    let _ = std::fs::remove_file(&opts.socket);
+    Ok(last)
+}
+
+fn serve(s: UnixStream, tx: mpsc::Sender<Request>) {
+    let Ok(mut w) = s.try_clone() else { return };
+    for line in BufReader::new(s).lines() {
+        let Ok(line) = line else { break };
+        let req: Value = match serde_json::from_str(&line) {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = writeln!(
+                    w,
+                    "{}",
+                    json!({"ok": false, "error": format!("not JSON: {e}")})
+                );
+                continue;
+            }
+        };
+        let (rtx, rrx) = mpsc::channel();
+        if tx.send((req, rtx)).is_err() {
+            break;
+        }
+        let answer = rrx
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| json!({"ok": false, "error": "no answer"}));
+        if writeln!(w, "{answer}").is_err() {
+            break;
+        }
+    }
+}
+
+/// One request to a running lugh over its control socket.
+pub fn ctl(socket: &Path, request: &Value) -> Result<Value, String> {
+    let mut s = UnixStream::connect(socket).map_err(|e| {
+        format!(
+            "cannot reach lugh at {}: {e} (is `lugh run` running?)",
+            socket.display()
+        )
+    })?;
+    s.set_read_timeout(Some(Duration::from_secs(15))).ok();
+    writeln!(s, "{request}").map_err(|e| e.to_string())?;
+    let mut line = String::new();
+    BufReader::new(s)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    serde_json::from_str(&line).map_err(|e| format!("bad answer: {e}"))
+}
