@@ -48,6 +48,27 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Run one service instance in this process (started by `lugh run
+    /// --isolation process`; not for direct use).
+    #[command(hide = true)]
+    Service {
+        /// The service (only `scheduler` so far).
+        name: String,
+        #[arg(long)]
+        listen: String,
+        #[arg(long)]
+        kernel: String,
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        generation: u32,
+        #[arg(long)]
+        handoff_in: Option<PathBuf>,
+        #[arg(long)]
+        handoff_out: PathBuf,
+        #[arg(long)]
+        crash_on_start: bool,
+    },
     /// Talk to a running `lugh run`.
     Ctl {
         /// Control socket [default: $XDG_RUNTIME_DIR/lugh/ctl.sock].
@@ -79,7 +100,8 @@ enum Cmd {
 enum Isolation {
     /// Services are threads talking over inproc:// NNG.
     Thread,
-    /// Services are OS processes over ipc:// (not built yet).
+    /// Services are OS processes over ipc://: a crash or a kill takes only
+    /// that process down.
     Process,
 }
 
@@ -173,9 +195,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             socket,
             json,
         } => {
-            if isolation == Isolation::Process {
-                bail!("--isolation process is not built yet: services run as threads over inproc:// in this version");
-            }
             let file: FileConfig = match &config {
                 Some(p) => {
                     let text = std::fs::read_to_string(p)
@@ -194,6 +213,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 duration,
                 socket: socket.unwrap_or_else(lugh::system::default_socket),
                 json,
+                process_exe: match isolation {
+                    Isolation::Thread => None,
+                    Isolation::Process => {
+                        Some(std::env::current_exe().context("cannot find the lugh binary")?)
+                    }
+                },
             };
             let last = lugh::system::run(&opts, std::io::stdout())?;
             if json {
@@ -208,6 +233,34 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     last.swaps
                 );
             }
+        }
+        Cmd::Service {
+            name,
+            listen,
+            kernel,
+            kind,
+            generation,
+            handoff_in,
+            handoff_out,
+            crash_on_start,
+        } => {
+            if name != "scheduler" {
+                bail!("unknown service `{name}`: services: scheduler");
+            }
+            let Some(kind) = Kind::parse(&kind) else {
+                bail!("unknown scheduler `{kind}`");
+            };
+            let cfg = lugh::swap::InstanceConfig {
+                service_url: listen,
+                kernel_url: kernel,
+                kind,
+                generation,
+                observer: None,
+                crash_on_start,
+                isolation: lugh::swap::Isolation::Thread,
+            };
+            let code = lugh::swap::serve_process(cfg, handoff_in.as_deref(), &handoff_out);
+            std::process::exit(code);
         }
         Cmd::Ctl {
             socket,

@@ -87,7 +87,7 @@ fn run_swap_kill_and_count_everything() {
 }
 
 #[test]
-fn ctl_without_a_running_system_and_process_isolation_explain_themselves() {
+fn ctl_without_a_running_system_explains_itself() {
     let dir = tempfile::tempdir().unwrap();
     let out = lugh()
         .args(["ctl", "status", "--socket"])
@@ -96,10 +96,61 @@ fn ctl_without_a_running_system_and_process_isolation_explain_themselves() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("is `lugh run` running?"));
-    let out = lugh()
-        .args(["run", "--isolation", "process", "--for", "1s"])
-        .output()
+}
+
+#[test]
+fn process_isolation_survives_a_real_kill_and_a_swap() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("ctl.sock");
+    let child = lugh()
+        .args([
+            "run",
+            "--isolation",
+            "process",
+            "--for",
+            "4s",
+            "--rate",
+            "2000",
+            "--json",
+            "--socket",
+        ])
+        .arg(&sock)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--isolation process is not built yet"));
+    let t = Instant::now();
+    while !sock.exists() {
+        assert!(t.elapsed() < Duration::from_secs(10), "no control socket");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let s = ctl(&sock, &["status"]);
+    let pid = s["services"][0]["pid"]
+        .as_u64()
+        .expect("the service is its own process");
+    assert_ne!(pid, u64::from(child.id()));
+    let k = ctl(&sock, &["kill", "scheduler"]);
+    assert_eq!(k["pid"], pid);
+    std::thread::sleep(Duration::from_millis(500));
+    let s = ctl(&sock, &["status"]);
+    assert_eq!(s["services"][0]["restarts"], 1, "{s}");
+    let new_pid = s["services"][0]["pid"].as_u64().unwrap();
+    assert_ne!(new_pid, pid, "a new process");
+    let r = ctl(&sock, &["swap", "priority"]);
+    assert_eq!(r["swap"]["committed"], true, "{r}");
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert!(last["sent"].as_u64().unwrap() > 1000, "{last}");
+    assert_eq!(
+        last["outstanding"], 0,
+        "nothing lost across a SIGKILL and a swap: {last}"
+    );
+    assert_eq!(last["scheduler"], "priority");
 }

@@ -11,6 +11,7 @@
 //! instance from that, and has the kernel replay everything unacknowledged.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
@@ -142,6 +143,18 @@ pub struct InstanceConfig {
     pub observer: Option<mpsc::Sender<(Priority, u64)>>,
     /// Fault injection for tests: the instance dies right after starting.
     pub crash_on_start: bool,
+    /// Threads, or OS processes running `<exe> service scheduler ...`.
+    pub isolation: Isolation,
+}
+
+/// Where service instances run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Isolation {
+    /// Threads of this process, over inproc:// by default.
+    Thread,
+    /// Separate OS processes (the `lugh` binary at `exe`), over ipc://: a
+    /// crash or a kill takes only that process down.
+    Process { exe: PathBuf, scratch: PathBuf },
 }
 
 /// A running scheduler service instance (a thread here; a process under
@@ -149,9 +162,17 @@ pub struct InstanceConfig {
 pub struct Instance {
     pub generation: u32,
     stop: Arc<AtomicBool>,
-    handle: JoinHandle<Exit>,
-    /// Set once the instance listens and has announced itself.
+    runner: Runner,
+    /// Set once the instance listens and has announced itself (threads).
     pub ready: Arc<AtomicBool>,
+}
+
+enum Runner {
+    Thread(JoinHandle<Exit>),
+    Process {
+        child: std::process::Child,
+        handoff_out: PathBuf,
+    },
 }
 
 const SERVICE_ID: u16 = 1;
@@ -163,33 +184,178 @@ impl Instance {
     pub fn start(cfg: InstanceConfig, handoff: Option<Vec<u8>>) -> Instance {
         let stop = Arc::new(AtomicBool::new(false));
         let ready = Arc::new(AtomicBool::new(false));
-        let (s, r) = (stop.clone(), ready.clone());
         let generation = cfg.generation;
-        let handle = std::thread::spawn(move || run_instance(cfg, handoff, s, r));
+        let runner = match cfg.isolation.clone() {
+            Isolation::Thread => {
+                let (s, r) = (stop.clone(), ready.clone());
+                Runner::Thread(std::thread::spawn(move || run_instance(cfg, handoff, s, r)))
+            }
+            Isolation::Process { exe, scratch } => {
+                match spawn_process(&cfg, handoff, &exe, &scratch) {
+                    Ok((child, handoff_out)) => Runner::Process { child, handoff_out },
+                    Err(e) => Runner::Thread(std::thread::spawn(move || Exit::Failed(e))),
+                }
+            }
+        };
         Instance {
             generation,
             stop,
-            handle,
+            runner,
             ready,
         }
     }
 
     /// Waits for the instance's end (after a Swap message or `abort`).
     pub fn join(self) -> Exit {
-        self.handle
-            .join()
-            .unwrap_or_else(|_| Exit::Failed("instance panicked".into()))
+        match self.runner {
+            Runner::Thread(h) => h
+                .join()
+                .unwrap_or_else(|_| Exit::Failed("instance panicked".into())),
+            Runner::Process {
+                mut child,
+                handoff_out,
+            } => match child.wait() {
+                Ok(st) if st.success() => match std::fs::read(&handoff_out) {
+                    Ok(h) => {
+                        let _ = std::fs::remove_file(&handoff_out);
+                        Exit::Stopped(h)
+                    }
+                    Err(e) => Exit::Failed(format!("no hand-off from the service process: {e}")),
+                },
+                Ok(st) => Exit::Failed(format!("service process {}", describe_status(st))),
+                Err(e) => Exit::Failed(format!("cannot wait for the service process: {e}")),
+            },
+        }
     }
 
-    /// Whether the instance's thread has ended (a crash, unless asked).
-    pub fn finished(&self) -> bool {
-        self.handle.is_finished()
+    /// Whether the instance has ended (a crash, unless asked).
+    pub fn finished(&mut self) -> bool {
+        match &mut self.runner {
+            Runner::Thread(h) => h.is_finished(),
+            Runner::Process { child, .. } => matches!(child.try_wait(), Ok(Some(_))),
+        }
+    }
+
+    /// The OS process id, under process isolation.
+    pub fn pid(&self) -> Option<u32> {
+        match &self.runner {
+            Runner::Process { child, .. } => Some(child.id()),
+            Runner::Thread(_) => None,
+        }
+    }
+
+    /// SIGKILL under process isolation (a real crash, seen by `finished`);
+    /// `false` for a thread, which cannot be killed from outside.
+    pub fn kill(&mut self) -> bool {
+        match &mut self.runner {
+            Runner::Process { child, .. } => child.kill().is_ok(),
+            Runner::Thread(_) => false,
+        }
     }
 
     /// Stops without a handoff (used when aborting a failed new instance).
     pub fn abort(self) {
         self.stop.store(true, Ordering::SeqCst);
-        let _ = self.handle.join();
+        match self.runner {
+            Runner::Thread(h) => {
+                let _ = h.join();
+            }
+            Runner::Process {
+                mut child,
+                handoff_out,
+            } => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let _ = std::fs::remove_file(handoff_out);
+            }
+        }
+    }
+}
+
+fn describe_status(st: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (st.code(), st.signal()) {
+        (Some(c), _) => format!("exited with status {c}"),
+        (None, Some(s)) => format!("was killed by signal {s}"),
+        _ => "ended".into(),
+    }
+}
+
+fn spawn_process(
+    cfg: &InstanceConfig,
+    handoff: Option<Vec<u8>>,
+    exe: &Path,
+    scratch: &Path,
+) -> Result<(std::process::Child, PathBuf), String> {
+    std::fs::create_dir_all(scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+    let handoff_out = scratch.join(format!("handoff-out-g{}", cfg.generation));
+    let _ = std::fs::remove_file(&handoff_out);
+    let mut c = std::process::Command::new(exe);
+    c.args([
+        "service",
+        "scheduler",
+        "--listen",
+        &cfg.service_url,
+        "--kernel",
+        &cfg.kernel_url,
+        "--kind",
+        cfg.kind.name(),
+    ])
+    .arg("--generation")
+    .arg(cfg.generation.to_string())
+    .arg("--handoff-out")
+    .arg(&handoff_out)
+    .stdin(std::process::Stdio::null())
+    .stdout(std::process::Stdio::null());
+    if let Some(h) = handoff {
+        let input = scratch.join(format!("handoff-in-g{}", cfg.generation));
+        std::fs::write(&input, h).map_err(|e| format!("{}: {e}", input.display()))?;
+        c.arg("--handoff-in").arg(&input);
+    }
+    if cfg.crash_on_start {
+        c.arg("--crash-on-start");
+    }
+    let child = c
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
+    Ok((child, handoff_out))
+}
+
+/// The body of `lugh service scheduler`: one instance in this process.
+/// Returns the process exit code.
+pub fn serve_process(cfg: InstanceConfig, handoff_in: Option<&Path>, handoff_out: &Path) -> i32 {
+    let handoff = match handoff_in.map(std::fs::read) {
+        Some(Ok(h)) => Some(h),
+        Some(Err(e)) => {
+            eprintln!("lugh service: cannot read the hand-off: {e}");
+            return 1;
+        }
+        None => None,
+    };
+    match run_instance(
+        cfg,
+        handoff,
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    ) {
+        Exit::Stopped(h) => {
+            let tmp = handoff_out.with_extension("tmp");
+            if std::fs::write(&tmp, h)
+                .and_then(|_| std::fs::rename(&tmp, handoff_out))
+                .is_err()
+            {
+                eprintln!(
+                    "lugh service: cannot write the hand-off to {}",
+                    handoff_out.display()
+                );
+                return 1;
+            }
+            0
+        }
+        Exit::Failed(e) => {
+            eprintln!("lugh service: {e}");
+            1
+        }
     }
 }
 
@@ -398,6 +564,16 @@ impl Kernel {
         kind: Kind,
         observer: Option<mpsc::Sender<(Priority, u64)>>,
     ) -> Result<Kernel, IpcError> {
+        Kernel::start_with(base, kind, observer, Isolation::Thread)
+    }
+
+    /// Like `start`, with the service instances run as `isolation` says.
+    pub fn start_with(
+        base: &str,
+        kind: Kind,
+        observer: Option<mpsc::Sender<(Priority, u64)>>,
+        isolation: Isolation,
+    ) -> Result<Kernel, IpcError> {
         let kernel_url = format!("{base}-kernel");
         // Every generation listens at its own address: no address is ever
         // reused while pipes to its previous owner may still be closing.
@@ -475,6 +651,7 @@ impl Kernel {
             generation: 1,
             observer,
             crash_on_start: false,
+            isolation,
         };
         let instance = Some(Instance::start(cfg.clone(), None));
         let k = Kernel {
@@ -657,6 +834,34 @@ impl Kernel {
         Ok(self.send(p, op, payload)?)
     }
 
+    /// Kills the running service: SIGKILL under process isolation, an
+    /// injected crash for a thread. The reincarnation server restarts it.
+    pub fn kill_service(&mut self) -> Result<(), IpcError> {
+        if let Some(i) = self.instance.as_mut() {
+            if i.kill() {
+                return Ok(());
+            }
+        }
+        self.inject_fault(false)
+    }
+
+    /// The service's OS process id, under process isolation.
+    pub fn service_pid(&self) -> Option<u32> {
+        self.instance.as_ref().and_then(Instance::pid)
+    }
+
+    /// Messages processed according to the latest checkpoint (all streams);
+    /// what a supervisor can know of a service in another process.
+    pub fn checkpointed(&self) -> u64 {
+        self.checkpoint
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_deref()
+            .and_then(|b| unseal_handoff(b).ok())
+            .map(|h| h.next_seq.iter().map(|n| n.saturating_sub(1)).sum())
+            .unwrap_or(0)
+    }
+
     /// Fault injection: the running instance crashes (`hang = false`) or
     /// stops answering, heartbeats included (`hang = true`).
     pub fn inject_fault(&self, hang: bool) -> Result<(), IpcError> {
@@ -693,7 +898,7 @@ impl Kernel {
             }
             return None;
         }
-        let instance = self.instance.as_ref()?;
+        let instance = self.instance.as_mut()?;
         let crashed = instance.finished();
         let silent = self.awaiting_hello.is_none()
             && self
@@ -714,8 +919,13 @@ impl Kernel {
             format!("crash of generation {}: {why}", self.cfg.generation)
         } else {
             self.hangs.push(now);
-            instance.stop.store(true, Ordering::SeqCst);
-            self.abandoned.push(instance);
+            if instance.pid().is_some() {
+                // A process is killed; a thread cannot be, so it is left behind.
+                instance.abort();
+            } else {
+                instance.stop.store(true, Ordering::SeqCst);
+                self.abandoned.push(instance);
+            }
             format!(
                 "hang of generation {}: two heartbeats missed",
                 self.cfg.generation

@@ -25,6 +25,8 @@ pub struct RunOptions {
     pub duration: Option<Duration>,
     pub socket: PathBuf,
     pub json: bool,
+    /// `Some(lugh binary)`: services run as OS processes over ipc://.
+    pub process_exe: Option<PathBuf>,
 }
 
 /// The default control socket: `$XDG_RUNTIME_DIR/lugh/ctl.sock`, else
@@ -51,6 +53,8 @@ pub struct ServiceStatus {
     pub generation: u32,
     pub state: &'static str,
     pub restarts: u64,
+    /// The service's own process, under `--isolation process`.
+    pub pid: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -127,8 +131,31 @@ pub fn run(opts: &RunOptions, mut out: impl Write) -> Result<Status, RunError> {
         });
     }
     let (obs_tx, obs_rx) = mpsc::channel();
-    let base = format!("inproc://lugh-run-{}", std::process::id());
-    let mut kernel = Kernel::start(&base, opts.scheduler, Some(obs_tx))?;
+    let mut kernel = match &opts.process_exe {
+        None => Kernel::start(
+            &format!("inproc://lugh-run-{}", std::process::id()),
+            opts.scheduler,
+            Some(obs_tx),
+        )?,
+        Some(exe) => {
+            // Services are processes: NNG over ipc:// sockets beside the
+            // control socket; the supervisor knows what they processed
+            // from their checkpoints.
+            let dir = opts
+                .socket
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(std::env::temp_dir);
+            let base = format!("ipc://{}/lugh-{}", dir.display(), std::process::id());
+            let isolation = crate::swap::Isolation::Process {
+                exe: exe.clone(),
+                scratch: dir.join(format!("lugh-{}-scratch", std::process::id())),
+            };
+            drop(obs_tx);
+            Kernel::start_with(&base, opts.scheduler, None, isolation)?
+        }
+    };
+    let by_checkpoint = opts.process_exe.is_some();
     let sent = Arc::new(AtomicU64::new(0));
     let load_stop = Arc::new(AtomicBool::new(false));
     let load = {
@@ -172,14 +199,23 @@ pub fn run(opts: &RunOptions, mut out: impl Write) -> Result<Status, RunError> {
                 "running"
             },
             restarts: kernel.restarts,
+            pid: kernel.service_pid(),
         }],
         scheduler: kernel.kind().name(),
         messages_rejected: kernel.rejected(),
         sent: sent.load(Ordering::SeqCst),
-        processed: processed.len() as u64,
+        processed: if by_checkpoint {
+            kernel.checkpointed()
+        } else {
+            processed.len() as u64
+        },
         outstanding: sent
             .load(Ordering::SeqCst)
-            .saturating_sub(processed.len() as u64),
+            .saturating_sub(if by_checkpoint {
+                kernel.checkpointed()
+            } else {
+                processed.len() as u64
+            }),
         unacked: kernel.unacked(),
         swaps,
     };
@@ -216,7 +252,13 @@ pub fn run(opts: &RunOptions, mut out: impl Write) -> Result<Status, RunError> {
                 },
                 "kill" | "hang" => match req["service"].as_str() {
                     Some("scheduler") => {
-                        json!({"ok": kernel.inject_fault(cmd == "hang").is_ok(), "service": "scheduler", "generation": kernel.generation()})
+                        let pid = kernel.service_pid();
+                        let ok = if cmd == "kill" {
+                            kernel.kill_service().is_ok()
+                        } else {
+                            kernel.inject_fault(true).is_ok()
+                        };
+                        json!({"ok": ok, "service": "scheduler", "generation": kernel.generation(), "pid": pid})
                     }
                     other => {
                         json!({"ok": false, "error": format!("unknown service {other:?}; services: scheduler")})
@@ -251,7 +293,12 @@ pub fn run(opts: &RunOptions, mut out: impl Write) -> Result<Status, RunError> {
         while let Ok((_, seq)) = obs_rx.try_recv() {
             processed.insert(seq);
         }
-        if processed.len() as u64 >= sent.load(Ordering::SeqCst) {
+        let done = if by_checkpoint {
+            kernel.checkpointed()
+        } else {
+            processed.len() as u64
+        };
+        if done >= sent.load(Ordering::SeqCst) {
             break;
         }
         std::thread::sleep(Duration::from_millis(5));
@@ -259,6 +306,12 @@ pub fn run(opts: &RunOptions, mut out: impl Write) -> Result<Status, RunError> {
     let last = status(&kernel, &processed, swaps);
     stop.store(true, Ordering::SeqCst);
     kernel.shutdown();
+    if opts.process_exe.is_some() {
+        if let Some(dir) = opts.socket.parent() {
+            let _ =
+                std::fs::remove_dir_all(dir.join(format!("lugh-{}-scratch", std::process::id())));
+        }
+    }
     let _ = std::fs::remove_file(&opts.socket);
     Ok(last)
 }
