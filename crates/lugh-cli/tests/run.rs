@@ -25,13 +25,15 @@ fn ctl(sock: &std::path::Path, args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-#[test]
-fn run_swap_kill_and_count_everything() {
+/// Starts `lugh run --for 4s --rate 2000 --json` (plus `extra`) on a
+/// private control socket and waits until it answers.
+fn start_run(extra: &[&str]) -> (std::process::Child, tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("ctl.sock");
     let child = lugh()
         .args(["run", "--for", "4s", "--rate", "2000", "--json", "--socket"])
         .arg(&sock)
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -42,6 +44,12 @@ fn run_swap_kill_and_count_everything() {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(500));
+    (child, dir, sock)
+}
+
+#[test]
+fn run_swap_kill_and_count_everything() {
+    let (child, _dir, sock) = start_run(&[]);
     let s = ctl(&sock, &["status"]);
     assert_eq!(s["scheduler"], "rr");
     assert_eq!(s["services"][0]["name"], "scheduler");
@@ -100,31 +108,7 @@ fn ctl_without_a_running_system_explains_itself() {
 
 #[test]
 fn process_isolation_survives_a_real_kill_and_a_swap() {
-    let dir = tempfile::tempdir().unwrap();
-    let sock = dir.path().join("ctl.sock");
-    let child = lugh()
-        .args([
-            "run",
-            "--isolation",
-            "process",
-            "--for",
-            "4s",
-            "--rate",
-            "2000",
-            "--json",
-            "--socket",
-        ])
-        .arg(&sock)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let t = Instant::now();
-    while !sock.exists() {
-        assert!(t.elapsed() < Duration::from_secs(10), "no control socket");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(500));
+    let (child, _dir, sock) = start_run(&["--isolation", "process"]);
     let s = ctl(&sock, &["status"]);
     let pid = s["services"][0]["pid"]
         .as_u64()

@@ -200,10 +200,11 @@ impl Scheduler for PriorityEdf {
     }
 }
 
-/// A state as bytes with a CRC32 trailer, and back; a damaged snapshot is
-/// refused rather than half-loaded.
-pub fn seal(state: &State) -> Vec<u8> {
-    let mut b = serde_json::to_vec(state).unwrap_or_default();
+/// A value as JSON with a CRC32 trailer, and back; a damaged snapshot is
+/// refused rather than half-loaded (scheduler states, swap hand-offs,
+/// checkpoints).
+pub fn seal<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut b = serde_json::to_vec(value).unwrap_or_default();
     let c = crc32fast::hash(&b);
     b.extend_from_slice(&c.to_le_bytes());
     b
@@ -217,7 +218,7 @@ pub enum UnsealError {
     Parse(String),
 }
 
-pub fn unseal(b: &[u8]) -> Result<State, UnsealError> {
+pub fn unseal<T: serde::de::DeserializeOwned>(b: &[u8]) -> Result<T, UnsealError> {
     if b.len() < 4 {
         return Err(UnsealError::Checksum);
     }
@@ -269,7 +270,7 @@ mod tests {
         let id = rr.next().unwrap();
         rr.end_slice(id);
         let sealed = seal(&rr.export());
-        let state = unseal(&sealed).unwrap();
+        let state: State = unseal(&sealed).unwrap();
         let prio = build(Kind::Priority, Some(state.clone()));
         assert_eq!(prio.len(), 5);
         assert_eq!(prio.export().slices, 1);
@@ -283,6 +284,6 @@ mod tests {
         assert_eq!(ids, vec![(0, 2), (1, 3), (2, 3), (3, 3), (4, 3)]);
         let mut damaged = sealed.clone();
         damaged[3] ^= 1;
-        assert_eq!(unseal(&damaged), Err(UnsealError::Checksum));
+        assert_eq!(unseal::<State>(&damaged), Err(UnsealError::Checksum));
     }
 }

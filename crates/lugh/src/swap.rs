@@ -106,21 +106,11 @@ pub struct Handoff {
 }
 
 pub fn seal_handoff(h: &Handoff) -> Vec<u8> {
-    let mut b = serde_json::to_vec(h).unwrap_or_default();
-    let c = crc32fast::hash(&b);
-    b.extend_from_slice(&c.to_le_bytes());
-    b
+    sched::seal(h)
 }
 
 pub fn unseal_handoff(b: &[u8]) -> Result<Handoff, sched::UnsealError> {
-    if b.len() < 4 {
-        return Err(sched::UnsealError::Checksum);
-    }
-    let (body, tail) = b.split_at(b.len() - 4);
-    if crc32fast::hash(body).to_le_bytes() != tail {
-        return Err(sched::UnsealError::Checksum);
-    }
-    serde_json::from_slice(body).map_err(|e| sched::UnsealError::Parse(e.to_string()))
+    sched::unseal(b)
 }
 
 /// How an instance ended.
