@@ -283,6 +283,16 @@ impl Config {
     pub fn local_dir(&self, repo: &str) -> PathBuf {
         crate::fsutil::resolve_path(repo, &self.home, &self.dir)
     }
+
+    /// The directory a local source's skill is read from (`repo/subpath`).
+    pub fn local_skill_dir(&self, repo: &str, subpath: &str) -> PathBuf {
+        let root = self.local_dir(repo);
+        if subpath == "." {
+            root
+        } else {
+            root.join(subpath)
+        }
+    }
 }
 
 pub fn parse_concurrency(raw: &str, field: &str) -> Result<usize, Issue> {

@@ -44,6 +44,9 @@ const STALE_SECS: u64 = 7 * 24 * 3600;
 struct Out {
     findings: Vec<Finding>,
     seen: HashSet<(&'static str, String, String)>,
+    /// Store entries are immutable: each is hashed once per run, however
+    /// many targets link to it.
+    store_hashes: std::collections::HashMap<std::path::PathBuf, Option<String>>,
 }
 
 impl Out {
@@ -79,6 +82,7 @@ pub async fn doctor(cfg: &Config, lock: &Lock, adapters: &Adapters) -> Vec<Findi
     let mut out = Out {
         findings: Vec::new(),
         seen: HashSet::new(),
+        store_hashes: Default::default(),
     };
     for skill in &cfg.skills {
         let id = skill.id.as_str();
@@ -155,10 +159,12 @@ pub async fn doctor(cfg: &Config, lock: &Lock, adapters: &Adapters) -> Vec<Findi
                                     "run `eden-skills repair`",
                                 );
                             } else if let Some(l) = l {
-                                if crate::store::hash_dir(e)
-                                    .map(|h| h != l.content_hash)
-                                    .unwrap_or(true)
-                                {
+                                let hash = out
+                                    .store_hashes
+                                    .entry(e.clone())
+                                    .or_insert_with(|| crate::store::hash_dir(e).ok())
+                                    .clone();
+                                if hash.is_none_or(|h| h != l.content_hash) {
                                     out.push(
                                         "CONTENT_HASH_MISMATCH",
                                         Error,

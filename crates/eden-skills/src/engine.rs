@@ -497,10 +497,8 @@ pub async fn run(cfg: Arc<Config>, lock: &mut Lock, opts: RunOptions) -> Report 
                 Err(e) => {
                     report.action = "failed".into();
                     report.reasons = vec![e.to_string()];
-                    o.failure.get_or_insert_with(|| Failure {
-                        hint: e.hint().map(String::from),
-                        ..Failure::permanent(&selected[i].id, Phase::Inject, e.to_string())
-                    });
+                    o.failure
+                        .get_or_insert_with(|| inject_failure(&selected[i].id, &e));
                 }
             }
             o.targets.push(report);
@@ -798,17 +796,17 @@ async fn export_local_member(
         return (SourceOutcome::Skipped, Vec::new(), Vec::new());
     };
     let mut warnings = Vec::new();
+    let done = |entry: StoreEntry| {
+        Ok(Fetched {
+            commit: String::new(),
+            entry,
+            reg: m.reg.clone(),
+        })
+    };
     if let Some(entry) = known_after_rehash(ctx, &m) {
         return (
             SourceOutcome::Skipped,
-            vec![(
-                m.id.clone(),
-                Ok(Fetched {
-                    commit: String::new(),
-                    entry,
-                    reg: m.reg.clone(),
-                }),
-            )],
+            vec![(m.id.clone(), done(entry))],
             warnings,
         );
     }
@@ -819,12 +817,7 @@ async fn export_local_member(
             warnings,
         );
     }
-    let root = ctx.cfg.local_dir(&m.repo);
-    let dir = if m.subpath == "." {
-        root.clone()
-    } else {
-        root.join(&m.subpath)
-    };
+    let dir = ctx.cfg.local_skill_dir(&m.repo, &m.subpath);
     let _cpu = ctx.cpu.acquire().await;
     let store = ctx.store.clone();
     let d = dir.clone();
@@ -837,19 +830,12 @@ async fn export_local_member(
         Ok((entry, w)) => {
             warnings.extend(w.into_iter().map(|x| format!("{}: {x}", m.id)));
             let root_license = (m.subpath != ".")
-                .then(|| safety::license_in(&root))
+                .then(|| safety::license_in(&ctx.cfg.local_dir(&m.repo)))
                 .flatten();
             write_safety(ctx, skill, "", &entry, root_license);
             (
                 SourceOutcome::Skipped,
-                vec![(
-                    m.id.clone(),
-                    Ok(Fetched {
-                        commit: String::new(),
-                        entry,
-                        reg: m.reg.clone(),
-                    }),
-                )],
+                vec![(m.id.clone(), done(entry))],
                 warnings,
             )
         }
@@ -1249,6 +1235,18 @@ impl PlaceOutcome {
     }
 }
 
+/// An adapter error as the skill's `inject` failure, with its hint.
+fn inject_failure(id: &str, e: &AdapterError) -> Failure {
+    let msg = match e {
+        AdapterError::Io { path, source } => format!("cannot write '{path}': {source}"),
+        other => other.to_string(),
+    };
+    Failure {
+        hint: e.hint().map(String::from),
+        ..Failure::permanent(id, Phase::Inject, msg)
+    }
+}
+
 fn lock_target(t: &ResolvedTarget) -> LockTarget {
     LockTarget {
         agent: t.agent.clone(),
@@ -1293,10 +1291,8 @@ async fn place_skill(
         if !t.environment.is_local() && !healthy.contains(&t.environment) {
             if let Err(e) = adapter.health().await {
                 failed_envs.insert(t.environment.clone());
-                o.failure.get_or_insert_with(|| Failure {
-                    hint: e.hint().map(String::from),
-                    ..Failure::permanent(&skill.id, Phase::Inject, e.to_string())
-                });
+                o.failure
+                    .get_or_insert_with(|| inject_failure(&skill.id, &e));
                 o.targets.push(report("failed", vec![e.to_string()]));
                 continue;
             }
@@ -1340,17 +1336,8 @@ async fn place_skill(
                 }
                 Err(e) => {
                     failed_envs.insert(t.environment.clone());
-                    let hint = e.hint().map(String::from);
-                    let msg = match &e {
-                        AdapterError::Io { path, source } => {
-                            format!("cannot write '{path}': {source}")
-                        }
-                        other => other.to_string(),
-                    };
-                    o.failure.get_or_insert_with(|| Failure {
-                        hint,
-                        ..Failure::permanent(&skill.id, Phase::Inject, msg)
-                    });
+                    o.failure
+                        .get_or_insert_with(|| inject_failure(&skill.id, &e));
                     o.targets.push(report("failed", vec![e.to_string()]));
                 }
             },

@@ -86,11 +86,7 @@ pub fn remove_any(path: &Path) -> io::Result<()> {
 
 /// ISO-8601 UTC of now, to the second (`2026-03-17T10:00:00Z`).
 pub fn utc_now() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    iso8601(secs)
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
 
 pub fn unix_now() -> u64 {
@@ -100,25 +96,9 @@ pub fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// Civil date from days since the epoch (Howard Hinnant's algorithm).
+/// ISO-8601 UTC of a Unix time, to the second.
 pub fn iso8601(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + std::time::Duration::from_secs(secs)).to_string()
 }
 
 #[cfg(test)]

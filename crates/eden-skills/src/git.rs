@@ -96,7 +96,26 @@ impl Git {
         c
     }
 
-    async fn run<I, S>(&self, cwd: Option<&Path>, args: I) -> Result<Vec<u8>, GitError>
+    /// Waits for a git child under the timeout: stdout and stderr when it
+    /// succeeded, its stderr as the error otherwise.
+    async fn finish(&self, child: tokio::process::Child) -> Result<(Vec<u8>, String), GitError> {
+        let out = tokio::time::timeout(self.timeout, child.wait_with_output())
+            .await
+            .map_err(|_| GitError::Timeout(self.timeout.as_secs()))?
+            .map_err(GitError::Spawn)?;
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        if out.status.success() {
+            Ok((out.stdout, stderr))
+        } else {
+            Err(GitError::Failed { stderr })
+        }
+    }
+
+    async fn run_full<I, S>(
+        &self,
+        cwd: Option<&Path>,
+        args: I,
+    ) -> Result<(Vec<u8>, String), GitError>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -104,18 +123,15 @@ impl Git {
         let mut c = self.command(cwd);
         c.args(args);
         tracing::debug!(?c, "git");
-        let child = c.spawn().map_err(GitError::Spawn)?;
-        let out = tokio::time::timeout(self.timeout, child.wait_with_output())
-            .await
-            .map_err(|_| GitError::Timeout(self.timeout.as_secs()))?
-            .map_err(GitError::Spawn)?;
-        if out.status.success() {
-            Ok(out.stdout)
-        } else {
-            Err(GitError::Failed {
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            })
-        }
+        self.finish(c.spawn().map_err(GitError::Spawn)?).await
+    }
+
+    async fn run<I, S>(&self, cwd: Option<&Path>, args: I) -> Result<Vec<u8>, GitError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        Ok(self.run_full(cwd, args).await?.0)
     }
 
     /// `git clone <flags> -- url <scratch>`, renamed to `dest` on success:
@@ -155,27 +171,20 @@ impl Git {
     /// Fetches every branch and tag into a bare cache. `Ok(true)` when
     /// something changed (git reports ref updates on stderr).
     pub async fn fetch(&self, repo: &Path) -> Result<bool, GitError> {
-        let mut c = self.command(Some(repo));
-        c.args([
-            "fetch",
-            "--prune",
-            "--no-write-fetch-head",
-            "origin",
-            "+refs/heads/*:refs/heads/*",
-            "+refs/tags/*:refs/tags/*",
-        ]);
-        tracing::debug!(?c, "git");
-        let child = c.spawn().map_err(GitError::Spawn)?;
-        let out = tokio::time::timeout(self.timeout, child.wait_with_output())
-            .await
-            .map_err(|_| GitError::Timeout(self.timeout.as_secs()))?
-            .map_err(GitError::Spawn)?;
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        if out.status.success() {
-            Ok(!stderr.trim().is_empty())
-        } else {
-            Err(GitError::Failed { stderr })
-        }
+        let (_, stderr) = self
+            .run_full(
+                Some(repo),
+                [
+                    "fetch",
+                    "--prune",
+                    "--no-write-fetch-head",
+                    "origin",
+                    "+refs/heads/*:refs/heads/*",
+                    "+refs/tags/*:refs/tags/*",
+                ],
+            )
+            .await?;
+        Ok(!stderr.trim().is_empty())
     }
 
     /// A shallow clone with a work tree (registry indexes).
@@ -301,17 +310,9 @@ impl Git {
         let writer = tokio::spawn(async move {
             let _ = stdin.write_all(input.as_bytes()).await;
         });
-        let out = tokio::time::timeout(self.timeout, child.wait_with_output())
-            .await
-            .map_err(|_| GitError::Timeout(self.timeout.as_secs()))?
-            .map_err(GitError::Spawn)?;
+        let out = self.finish(child).await;
         let _ = writer.await;
-        if !out.status.success() {
-            return Err(GitError::Failed {
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            });
-        }
-        parse_batch(&out.stdout, names.len())
+        parse_batch(&out?.0, names.len())
     }
 
     /// Writes the tree `<commit>:<subpath>` into a store writer with two

@@ -113,6 +113,16 @@ pub struct SkillCheck {
     pub applied: Option<bool>,
 }
 
+/// `update`'s status of a source: not locked, unchanged, or moved.
+fn check_status(locked: &Option<String>, latest: &str) -> String {
+    match locked {
+        None => "missing",
+        Some(x) if x == latest => "up-to-date",
+        Some(_) => "new-commit",
+    }
+    .into()
+}
+
 /// The hash a local directory would export to (no write).
 pub fn local_hash(dir: &std::path::Path) -> Result<String, String> {
     let entries = crate::store::scan(dir, true).map_err(|e| e.to_string())?;
@@ -154,26 +164,12 @@ pub async fn check_skills(
             applied: None,
         };
         match &s.source {
-            Source::Repo {
-                repo,
-                git_ref,
-                subpath,
-            } if s.is_local_dir() => {
-                let root = cfg.local_dir(repo);
-                let dir = if subpath == "." {
-                    root
-                } else {
-                    root.join(subpath)
-                };
+            Source::Repo { repo, subpath, .. } if s.is_local_dir() => {
+                let dir = cfg.local_skill_dir(repo, subpath);
                 c.local_sha = l.map(|l| l.content_hash.clone());
                 match local_hash(&dir) {
                     Ok(h) => {
-                        c.status = match &c.local_sha {
-                            None => "missing",
-                            Some(x) if *x == h => "up-to-date",
-                            Some(_) => "new-commit",
-                        }
-                        .into();
+                        c.status = check_status(&c.local_sha, &h);
                         c.remote_sha = Some(h);
                     }
                     Err(e) => {
@@ -181,7 +177,6 @@ pub async fn check_skills(
                         c.detail = Some(e);
                     }
                 }
-                let _ = git_ref;
             }
             Source::Repo { repo, git_ref, .. } => {
                 wanted
@@ -278,12 +273,7 @@ pub async fn check_skills(
             match r {
                 Ok(sha) => {
                     if !is_registry {
-                        c.status = match &c.local_sha {
-                            None => "missing",
-                            Some(x) if *x == sha => "up-to-date",
-                            Some(_) => "new-commit",
-                        }
-                        .into();
+                        c.status = check_status(&c.local_sha, &sha);
                     }
                     c.remote_sha = Some(sha);
                 }
@@ -355,12 +345,7 @@ pub async fn outdated(
         match &s.source {
             Source::Repo { repo, subpath, .. } if s.is_local_dir() => {
                 item.kind = "local".into();
-                let root = cfg.local_dir(repo);
-                let dir = if subpath == "." {
-                    root
-                } else {
-                    root.join(subpath)
-                };
+                let dir = cfg.local_skill_dir(repo, subpath);
                 match local_hash(&dir) {
                     Ok(h) => {
                         item.status =

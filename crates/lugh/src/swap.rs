@@ -708,7 +708,7 @@ impl Kernel {
         // teardown of the pipe it would use (NNG 1.4's push socket can touch
         // a pipe being freed).
         let generation = self.cfg.generation + 1;
-        let next_url = format!("{}-sched-g{generation}", self.base);
+        let next_url = self.service_url(generation);
         let channel = self.channel.clone();
         let mut guard = channel.lock().unwrap_or_else(|e| e.into_inner());
         let _ = guard.control(Op::Swap, vec![]);
@@ -734,16 +734,7 @@ impl Kernel {
                 return self.report(from, to, false, t, replayed_before, e);
             }
         };
-        let new_cfg = InstanceConfig {
-            kind: to,
-            generation,
-            crash_on_start: crash_new,
-            service_url: next_url.clone(),
-            ..self.cfg.clone()
-        };
-        let new = Instance::start(new_cfg.clone(), Some(handoff.clone()));
-        self.current.store(generation, Ordering::SeqCst);
-        *self.last_beat.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        let (new_cfg, new) = self.launch(generation, to, crash_new, Some(handoff.clone()));
         if self.wait_hello(generation, Duration::from_secs(2)) {
             self.cfg = new_cfg;
             self.cfg.crash_on_start = false;
@@ -761,21 +752,9 @@ impl Kernel {
             Exit::Failed(e) => e,
             Exit::Stopped(_) => "stopped unexpectedly".into(),
         };
-        let restored_url = format!("{}-sched-g{}", self.base, generation + 1);
-        {
-            let mut c = self.channel.lock().unwrap_or_else(|e| e.into_inner());
-            let _ = c.redirect(&restored_url);
-        }
-        let restored = InstanceConfig {
-            kind: from,
-            generation: generation + 1,
-            crash_on_start: false,
-            service_url: restored_url,
-            ..self.cfg.clone()
-        };
-        self.current.store(generation + 1, Ordering::SeqCst);
-        *self.last_beat.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
-        self.instance = Some(Instance::start(restored.clone(), Some(handoff)));
+        self.redirect(generation + 1);
+        let (restored, instance) = self.launch(generation + 1, from, false, Some(handoff));
+        self.instance = Some(instance);
         self.wait_hello(generation + 1, Duration::from_secs(2));
         self.cfg = restored;
         self.log.push(format!(
@@ -940,27 +919,50 @@ impl Kernel {
         Some(what)
     }
 
-    fn restart(&mut self, detected: Instant) -> String {
-        let generation = self.cfg.generation + 1;
-        let url = format!("{}-sched-g{generation}", self.base);
-        {
-            let mut c = self.channel.lock().unwrap_or_else(|e| e.into_inner());
-            let _ = c.redirect(&url);
-        }
-        self.cfg = InstanceConfig {
+    /// Every generation listens at its own address.
+    fn service_url(&self, generation: u32) -> String {
+        format!("{}-sched-g{generation}", self.base)
+    }
+
+    /// Points the kernel's channel at a generation's address.
+    fn redirect(&self, generation: u32) {
+        let mut c = self.channel.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = c.redirect(&self.service_url(generation));
+    }
+
+    /// Starts `generation` of the service as `kind` from `handoff`; its
+    /// heartbeats count from now.
+    fn launch(
+        &mut self,
+        generation: u32,
+        kind: Kind,
+        crash_on_start: bool,
+        handoff: Option<Vec<u8>>,
+    ) -> (InstanceConfig, Instance) {
+        let cfg = InstanceConfig {
+            kind,
             generation,
-            service_url: url,
-            crash_on_start: false,
+            crash_on_start,
+            service_url: self.service_url(generation),
             ..self.cfg.clone()
         };
         self.current.store(generation, Ordering::SeqCst);
         *self.last_beat.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        let instance = Instance::start(cfg.clone(), handoff);
+        (cfg, instance)
+    }
+
+    fn restart(&mut self, detected: Instant) -> String {
+        let generation = self.cfg.generation + 1;
+        self.redirect(generation);
         let checkpoint = self
             .checkpoint
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        self.instance = Some(Instance::start(self.cfg.clone(), checkpoint));
+        let (cfg, instance) = self.launch(generation, self.cfg.kind, false, checkpoint);
+        self.cfg = cfg;
+        self.instance = Some(instance);
         self.restarts += 1;
         self.awaiting_hello = Some((generation, detected));
         let line = format!("restarted as generation {generation}");
