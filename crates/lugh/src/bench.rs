@@ -179,8 +179,16 @@ fn work(us: u64) {
     }
 }
 
-/// Waits of HIGH messages sent behind 500 LOW each, handled by a consumer
-/// slower than the producer; `fifo` = one socket, arrival order.
+/// Work a service does per message in the priority benchmark (processing
+/// one sensor reading).
+const WORK_US: u64 = 20;
+
+/// Waits of HIGH messages sent behind bursts of LOW ones. Each round the
+/// load generator sends `low_per_high` LOW messages as fast as it can, then
+/// one HIGH, then waits until the service has handled the round (so every
+/// burst meets an idle service and rounds do not pile up). The service
+/// spends [`WORK_US`] on each message, so a burst is still queued when the
+/// HIGH arrives. `fifo` = one socket, arrival order.
 fn flood(fifo: bool, rounds: usize, low_per_high: usize) -> Result<(Vec<f64>, u64), IpcError> {
     let url = unique(if fifo { "fifo" } else { "prio" });
     let ep = if fifo {
@@ -195,53 +203,66 @@ fn flood(fifo: bool, rounds: usize, low_per_high: usize) -> Result<(Vec<f64>, u6
     };
     let base = Instant::now();
     let total = rounds * (low_per_high + 1);
+    let handled = Arc::new(AtomicU64::new(0));
     let inbox = ep.inbox.clone();
-    let consumer = std::thread::spawn(move || {
-        let mut waits = Vec::new();
-        let mut seen = 0;
-        while seen < total {
-            let Some(a) = inbox.pop(Duration::from_secs(10)) else {
-                break;
-            };
-            seen += 1;
-            if a.message.header.priority == Priority::High {
-                let mut b = [0u8; 8];
-                b.copy_from_slice(&a.message.payload[..8]);
-                let sent = u64::from_le_bytes(b);
-                waits.push((nanos_since(base).saturating_sub(sent)) as f64 / 1e6);
+    let consumer = {
+        let handled = handled.clone();
+        std::thread::spawn(move || {
+            let mut waits = Vec::new();
+            for _ in 0..total {
+                let Some(a) = inbox.pop(Duration::from_secs(10)) else {
+                    break;
+                };
+                if a.message.header.priority == Priority::High {
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(&a.message.payload[..8]);
+                    let sent = u64::from_le_bytes(b);
+                    waits.push((nanos_since(base).saturating_sub(sent)) as f64 / 1e6);
+                }
+                work(WORK_US);
+                handled.fetch_add(1, Ordering::Release);
             }
-            work(2);
-        }
-        waits
-    });
+            waits
+        })
+    };
     let src = Source {
         service: 1,
         generation: 1,
     };
     let mut seq = 0u64;
-    for _ in 0..rounds {
+    let mut sent = Ok(());
+    'rounds: for round in 1..=rounds {
         for _ in 0..low_per_high {
             seq += 1;
-            tx.send(&Message::new(
-                Priority::Low,
-                Op::Schedule,
-                src,
-                seq,
-                nanos_since(base).to_le_bytes().to_vec(),
-            ))?;
+            let m = Message::new(Priority::Low, Op::Schedule, src, seq, vec![0; 8]);
+            if let Err(e) = tx.send(&m) {
+                sent = Err(e);
+                break 'rounds;
+            }
         }
         seq += 1;
-        tx.send(&Message::new(
+        let alert = Message::new(
             Priority::High,
             Op::GridAlert,
             src,
             seq,
             nanos_since(base).to_le_bytes().to_vec(),
-        ))?;
-        // Let the backlog build the way a sensor burst would.
-        std::thread::sleep(Duration::from_micros(200));
+        );
+        if let Err(e) = tx.send(&alert) {
+            sent = Err(e);
+            break;
+        }
+        let due = (round * (low_per_high + 1)) as u64;
+        let give_up = Instant::now() + Duration::from_secs(10);
+        while handled.load(Ordering::Acquire) < due && Instant::now() < give_up {
+            std::thread::sleep(Duration::from_micros(100));
+        }
+    }
+    if sent.is_err() {
+        ep.inbox.close();
     }
     let waits = consumer.join().unwrap_or_default();
+    sent?;
     let violations = ep.inbox.violations.load(Ordering::Relaxed);
     drop(tx);
     ep.close();

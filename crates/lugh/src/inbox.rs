@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use crate::msg::{Message, Priority};
 
-/// How long `pop` polls before it sleeps on the condition variable.
-const SPIN: Duration = Duration::from_micros(50);
+/// How long `pop` polls (yielding, so NNG's own threads still get the CPU)
+/// before it sleeps on the condition variable.
+const SPIN: Duration = Duration::from_micros(300);
 
 /// A message with the moment it entered the inbox.
 #[derive(Debug)]
@@ -77,7 +78,7 @@ impl Inbox {
         // message due within SPIN is taken without sleeping.
         let spin_until = Instant::now() + SPIN.min(timeout);
         while self.waiting.load(Ordering::Acquire) == 0 && Instant::now() < spin_until {
-            std::hint::spin_loop();
+            std::thread::yield_now();
         }
         let mut g = self.queues.lock().unwrap_or_else(|e| e.into_inner());
         loop {
