@@ -12,8 +12,10 @@ use serde_json::json;
 /// lugh: the LughOS microkernel MVP — prioritized NNG IPC, hot-swappable
 /// schedulers, a reincarnation server.
 ///
-/// This build provides the IPC layer, the schedulers with live swap and the
-/// reincarnation server, with benchmarks; `run` and `ctl` are next.
+/// `lugh run` starts the kernel and its scheduler service (threads, or OS
+/// processes with `--isolation process`); `lugh ctl` swaps, kills and
+/// inspects it while it runs; `lugh bench` measures the IPC, priorities,
+/// swaps and restarts.
 #[derive(Parser, Debug)]
 #[command(name = "lugh", version, max_term_width = 100)]
 struct Cli {
@@ -27,7 +29,8 @@ enum Cmd {
     /// server, a task workload; prints a status line per second and answers
     /// `lugh ctl` on its control socket.
     Run {
-        /// lugh.toml: `scheduler = "rr" | "priority"`, `rate = <tasks/s>`.
+        /// lugh.toml: `scheduler = "rr" | "priority"`, `rate = <tasks/s>`,
+        /// `memory_quota = <bytes>` (the scheduler's task-table quota).
         #[arg(long, value_name = "PATH")]
         config: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = Isolation::Thread)]
@@ -143,6 +146,8 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 struct FileConfig {
     scheduler: Option<String>,
     rate: Option<u64>,
+    /// Bytes the scheduler service may ask the kernel for.
+    memory_quota: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -210,6 +215,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let opts = lugh::system::RunOptions {
                 scheduler: kind,
                 rate: rate.or(file.rate).unwrap_or(1000),
+                memory_quota: file.memory_quota,
                 duration,
                 socket: socket.unwrap_or_else(lugh::system::default_socket),
                 json,

@@ -138,3 +138,41 @@ fn process_isolation_survives_a_real_kill_and_a_swap() {
     );
     assert_eq!(last["scheduler"], "priority");
 }
+
+#[test]
+fn a_memory_quota_too_small_refuses_tasks_not_the_service() {
+    // memory_quota below one 2 KiB chunk: every request for the task table
+    // is refused; the scheduler refuses its tasks and keeps running.
+    let cfg_dir = tempfile::tempdir().unwrap();
+    let cfg = cfg_dir.path().join("lugh.toml");
+    std::fs::write(&cfg, "scheduler = \"priority\"\nmemory_quota = 1000\n").unwrap();
+    let (child, _dir, sock) = start_run(&["--config", cfg.to_str().unwrap()]);
+    std::thread::sleep(Duration::from_millis(700));
+    let s = ctl(&sock, &["status"]);
+    let svc = &s["services"][0];
+    assert_eq!(svc["memory"]["quota"], 1000, "{s}");
+    assert_eq!(svc["memory"]["used"], 0, "{s}");
+    assert!(svc["memory"]["refused"].as_u64().unwrap() >= 1, "{s}");
+    assert!(svc["refused_tasks"].as_u64().unwrap() > 100, "{s}");
+    assert_eq!(svc["restarts"], 0, "{s}");
+    assert_eq!(svc["state"], "running", "{s}");
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["processed"], last["sent"], "refused, not lost: {last}");
+
+    // A bad key in lugh.toml is named.
+    std::fs::write(&cfg, "memory_qouta = 1000\n").unwrap();
+    let out = lugh()
+        .args(["run", "--for", "1s", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("memory_qouta") && err.contains("lugh.toml"),
+        "{err}"
+    );
+}

@@ -13,6 +13,8 @@ pub enum MemoryError {
         used: u64,
         quota: u64,
     },
+    #[error("malformed memory request ({0} bytes; expected a tag byte and a u64)")]
+    Malformed(usize),
     #[error("service {0} has no memory quota")]
     Unknown(u16),
     #[error("service {service} released {released} bytes but holds {used}")]
@@ -21,6 +23,37 @@ pub enum MemoryError {
         released: u64,
         used: u64,
     },
+}
+
+/// The payload of an [`Op::MemoryRequest`](crate::msg::Op::MemoryRequest):
+/// one tag byte (1 = request, 2 = release) and a byte count (u64 LE). A
+/// request is answered with `MemoryGrant` or `MemoryRefused`; a release is
+/// not answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryOp {
+    Request(u64),
+    Release(u64),
+}
+
+impl MemoryOp {
+    pub fn encode(self) -> Vec<u8> {
+        let (tag, n) = match self {
+            MemoryOp::Request(n) => (1u8, n),
+            MemoryOp::Release(n) => (2u8, n),
+        };
+        let mut b = vec![tag];
+        b.extend_from_slice(&n.to_le_bytes());
+        b
+    }
+
+    pub fn decode(b: &[u8]) -> Option<MemoryOp> {
+        let n = u64::from_le_bytes(b.get(1..9)?.try_into().ok()?);
+        match b.first()? {
+            1 => Some(MemoryOp::Request(n)),
+            2 => Some(MemoryOp::Release(n)),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -82,11 +115,25 @@ impl Accounts {
     pub fn used(&self, service: u16) -> u64 {
         self.used.get(&service).copied().unwrap_or(0)
     }
+
+    pub fn quota(&self, service: u16) -> u64 {
+        self.quota.get(&service).copied().unwrap_or(0)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn memory_ops_round_trip_and_reject_garbage() {
+        for op in [MemoryOp::Request(4096), MemoryOp::Release(u64::MAX)] {
+            assert_eq!(MemoryOp::decode(&op.encode()), Some(op));
+        }
+        assert_eq!(MemoryOp::decode(&[]), None);
+        assert_eq!(MemoryOp::decode(&[1, 2, 3]), None);
+        assert_eq!(MemoryOp::decode(&[9, 0, 0, 0, 0, 0, 0, 0, 0]), None);
+    }
 
     #[test]
     fn quota_is_enforced_without_side_effects() {

@@ -63,6 +63,11 @@ pub enum Op {
     Dead = 8,
     Error = 9,
     Echo = 10,
+    /// The kernel's answer to a memory request: granted (payload: bytes now
+    /// held, u64 LE).
+    MemoryGrant = 11,
+    /// The kernel's answer to a memory request over quota (payload: why).
+    MemoryRefused = 12,
     KvBegin = 32,
     KvPut = 33,
     KvDelete = 34,
@@ -86,6 +91,8 @@ impl Op {
             8 => Dead,
             9 => Error,
             10 => Echo,
+            11 => MemoryGrant,
+            12 => MemoryRefused,
             32 => KvBegin,
             33 => KvPut,
             34 => KvDelete,

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::ipc::{Endpoint, IpcError, Sender};
+use crate::memory::{Accounts, MemoryOp};
 use crate::msg::{Message, Op, Priority, Source};
 use crate::sched::{self, Kind, State, Task};
 
@@ -103,6 +104,9 @@ pub struct Handoff {
     pub next_seq: [u64; 3],
     /// Sequenced messages received but not processed (wire form).
     pub backlog: Vec<Vec<u8>>,
+    /// Tasks refused because the kernel refused the memory for them.
+    #[serde(default)]
+    pub refused_tasks: u64,
 }
 
 pub fn seal_handoff(h: &Handoff) -> Vec<u8> {
@@ -165,7 +169,124 @@ enum Runner {
     },
 }
 
-const SERVICE_ID: u16 = 1;
+/// The scheduler service's id (memory account, message sources).
+pub const SERVICE_ID: u16 = 1;
+
+/// Memory one task-table entry occupies, the unit the scheduler service
+/// accounts with the kernel.
+pub const TASK_BYTES: u64 = std::mem::size_of::<Task>() as u64;
+
+/// The scheduler's memory quota unless configured: 16 KiB, a table of
+/// about 680 tasks, which still fits one checkpoint.
+pub const DEFAULT_MEMORY_QUOTA: u64 = 16 * 1024;
+
+/// Memory is asked for and given back in chunks of this many bytes.
+const MEMORY_CHUNK: u64 = 2 * 1024;
+
+/// Slices run after each task message, and while idle.
+const SLICES_PER_MESSAGE: usize = 2;
+const IDLE_SLICES: usize = 256;
+
+/// The AddTask payload: `b'T'`, priority (0..10), absolute deadline in ms
+/// (u64 LE) and slices of work (u32 LE). Anything else is a default task
+/// (priority 5, no deadline, one slice).
+pub fn task_payload(priority: u8, deadline_ms: u64, work: u32) -> Vec<u8> {
+    let mut b = vec![b'T', priority];
+    b.extend_from_slice(&deadline_ms.to_le_bytes());
+    b.extend_from_slice(&work.to_le_bytes());
+    b
+}
+
+fn parse_task(id: u64, b: &[u8]) -> Task {
+    let parsed = (|| {
+        if b.len() != 14 || b[0] != b'T' {
+            return None;
+        }
+        let deadline = u64::from_le_bytes(b[2..10].try_into().ok()?);
+        let work = u32::from_le_bytes(b[10..14].try_into().ok()?);
+        Some(Task::new(id, b[1], deadline, work))
+    })();
+    parsed.unwrap_or_else(|| Task::new(id, 5, 0, 1))
+}
+
+/// The service's side of its memory account: what the kernel granted, and
+/// the requests it answered.
+struct Memory {
+    granted: u64,
+    refused_tasks: u64,
+    /// After a refusal, no new request before this instant (tasks arriving
+    /// meanwhile are refused locally).
+    quiet_until: Option<Instant>,
+}
+
+impl Memory {
+    /// Makes room for a table of `tasks` entries, asking the kernel for a
+    /// chunk when needed and waiting for its answer. Other messages that
+    /// arrive meanwhile are kept, in order, in `deferred`.
+    fn reserve(
+        &mut self,
+        tasks: usize,
+        ep: &Endpoint,
+        to_kernel: &Sender,
+        me: Source,
+        deferred: &mut std::collections::VecDeque<Message>,
+    ) -> bool {
+        let need = tasks as u64 * TASK_BYTES;
+        if need <= self.granted {
+            return true;
+        }
+        if self.quiet_until.is_some_and(|t| Instant::now() < t) {
+            return false;
+        }
+        let ask = (need - self.granted).div_ceil(MEMORY_CHUNK) * MEMORY_CHUNK;
+        let req = MemoryOp::Request(ask).encode();
+        if to_kernel
+            .send(&Message::new(Priority::High, Op::MemoryRequest, me, 0, req))
+            .is_err()
+        {
+            return false;
+        }
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while Instant::now() < deadline {
+            let Some(a) = ep.recv(Duration::from_millis(20)) else {
+                continue;
+            };
+            match (a.message.header.seq, a.message.header.op) {
+                (0, Op::MemoryGrant) => {
+                    self.granted += ask;
+                    self.quiet_until = None;
+                    return true;
+                }
+                (0, Op::MemoryRefused) => {
+                    tracing::debug!(
+                        "memory refused: {}",
+                        String::from_utf8_lossy(&a.message.payload)
+                    );
+                    self.quiet_until = Some(Instant::now() + HEARTBEAT);
+                    return false;
+                }
+                _ => deferred.push_back(a.message),
+            }
+        }
+        self.quiet_until = Some(Instant::now() + HEARTBEAT);
+        false
+    }
+
+    /// Gives back whole chunks the table no longer needs (keeping one spare).
+    fn trim(&mut self, tasks: usize, to_kernel: &Sender, me: Source) {
+        let need = tasks as u64 * TASK_BYTES;
+        if self.granted >= need + 2 * MEMORY_CHUNK {
+            let give = (self.granted - need - MEMORY_CHUNK) / MEMORY_CHUNK * MEMORY_CHUNK;
+            let rel = MemoryOp::Release(give).encode();
+            if to_kernel
+                .send(&Message::new(Priority::Low, Op::MemoryRequest, me, 0, rel))
+                .is_ok()
+            {
+                self.granted -= give;
+            }
+        }
+    }
+}
 
 /// Heartbeat period; two missed heartbeats mean a hang.
 pub const HEARTBEAT: Duration = Duration::from_millis(100);
@@ -378,6 +499,11 @@ fn run_instance(
         service: SERVICE_ID,
         generation: cfg.generation,
     };
+    let mut memory = Memory {
+        granted: 0,
+        refused_tasks: 0,
+        quiet_until: None,
+    };
     let (mut scheduler, mut next, mut pending) = match h {
         Some(h) => {
             let mut pending: [BTreeMap<u64, Message>; 3] = Default::default();
@@ -386,6 +512,7 @@ fn run_instance(
                     pending[m.header.priority.index()].insert(m.header.seq, m);
                 }
             }
+            memory.refused_tasks = h.refused_tasks;
             (
                 sched::build(cfg.kind, Some(h.scheduler)),
                 h.next_seq,
@@ -394,6 +521,7 @@ fn run_instance(
         }
         None => (sched::build(cfg.kind, None), [1; 3], Default::default()),
     };
+    let mut deferred = std::collections::VecDeque::new();
     // Announce: the kernel replays what this generation has not processed.
     let hello = Message::new(
         Priority::High,
@@ -403,19 +531,26 @@ fn run_instance(
         next.iter().flat_map(|n| n.to_le_bytes()).collect(),
     );
     let _ = to_kernel.send(&hello);
+    // A table carried over from a hand-off or checkpoint needs its memory
+    // back from the kernel (a new generation's account starts empty).
+    if !scheduler.is_empty() {
+        memory.reserve(scheduler.len(), &ep, &to_kernel, me, &mut deferred);
+    }
     ready.store(true, Ordering::SeqCst);
-    let handle = |m: &Message, scheduler: &mut Box<dyn sched::Scheduler>| {
-        if m.header.op == Op::AddTask {
-            let id = m.header.seq ^ ((m.header.priority as u64) << 56);
-            scheduler.add(Task::new(id, 5, 0, 1));
-            if let Some(t) = scheduler.next() {
-                scheduler.end_slice(t);
+    let run_slices = |scheduler: &mut Box<dyn sched::Scheduler>, n: usize| {
+        for _ in 0..n {
+            match scheduler.next() {
+                Some(t) => {
+                    scheduler.end_slice(t);
+                }
+                None => break,
             }
         }
     };
     let checkpoint = |scheduler: &dyn sched::Scheduler,
                       next: &[u64; 3],
-                      pending: &[BTreeMap<u64, Message>; 3]| {
+                      pending: &[BTreeMap<u64, Message>; 3],
+                      refused_tasks: u64| {
         let h = Handoff {
             scheduler: scheduler.export(),
             next_seq: *next,
@@ -423,6 +558,7 @@ fn run_instance(
                 .iter()
                 .flat_map(|q| q.values().filter_map(|m| m.encode().ok()))
                 .collect(),
+            refused_tasks,
         };
         seal_handoff(&h)
     };
@@ -436,16 +572,30 @@ fn run_instance(
         // checkpoint covers, and restarts from it after a crash or hang.
         if last_beat.elapsed() >= HEARTBEAT {
             last_beat = Instant::now();
-            let payload = checkpoint(scheduler.as_ref(), &next, &pending);
-            if payload.len() <= crate::msg::MAX_PAYLOAD {
-                let _ =
-                    to_kernel.send(&Message::new(Priority::High, Op::Heartbeat, me, 0, payload));
+            let mut payload = checkpoint(scheduler.as_ref(), &next, &pending, memory.refused_tasks);
+            if payload.len() > crate::msg::MAX_PAYLOAD {
+                // Too large for one message: a heartbeat without a
+                // checkpoint still proves the service alive.
+                payload.clear();
             }
+            let _ = to_kernel.send(&Message::new(Priority::High, Op::Heartbeat, me, 0, payload));
         }
-        let Some(a) = ep.recv(Duration::from_millis(20)) else {
-            continue;
+        let m = match deferred.pop_front() {
+            Some(m) => m,
+            // With tasks to run, idle time is spent running slices.
+            None => match ep.recv(Duration::from_millis(if scheduler.is_empty() {
+                20
+            } else {
+                1
+            })) {
+                Some(a) => a.message,
+                None => {
+                    run_slices(&mut scheduler, IDLE_SLICES);
+                    memory.trim(scheduler.len(), &to_kernel, me);
+                    continue;
+                }
+            },
         };
-        let m = a.message;
         if m.header.seq == 0 && m.header.op == Op::Error {
             // Fault injection (tests, `lugh ctl kill`): die, or stop answering.
             if m.payload == b"hang" {
@@ -471,10 +621,17 @@ fn run_instance(
                     }
                 }
                 ep.close();
+                backlog.extend(
+                    deferred
+                        .iter()
+                        .filter(|m| m.header.seq != 0)
+                        .filter_map(|m| m.encode().ok()),
+                );
                 let h = Handoff {
                     scheduler: scheduler.export(),
                     next_seq: next,
                     backlog,
+                    refused_tasks: memory.refused_tasks,
                 };
                 return Exit::Stopped(seal_handoff(&h));
             }
@@ -486,13 +643,31 @@ fn run_instance(
         }
         pending[i].insert(m.header.seq, m);
         while let Some(m) = pending[i].remove(&next[i]) {
-            handle(&m, &mut scheduler);
+            if m.header.op == Op::AddTask {
+                // The task is admitted only with memory for its entry; a
+                // refusal refuses the task, never the service.
+                if memory.reserve(scheduler.len() + 1, &ep, &to_kernel, me, &mut deferred) {
+                    let id = m.header.seq ^ ((m.header.priority as u64) << 56);
+                    scheduler.add(parse_task(id, &m.payload));
+                } else {
+                    memory.refused_tasks += 1;
+                }
+                run_slices(&mut scheduler, SLICES_PER_MESSAGE);
+            }
             if let Some(o) = &cfg.observer {
                 let _ = o.send((m.header.priority, m.header.seq));
             }
             next[i] += 1;
         }
     }
+}
+
+/// A service's memory account, as `lugh ctl status` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MemoryStatus {
+    pub used: u64,
+    pub quota: u64,
+    pub refused: u64,
 }
 
 /// What one swap did.
@@ -536,6 +711,8 @@ pub struct Kernel {
     /// When each hang was detected.
     pub hangs: Vec<Instant>,
     abandoned: Vec<Instance>,
+    /// Memory accounting: services ask for memory over IPC, within quotas.
+    memory: Arc<Mutex<Accounts>>,
 }
 
 /// Why a message addressed to a generation was not sent.
@@ -582,6 +759,9 @@ impl Kernel {
         let current = Arc::new(AtomicU32::new(1));
         let checkpoint: Arc<Mutex<Option<Vec<u8>>>> = Arc::new(Mutex::new(None));
         let last_beat = Arc::new(Mutex::new(Instant::now()));
+        let mut accounts = Accounts::default();
+        accounts.set_quota(SERVICE_ID, DEFAULT_MEMORY_QUOTA);
+        let memory = Arc::new(Mutex::new(accounts));
         let acks = {
             let (ep, ch, closing, hello, replays) = (
                 kernel_ep.clone(),
@@ -590,8 +770,12 @@ impl Kernel {
                 hello.clone(),
                 replays.clone(),
             );
-            let (current, checkpoint, last_beat) =
-                (current.clone(), checkpoint.clone(), last_beat.clone());
+            let (current, checkpoint, last_beat, memory) = (
+                current.clone(),
+                checkpoint.clone(),
+                last_beat.clone(),
+                memory.clone(),
+            );
             std::thread::spawn(move || {
                 while !closing.load(Ordering::SeqCst) {
                     let Some(a) = ep.recv(Duration::from_millis(20)) else {
@@ -614,6 +798,35 @@ impl Kernel {
                                     Some(m.payload);
                             }
                             *last_beat.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+                        }
+                        Op::MemoryRequest
+                            if m.header.source.generation == current.load(Ordering::SeqCst) =>
+                        {
+                            let service = m.header.source.service;
+                            let mut acc = memory.lock().unwrap_or_else(|e| e.into_inner());
+                            let answer = match MemoryOp::decode(&m.payload) {
+                                Some(MemoryOp::Request(n)) => Some(acc.request(service, n)),
+                                Some(MemoryOp::Release(n)) => {
+                                    if let Err(e) = acc.release(service, n) {
+                                        tracing::debug!("memory release: {e}");
+                                    }
+                                    None
+                                }
+                                None => Some(Err(crate::memory::MemoryError::Malformed(
+                                    m.payload.len(),
+                                ))),
+                            };
+                            drop(acc);
+                            let c = ch.lock().unwrap_or_else(|e| e.into_inner());
+                            let _ = match answer {
+                                Some(Ok(used)) => {
+                                    c.control(Op::MemoryGrant, used.to_le_bytes().to_vec())
+                                }
+                                Some(Err(e)) => {
+                                    c.control(Op::MemoryRefused, e.to_string().into_bytes())
+                                }
+                                None => Ok(()),
+                            };
                         }
                         Op::Ack => ch
                             .lock()
@@ -666,6 +879,7 @@ impl Kernel {
             restart_ms: Vec::new(),
             hangs: Vec::new(),
             abandoned: Vec::new(),
+            memory,
         };
         k.wait_hello(1, Duration::from_secs(2));
         Ok(k)
@@ -947,6 +1161,11 @@ impl Kernel {
             ..self.cfg.clone()
         };
         self.current.store(generation, Ordering::SeqCst);
+        // The new generation holds nothing until it asks.
+        self.memory
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .reset(SERVICE_ID);
         *self.last_beat.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
         let instance = Instance::start(cfg.clone(), handoff);
         (cfg, instance)
@@ -989,6 +1208,36 @@ impl Kernel {
 
     pub fn generation(&self) -> u32 {
         self.cfg.generation
+    }
+
+    /// Sets the scheduler service's memory quota (bytes).
+    pub fn set_memory_quota(&self, bytes: u64) {
+        self.memory
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .set_quota(SERVICE_ID, bytes);
+    }
+
+    /// The scheduler service's memory: bytes held, quota, requests refused.
+    pub fn memory(&self) -> MemoryStatus {
+        let acc = self.memory.lock().unwrap_or_else(|e| e.into_inner());
+        MemoryStatus {
+            used: acc.used(SERVICE_ID),
+            quota: acc.quota(SERVICE_ID),
+            refused: acc.refused,
+        }
+    }
+
+    /// Tasks the scheduler refused for want of memory, as of its latest
+    /// checkpoint.
+    pub fn refused_tasks(&self) -> u64 {
+        self.checkpoint
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_deref()
+            .and_then(|b| unseal_handoff(b).ok())
+            .map(|h| h.refused_tasks)
+            .unwrap_or(0)
     }
 
     pub fn shutdown(mut self) {

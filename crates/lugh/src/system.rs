@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use crate::msg::{Op, Priority};
 use crate::sched::Kind;
-use crate::swap::{Kernel, HEARTBEAT};
+use crate::swap::{task_payload, Kernel, MemoryStatus, HEARTBEAT};
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -27,6 +27,9 @@ pub struct RunOptions {
     pub json: bool,
     /// `Some(lugh binary)`: services run as OS processes over ipc://.
     pub process_exe: Option<PathBuf>,
+    /// The scheduler's memory quota in bytes (default
+    /// [`DEFAULT_MEMORY_QUOTA`](crate::swap::DEFAULT_MEMORY_QUOTA)).
+    pub memory_quota: Option<u64>,
 }
 
 /// The default control socket: `$XDG_RUNTIME_DIR/lugh/ctl.sock`, else
@@ -55,6 +58,10 @@ pub struct ServiceStatus {
     pub restarts: u64,
     /// The service's own process, under `--isolation process`.
     pub pid: Option<u32>,
+    /// Memory it holds from the kernel, its quota, requests refused.
+    pub memory: MemoryStatus,
+    /// Tasks it refused for want of memory (as of its last checkpoint).
+    pub refused_tasks: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -155,6 +162,9 @@ pub fn run(opts: &RunOptions, mut out: impl Write) -> Result<Status, RunError> {
             Kernel::start_with(&base, opts.scheduler, None, isolation)?
         }
     };
+    if let Some(q) = opts.memory_quota {
+        kernel.set_memory_quota(q);
+    }
     let by_checkpoint = opts.process_exe.is_some();
     let sent = Arc::new(AtomicU64::new(0));
     let load_stop = Arc::new(AtomicBool::new(false));
@@ -172,7 +182,16 @@ pub fn run(opts: &RunOptions, mut out: impl Write) -> Result<Status, RunError> {
                 if ch
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .send(Priority::Medium, Op::AddTask, vec![0; 16])
+                    .send(
+                        Priority::Medium,
+                        Op::AddTask,
+                        // Mixed priorities, deadlines 50 ms out, 1-3 slices.
+                        task_payload(
+                            (i % 11) as u8,
+                            t.elapsed().as_millis() as u64 + 50,
+                            1 + (i % 3) as u32,
+                        ),
+                    )
                     .is_ok()
                 {
                     sent.fetch_add(1, Ordering::SeqCst);
@@ -200,6 +219,8 @@ pub fn run(opts: &RunOptions, mut out: impl Write) -> Result<Status, RunError> {
             },
             restarts: kernel.restarts,
             pid: kernel.service_pid(),
+            memory: kernel.memory(),
+            refused_tasks: kernel.refused_tasks(),
         }],
         scheduler: kernel.kind().name(),
         messages_rejected: kernel.rejected(),
@@ -224,8 +245,8 @@ pub fn run(opts: &RunOptions, mut out: impl Write) -> Result<Status, RunError> {
             serde_json::to_string(s).unwrap_or_default()
         } else {
             format!(
-                "t={:>5.1}s scheduler={} gen={} state={} sent={} processed={} outstanding={} restarts={} swaps={} rejected={}",
-                s.uptime_s, s.scheduler, s.services[0].generation, s.services[0].state, s.sent, s.processed, s.outstanding, s.services[0].restarts, s.swaps, s.messages_rejected
+                "t={:>5.1}s scheduler={} gen={} state={} sent={} processed={} outstanding={} restarts={} swaps={} rejected={} mem={}/{}",
+                s.uptime_s, s.scheduler, s.services[0].generation, s.services[0].state, s.sent, s.processed, s.outstanding, s.services[0].restarts, s.swaps, s.messages_rejected, s.services[0].memory.used, s.services[0].memory.quota
             )
         }
     };
