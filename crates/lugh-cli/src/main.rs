@@ -1,5 +1,7 @@
 //! `lugh`: the command line over the lugh library.
 
+mod kv;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -71,6 +73,25 @@ enum Cmd {
         handoff_out: PathBuf,
         #[arg(long)]
         crash_on_start: bool,
+    },
+    /// The transactional key-value store: put, get, del, scan, txn,
+    /// rollback, recover, log (`--data DIR`, `--json`).
+    Kv(kv::KvArgs),
+    /// Run the storage service in this process (started by `lugh run
+    /// --isolation process` and the crash tests; not for direct use).
+    #[command(hide = true)]
+    StorageService {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        listen: String,
+        #[arg(long)]
+        reply_to: String,
+        #[arg(long, default_value_t = 1)]
+        generation: u32,
+        /// Log size that triggers a snapshot (bytes).
+        #[arg(long)]
+        log_limit: Option<u64>,
     },
     /// Talk to a running `lugh run`.
     Ctl {
@@ -160,6 +181,9 @@ enum Bench {
     Swap,
     /// Killed and hung scheduler service: restart and detection times.
     Restart,
+    /// Durable and group commits beside SQLite (WAL, synchronous=FULL);
+    /// recovery of a 100 MB log.
+    Storage,
 }
 
 fn main() -> ExitCode {
@@ -268,6 +292,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let code = lugh::swap::serve_process(cfg, handoff_in.as_deref(), &handoff_out);
             std::process::exit(code);
         }
+        Cmd::Kv(args) => {
+            let code = kv::run(args)?;
+            if code != 0 {
+                std::process::exit(code);
+            }
+        }
+        Cmd::StorageService {
+            data,
+            listen,
+            reply_to,
+            generation,
+            log_limit,
+        } => {
+            let mut opts = lugh::kv::Options::default();
+            if let Some(l) = log_limit {
+                opts.log_limit = l;
+            }
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            lugh::kv::service::serve(&data, opts, &listen, &reply_to, generation, stop)?;
+        }
         Cmd::Ctl {
             socket,
             json,
@@ -292,6 +336,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Bench::Priority => print(json, serde_json::to_value(lugh::bench::priority(quick)?)?),
             Bench::Swap => print(json, serde_json::to_value(lugh::bench::swap(quick)?)?),
             Bench::Restart => print(json, serde_json::to_value(lugh::bench::restart(quick)?)?),
+            Bench::Storage => print(json, serde_json::to_value(lugh::bench::storage(quick)?)?),
         },
         Cmd::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "lugh", &mut std::io::stdout());

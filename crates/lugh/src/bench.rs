@@ -475,3 +475,167 @@ pub fn restart(quick: bool) -> Result<RestartFigures, IpcError> {
         lost,
     })
 }
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StorageFigures {
+    /// One writer, one put per transaction, each commit durable.
+    pub durable_commits_per_s: f64,
+    /// `GROUP_WRITERS` writers committing at once (records = puts).
+    pub group_commit_records_per_s: f64,
+    /// SQLite, WAL mode, synchronous=FULL, the same transactions.
+    pub sqlite_commits_per_s: f64,
+    pub sqlite_group_records_per_s: f64,
+    /// Opening (recovering) a data directory whose log holds 100 MB.
+    pub recovery_100mb_ms: f64,
+    pub recovery_log_bytes: u64,
+    pub recovery_records: u64,
+    pub group_writers: usize,
+    /// Syncs per commit in the group run (below 1 = commits shared syncs).
+    pub group_syncs_per_commit: f64,
+}
+
+const GROUP_WRITERS: usize = 16;
+const VALUE: [u8; 100] = [b'v'; 100];
+
+fn bench_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("lugh-bench-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+/// Runs `per_thread` transactions on each of `threads` threads; returns
+/// transactions per second.
+fn timed_threads(threads: usize, per_thread: usize, f: impl Fn(usize, usize) + Sync) -> f64 {
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        for w in 0..threads {
+            let f = &f;
+            s.spawn(move || {
+                for i in 0..per_thread {
+                    f(w, i);
+                }
+            });
+        }
+    });
+    (threads * per_thread) as f64 / t.elapsed().as_secs_f64().max(1e-9)
+}
+
+fn sqlite_open(path: &std::path::Path) -> rusqlite::Result<rusqlite::Connection> {
+    let c = rusqlite::Connection::open(path)?;
+    c.pragma_update(None, "journal_mode", "WAL")?;
+    c.pragma_update(None, "synchronous", "FULL")?;
+    c.busy_timeout(Duration::from_secs(30))?;
+    c.execute(
+        "CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL)",
+        [],
+    )?;
+    Ok(c)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageBenchError {
+    #[error(transparent)]
+    Kv(#[from] crate::kv::KvError),
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Durable commits beside SQLite, group commit beside SQLite with as many
+/// writers, and recovery of a 100 MB log.
+pub fn storage(quick: bool) -> Result<StorageFigures, StorageBenchError> {
+    use crate::kv::{Options, Store};
+    let (single, per_writer) = if quick { (300, 40) } else { (3000, 300) };
+
+    let dir = bench_dir("kv");
+    let (store, _) = Store::open(&dir, Options::default())?;
+    let durable = timed_threads(1, single, |_, i| {
+        let mut t = store.begin();
+        let _ = t.put(format!("single/{i:08}").as_bytes(), &VALUE);
+        let _ = store.commit(t);
+    });
+    let before = store.stats();
+    let group = timed_threads(GROUP_WRITERS, per_writer, |w, i| {
+        let mut t = store.begin();
+        let _ = t.put(format!("group/{w:02}/{i:08}").as_bytes(), &VALUE);
+        let _ = store.commit(t);
+    });
+    let after = store.stats();
+    let syncs_per_commit =
+        (after.syncs - before.syncs) as f64 / (after.commits - before.commits).max(1) as f64;
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let sdir = bench_dir("sqlite");
+    std::fs::create_dir_all(&sdir)?;
+    let db = sdir.join("bench.db");
+    let sq_single = {
+        let c = sqlite_open(&db)?;
+        let mut stmt = c.prepare("INSERT OR REPLACE INTO kv (k, v) VALUES (?1, ?2)")?;
+        let t = Instant::now();
+        for i in 0..single {
+            // One statement outside BEGIN is its own transaction.
+            stmt.execute(rusqlite::params![
+                format!("single/{i:08}").as_bytes(),
+                &VALUE[..]
+            ])?;
+        }
+        single as f64 / t.elapsed().as_secs_f64().max(1e-9)
+    };
+    let conns: Vec<std::sync::Mutex<rusqlite::Connection>> = (0..GROUP_WRITERS)
+        .map(|_| sqlite_open(&db).map(std::sync::Mutex::new))
+        .collect::<Result<_, _>>()?;
+    let sq_group = timed_threads(GROUP_WRITERS, per_writer, |w, i| {
+        let c = conns[w].lock().unwrap_or_else(|e| e.into_inner());
+        let _ = c.execute(
+            "INSERT OR REPLACE INTO kv (k, v) VALUES (?1, ?2)",
+            rusqlite::params![format!("group/{w:02}/{i:08}").as_bytes(), &VALUE[..]],
+        );
+    });
+    drop(conns);
+    let _ = std::fs::remove_dir_all(&sdir);
+
+    // Recovery: a log of 100 MB (transactions of 8 puts of 4 KiB).
+    let rdir = bench_dir("recovery");
+    let opts = Options {
+        log_limit: 1 << 30,
+        history: 1024,
+    };
+    let (store, _) = Store::open(&rdir, opts.clone())?;
+    let big = vec![b'r'; 4096];
+    let mut n = 0u64;
+    while store.log_bytes() < 100_000_000 {
+        let mut t = store.begin();
+        for j in 0..8 {
+            let _ = t.put(format!("rec/{:06}/{j}", n % 50_000).as_bytes(), &big);
+        }
+        store.commit_nowait(t)?;
+        n += 1;
+    }
+    store.sync_to(store.end_lsn())?;
+    let log_bytes = store.log_bytes();
+    drop(store);
+    // Out of the page cache (the log is synced, so its pages are clean):
+    // recovery reads from the disk, as after a reboot.
+    let wal = std::fs::File::open(Store::wal_path(&rdir))?;
+    let _ = rustix::fs::fadvise(&wal, 0, None, rustix::fs::Advice::DontNeed);
+    drop(wal);
+    let t = Instant::now();
+    let (store, report) = Store::open(&rdir, opts)?;
+    let recovery_ms = t.elapsed().as_secs_f64() * 1e3;
+    drop(store);
+    let _ = std::fs::remove_dir_all(&rdir);
+
+    Ok(StorageFigures {
+        durable_commits_per_s: durable,
+        group_commit_records_per_s: group,
+        sqlite_commits_per_s: sq_single,
+        sqlite_group_records_per_s: sq_group,
+        recovery_100mb_ms: recovery_ms,
+        recovery_log_bytes: log_bytes,
+        recovery_records: report.log_records,
+        group_writers: GROUP_WRITERS,
+        group_syncs_per_commit: syncs_per_commit,
+    })
+}

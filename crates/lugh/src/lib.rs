@@ -10,6 +10,7 @@
 pub mod bench;
 pub mod inbox;
 pub mod ipc;
+pub mod kv;
 pub mod memory;
 pub mod msg;
 pub mod sched;

@@ -75,6 +75,8 @@ pub enum Op {
     KvAbort = 36,
     KvGet = 37,
     KvRollback = 38,
+    /// The storage service's answer to a Kv request.
+    KvReply = 39,
 }
 
 impl Op {
@@ -100,6 +102,7 @@ impl Op {
             36 => KvAbort,
             37 => KvGet,
             38 => KvRollback,
+            39 => KvReply,
             _ => return None,
         })
     }
