@@ -52,6 +52,21 @@ enum Cmd {
         /// Status lines as JSON, and the final status.
         #[arg(long)]
         json: bool,
+        /// Run a built-in workload instead: `grid`, the energy-grid demo
+        /// (sensors, deadlines, HIGH alerts, storage; a live swap and two
+        /// kills during the run; a verdict at the end).
+        #[arg(long, value_enum)]
+        demo: Option<Demo>,
+        /// Grid demo: number of sensors [default: 200]; `--rate` is then
+        /// readings per second per sensor [default: 50].
+        #[arg(long)]
+        sensors: Option<u32>,
+        /// Grid demo: storage data directory [default: a temporary one].
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Grid demo: no swap and no kills during the run.
+        #[arg(long)]
+        no_faults: bool,
     },
     /// Run one service instance in this process (started by `lugh run
     /// --isolation process`; not for direct use).
@@ -118,6 +133,12 @@ enum Cmd {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum Demo {
+    /// The energy-grid workload.
+    Grid,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -223,7 +244,42 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             rate,
             socket,
             json,
+            demo,
+            sensors,
+            data,
+            no_faults,
         } => {
+            if demo == Some(Demo::Grid) {
+                let opts = lugh::grid::GridOptions {
+                    sensors: sensors.unwrap_or(200),
+                    rate_hz: rate.unwrap_or(50) as u32,
+                    duration: duration.unwrap_or(Duration::from_secs(20)),
+                    json,
+                    data,
+                    storage_exe: std::env::current_exe().ok(),
+                    faults: !no_faults,
+                };
+                let _ = (config, isolation, scheduler, socket);
+                let r = lugh::grid::run(&opts, std::io::stdout())?;
+                if json {
+                    println!("{}", serde_json::to_string(&r)?);
+                } else {
+                    println!(
+                        "grid: {} readings ({:.0}/s), {} alerts (p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms), deadline misses high {} medium {}, {} swaps, {} restarts",
+                        r.readings, r.readings_per_s, r.alerts, r.alert_p50_ms, r.alert_p99_ms, r.alert_max_ms,
+                        r.deadline_misses_high, r.deadline_misses_medium, r.swaps, r.restarts
+                    );
+                    println!(
+                        "checked in {}: {} alerts lost, {} readings lost, {} aggregates lost; {} critical operations logged",
+                        r.data_dir.display(), r.alerts_lost, r.readings_lost, r.aggregates_lost, r.oplog_entries
+                    );
+                    println!("verdict: {}", r.verdict);
+                }
+                if r.verdict != "ok" {
+                    std::process::exit(1);
+                }
+                return Ok(());
+            }
             let file: FileConfig = match &config {
                 Some(p) => {
                     let text = std::fs::read_to_string(p)

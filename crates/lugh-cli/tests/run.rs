@@ -176,3 +176,70 @@ fn a_memory_quota_too_small_refuses_tasks_not_the_service() {
         "{err}"
     );
 }
+
+#[test]
+fn grid_demo_survives_a_swap_and_two_kills_and_says_ok() {
+    let data = tempfile::tempdir().unwrap();
+    let out = lugh()
+        .args([
+            "run",
+            "--demo",
+            "grid",
+            "--for",
+            "4s",
+            "--sensors",
+            "50",
+            "--json",
+        ])
+        .arg("--data")
+        .arg(data.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    for field in [
+        "readings",
+        "alerts",
+        "alerts_lost",
+        "readings_lost",
+        "alert_p99_ms",
+        "deadline_misses_high",
+        "swaps",
+        "restarts",
+        "verdict",
+    ] {
+        assert!(last.get(field).is_some(), "{field} missing: {last}");
+    }
+    assert_eq!(last["verdict"], "ok", "{last}");
+    assert_eq!(last["alerts_lost"], 0);
+    assert_eq!(last["readings_lost"], 0);
+    assert_eq!(last["swaps"], 1);
+    assert_eq!(last["storage_restarts"], 1);
+    assert!(last["restarts"].as_u64().unwrap() >= 2, "{last}");
+    assert!(last["readings"].as_u64().unwrap() > 5000, "{last}");
+    assert!(last["alerts"].as_u64().unwrap() > 0, "{last}");
+    // Status lines, one per second, before the report.
+    assert!(stdout.lines().count() >= 4, "{stdout}");
+    // What the demo committed is in the data directory for anyone to read:
+    // the alerts, the aggregates and the critical operations.
+    let scan = |prefix: &str| -> serde_json::Value {
+        let o = lugh()
+            .args(["kv", "scan", prefix, "--json", "--data"])
+            .arg(data.path())
+            .output()
+            .unwrap();
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    assert_eq!(scan("alert/")["count"], last["alerts"]);
+    assert!(scan("agg/")["count"].as_u64().unwrap() >= 4);
+    let ops = scan("oplog/");
+    let text = ops.to_string();
+    assert!(text.contains("swap-commit"), "{text}");
+    assert!(text.contains("crash of generation"), "{text}");
+    assert!(text.contains("storage killed"), "{text}");
+}

@@ -8,6 +8,7 @@
 //! are built on it.
 
 pub mod bench;
+pub mod grid;
 pub mod inbox;
 pub mod ipc;
 pub mod kv;

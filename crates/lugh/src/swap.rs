@@ -643,7 +643,7 @@ fn run_instance(
         }
         pending[i].insert(m.header.seq, m);
         while let Some(m) = pending[i].remove(&next[i]) {
-            if m.header.op == Op::AddTask {
+            if matches!(m.header.op, Op::AddTask | Op::GridAlert) {
                 // The task is admitted only with memory for its entry; a
                 // refusal refuses the task, never the service.
                 if memory.reserve(scheduler.len() + 1, &ep, &to_kernel, me, &mut deferred) {

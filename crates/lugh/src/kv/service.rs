@@ -295,6 +295,13 @@ impl Client {
         Ok(req)
     }
 
+    /// Sends from now on to another service address (a restarted
+    /// generation); replies keep arriving at this client's endpoint.
+    pub fn redirect(&mut self, service: &str) -> Result<(), IpcError> {
+        self.tx = Sender::connect(service)?;
+        Ok(())
+    }
+
     /// Sends a transaction without waiting; returns the request id.
     pub fn send_commit(&mut self, ops: &[TxnOp]) -> Result<u64, IpcError> {
         self.send(Op::KvCommit, |req| encode_commit(req, ops))
