@@ -108,6 +108,36 @@ enum Cmd {
         #[arg(long)]
         log_limit: Option<u64>,
     },
+    /// Build a bootable image: an initramfs whose /init is a static lugh
+    /// (with the kernel modules for the data disk) and an ext4 data disk.
+    Image {
+        #[arg(long, value_name = "x86_64|aarch64")]
+        arch: String,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The static lugh for that architecture [default: where
+        /// scripts/lugh-static puts it].
+        #[arg(long, value_name = "PATH")]
+        bin: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Build the image and boot it under QEMU (software emulation); the
+    /// guest runs the smoke test and its verdict is the exit status.
+    Qemu {
+        #[arg(long, value_name = "x86_64|aarch64")]
+        arch: String,
+        /// Where the image goes [default: target/lugh-qemu/ARCH].
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        #[arg(long, value_name = "PATH")]
+        bin: Option<PathBuf>,
+        /// Give up after this long [default: 300s].
+        #[arg(long, value_parser = parse_duration)]
+        timeout: Option<Duration>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Talk to a running `lugh run`.
     Ctl {
         /// Control socket [default: $XDG_RUNTIME_DIR/lugh/ctl.sock].
@@ -208,6 +238,10 @@ enum Bench {
 }
 
 fn main() -> ExitCode {
+    // As the initramfs's /init (process 1), lugh runs the guest smoke test.
+    if std::process::id() == 1 {
+        lugh::guest::main();
+    }
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("LUGH_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
@@ -347,6 +381,53 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let code = lugh::swap::serve_process(cfg, handoff_in.as_deref(), &handoff_out);
             std::process::exit(code);
+        }
+        Cmd::Image {
+            arch,
+            out,
+            bin,
+            json,
+        } => {
+            let a = lugh::image::Arch::parse(&arch)
+                .with_context(|| format!("unknown --arch `{arch}`: use x86_64 or aarch64"))?;
+            let bin = bin.unwrap_or_else(|| a.default_bin());
+            let img = lugh::image::build(a, &bin, &out, &mut std::io::stderr())?;
+            print(json, serde_json::to_value(&img)?);
+        }
+        Cmd::Qemu {
+            arch,
+            dir,
+            bin,
+            timeout,
+            json,
+        } => {
+            let a = lugh::image::Arch::parse(&arch)
+                .with_context(|| format!("unknown --arch `{arch}`: use x86_64 or aarch64"))?;
+            let bin = bin.unwrap_or_else(|| a.default_bin());
+            let dir = dir.unwrap_or_else(|| PathBuf::from("target/lugh-qemu").join(a.name()));
+            let img = lugh::image::build(a, &bin, &dir, &mut std::io::stderr())?;
+            let b = lugh::image::boot(
+                a,
+                &img,
+                timeout.unwrap_or(Duration::from_secs(300)),
+                &mut std::io::stdout(),
+            )?;
+            if json {
+                println!("{}", serde_json::to_string(&b)?);
+            } else {
+                println!(
+                    "lugh qemu {}: ready after {}, verdict {} ({:.1} s in all)",
+                    b.arch,
+                    b.ready_s
+                        .map(|s| format!("{s:.1} s"))
+                        .unwrap_or_else(|| "never".into()),
+                    b.verdict,
+                    b.total_s
+                );
+            }
+            if b.verdict != "ok" {
+                std::process::exit(1);
+            }
         }
         Cmd::Kv(args) => {
             let code = kv::run(args)?;

@@ -9,6 +9,8 @@
 
 pub mod bench;
 pub mod grid;
+pub mod guest;
+pub mod image;
 pub mod inbox;
 pub mod ipc;
 pub mod kv;
