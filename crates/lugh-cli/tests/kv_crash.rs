@@ -11,22 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
+use lugh::grid::Rng;
 use lugh::kv::service::{Client, TxnOp, OK};
 use lugh::kv::{Options, Store};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
 
 fn value(run: usize, i: u64, len: u64) -> Vec<u8> {
     let mut v = format!("{run}-{i}-").into_bytes();

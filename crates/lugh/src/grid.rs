@@ -89,18 +89,24 @@ pub enum GridError {
     Io(#[from] std::io::Error),
 }
 
-struct Rng(u64);
+/// A small deterministic generator (xorshift64) for the simulation and
+/// the crash tests' random points; seed it with a non-zero value.
+pub struct Rng(pub u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
+    /// Uniform in [0, n).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
     /// Uniform in [-1, 1).
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 52) as f64 - 1.0
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 52) as f64 - 1.0
     }
 }
 
@@ -135,9 +141,9 @@ fn sensors(
             let s = (sent % n as u64) as usize;
             sent += 1;
             // About one fault per sensor every 20 s, lasting 3 samples.
-            if fault_left[s] == 0 && rng.next() % (20 * opts.rate_hz.max(1) as u64) == 0 {
+            if fault_left[s] == 0 && rng.next_u64() % (20 * opts.rate_hz.max(1) as u64) == 0 {
                 fault_left[s] = 3;
-                fault_kind[s] = (rng.next() % 3) as u8;
+                fault_kind[s] = (rng.next_u64() % 3) as u8;
             }
             let mut f = F_NOMINAL + 0.02 * rng.unit();
             let mut v = V_NOMINAL + 2.0 * rng.unit();
@@ -181,11 +187,7 @@ fn sensors(
             }
             let this_sec = start.elapsed().as_secs();
             if this_sec != sec && count > 0 {
-                let summary = format!(
-                    "{{\"readings\":{count},\"f_mean\":{:.4},\"f_min\":{fmin:.3},\"f_max\":{fmax:.3},\"v_mean\":{:.2}}}",
-                    fsum / count as f64,
-                    vsum / count as f64
-                );
+                let summary = aggregate(count, fsum, fmin, fmax, vsum);
                 let _ = events.send(Event::Second { sec, summary });
                 (count, fsum, fmin, fmax, vsum) = (0, 0.0, f64::MAX, f64::MIN, 0.0);
             }
@@ -199,13 +201,21 @@ fn sensors(
         std::thread::sleep(Duration::from_micros(500));
     }
     if count > 0 {
-        let summary = format!(
-            "{{\"readings\":{count},\"f_mean\":{:.4},\"f_min\":{fmin:.3},\"f_max\":{fmax:.3},\"v_mean\":{:.2}}}",
-            fsum / count as f64,
-            vsum / count as f64
-        );
+        let summary = aggregate(count, fsum, fmin, fmax, vsum);
         let _ = events.send(Event::Second { sec, summary });
     }
+}
+
+/// One second of readings, as the JSON committed under `agg/<second>`.
+fn aggregate(count: u64, fsum: f64, fmin: f64, fmax: f64, vsum: f64) -> String {
+    serde_json::json!({
+        "readings": count,
+        "f_mean": fsum / count as f64,
+        "f_min": fmin,
+        "f_max": fmax,
+        "v_mean": vsum / count as f64,
+    })
+    .to_string()
 }
 
 /// The storage service of the demo: a process (killable) or a thread.
