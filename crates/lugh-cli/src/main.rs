@@ -61,7 +61,10 @@ enum Cmd {
         /// readings per second per sensor [default: 50].
         #[arg(long)]
         sensors: Option<u32>,
-        /// Grid demo: storage data directory [default: a temporary one].
+        /// Storage data directory: critical operations (swaps, crashes,
+        /// restarts) are committed there under `oplog/`; the grid demo
+        /// keeps its alerts and aggregates there too [grid default: a
+        /// temporary directory].
         #[arg(long, value_name = "DIR")]
         data: Option<PathBuf>,
         /// Grid demo: no swap and no kills during the run.
@@ -330,6 +333,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 scheduler: kind,
                 rate: rate.or(file.rate).unwrap_or(1000),
                 memory_quota: file.memory_quota,
+                data,
                 duration,
                 socket: socket.unwrap_or_else(lugh::system::default_socket),
                 json,

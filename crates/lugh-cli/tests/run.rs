@@ -49,7 +49,8 @@ fn start_run(extra: &[&str]) -> (std::process::Child, tempfile::TempDir, std::pa
 
 #[test]
 fn run_swap_kill_and_count_everything() {
-    let (child, _dir, sock) = start_run(&[]);
+    let data = tempfile::tempdir().unwrap();
+    let (child, _dir, sock) = start_run(&["--data", data.path().to_str().unwrap()]);
     let s = ctl(&sock, &["status"]);
     assert_eq!(s["scheduler"], "rr");
     assert_eq!(s["services"][0]["name"], "scheduler");
@@ -92,6 +93,21 @@ fn run_swap_kill_and_count_everything() {
         "a status line per second: {stdout}"
     );
     assert!(!sock.exists(), "the control socket is removed");
+    // The critical operations were committed to storage as they happened.
+    let o = lugh()
+        .args(["kv", "scan", "oplog/", "--json", "--data"])
+        .arg(data.path())
+        .output()
+        .unwrap();
+    let ops = String::from_utf8_lossy(&o.stdout);
+    for what in [
+        "swap-begin rr -> priority",
+        "swap-commit",
+        "crash of generation 2",
+        "restarted as generation 3",
+    ] {
+        assert!(ops.contains(what), "{what} not logged: {ops}");
+    }
 }
 
 #[test]

@@ -30,6 +30,9 @@ pub struct RunOptions {
     /// The scheduler's memory quota in bytes (default
     /// [`DEFAULT_MEMORY_QUOTA`](crate::swap::DEFAULT_MEMORY_QUOTA)).
     pub memory_quota: Option<u64>,
+    /// A storage directory: critical operations (swaps, crashes, restarts)
+    /// are committed there under `oplog/` as they happen.
+    pub data: Option<PathBuf>,
 }
 
 /// The default control socket: `$XDG_RUNTIME_DIR/lugh/ctl.sock`, else
@@ -77,6 +80,8 @@ pub struct Status {
     pub outstanding: u64,
     pub unacked: usize,
     pub swaps: u64,
+    /// Critical operations committed to storage (with `--data`).
+    pub oplog_entries: u64,
 }
 
 type Request = (Value, mpsc::Sender<Value>);
@@ -92,6 +97,8 @@ pub enum RunError {
     },
     #[error("another lugh is running with control socket {0} (or remove the stale file)")]
     Busy(PathBuf),
+    #[error(transparent)]
+    Kv(#[from] crate::kv::KvError),
 }
 
 fn bind_control(path: &Path) -> Result<UnixListener, RunError> {
@@ -114,6 +121,10 @@ fn bind_control(path: &Path) -> Result<UnixListener, RunError> {
 /// Runs until the duration ends or a `stop` request; returns the final status.
 pub fn run(opts: &RunOptions, mut out: impl Write) -> Result<Status, RunError> {
     let started = Instant::now();
+    let oplog = match &opts.data {
+        Some(d) => Some(crate::kv::Store::open(d, crate::kv::Options::default())?.0),
+        None => None,
+    };
     let listener = bind_control(&opts.socket)?;
     let (req_tx, req_rx) = mpsc::channel::<Request>();
     let stop = Arc::new(AtomicBool::new(false));
@@ -206,6 +217,21 @@ pub fn run(opts: &RunOptions, mut out: impl Write) -> Result<Status, RunError> {
     };
     let mut processed: BTreeSet<u64> = BTreeSet::new();
     let mut swaps = 0u64;
+    let mut logged = 0usize;
+    // Commits the kernel's new critical-operation lines (durably).
+    let mut log_ops = |kernel: &Kernel| {
+        let Some(store) = &oplog else { return };
+        while logged < kernel.log.len() {
+            let mut t = store.begin();
+            let key = format!("oplog/{}-{:06}", std::process::id(), logged + 1);
+            if t.put(key.as_bytes(), kernel.log[logged].as_bytes()).is_ok() {
+                if let Err(e) = store.commit(t) {
+                    tracing::warn!("oplog: {e}");
+                }
+            }
+            logged += 1;
+        }
+    };
     let mut next_line = Instant::now() + Duration::from_secs(1);
     let status = |kernel: &Kernel, processed: &BTreeSet<u64>, swaps: u64| Status {
         uptime_s: started.elapsed().as_secs_f64(),
@@ -239,6 +265,7 @@ pub fn run(opts: &RunOptions, mut out: impl Write) -> Result<Status, RunError> {
             }),
         unacked: kernel.unacked(),
         swaps,
+        oplog_entries: kernel.log.len() as u64 * opts.data.is_some() as u64,
     };
     let line = |s: &Status| {
         if opts.json {
@@ -295,6 +322,7 @@ pub fn run(opts: &RunOptions, mut out: impl Write) -> Result<Status, RunError> {
             };
             let _ = reply.send(answer);
         }
+        log_ops(&kernel);
         if Instant::now() >= next_line {
             next_line += Duration::from_secs(1);
             let _ = writeln!(out, "{}", line(&status(&kernel, &processed, swaps)));
@@ -324,6 +352,7 @@ pub fn run(opts: &RunOptions, mut out: impl Write) -> Result<Status, RunError> {
         }
         std::thread::sleep(Duration::from_millis(5));
     }
+    log_ops(&kernel);
     let last = status(&kernel, &processed, swaps);
     stop.store(true, Ordering::SeqCst);
     kernel.shutdown();
