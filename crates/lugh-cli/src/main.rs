@@ -308,7 +308,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     );
                     println!(
                         "checked in {}: {} alerts lost, {} readings lost, {} aggregates lost; {} critical operations logged",
-                        r.data_dir.display(), r.alerts_lost, r.readings_lost, r.aggregates_lost, r.oplog_entries
+                        r.data_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_else(|| "a temporary directory (removed; --data DIR keeps it)".into()),
+                        r.alerts_lost, r.readings_lost, r.aggregates_lost, r.oplog_entries
                     );
                     println!("verdict: {}", r.verdict);
                 }

@@ -74,7 +74,9 @@ pub struct GridReport {
     pub oplog_entries: u64,
     pub readings_per_s: f64,
     pub verdict: String,
-    pub data_dir: PathBuf,
+    /// Where the alerts and aggregates are; `None` when the directory was
+    /// temporary (removed at the end; `--data DIR` keeps it).
+    pub data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -660,7 +662,7 @@ pub fn run(opts: &GridOptions, mut out: impl Write) -> Result<GridReport, GridEr
         oplog_entries,
         readings_per_s: n_readings as f64 / elapsed.max(1e-9),
         verdict,
-        data_dir: data,
+        data_dir: opts.data.as_ref().map(|_| data),
     })
 }
 
