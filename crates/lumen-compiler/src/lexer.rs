@@ -46,6 +46,17 @@ pub const SYMBOLS: &[&str] = &[
     ")", "[", "]", "{", "}",
 ];
 
+/// The longest symbol `rest` starts with (maximal munch); symbols are
+/// looked up among those sharing the first byte.
+fn symbol_at(rest: &[u8]) -> Option<&'static str> {
+    let first = *rest.first()?;
+    SYMBOLS
+        .iter()
+        .filter(|s| s.as_bytes()[0] == first)
+        .find(|s| rest.starts_with(s.as_bytes()))
+        .copied()
+}
+
 /// Symbols that continue the previous line when they start a line (§3.3);
 /// so do the words `and`, `or` and `in`.
 const CONTINUES: &[&str] = &[
@@ -150,11 +161,11 @@ impl<'a> Lexer<'a> {
     fn span_from(&self, start: usize, line: u32, line_start: usize) -> Span {
         // Columns count characters; a position inside a character (never
         // produced, but never trusted either) counts from the line start.
-        let col = self
-            .src
-            .get(line_start..start)
-            .map(|s| s.chars().count())
-            .unwrap_or(0);
+        let col = match self.src.get(line_start..start) {
+            Some(s) if s.is_ascii() => s.len(),
+            Some(s) => s.chars().count(),
+            None => 0,
+        };
         Span {
             start: start as u32,
             end: self.pos.min(self.src.len()) as u32,
@@ -185,11 +196,7 @@ impl<'a> Lexer<'a> {
 
     /// The symbol at the current position, by maximal munch.
     fn symbol_here(&self) -> Option<&'static str> {
-        let rest = &self.b[self.pos..];
-        SYMBOLS
-            .iter()
-            .find(|s| rest.starts_with(s.as_bytes()))
-            .copied()
+        symbol_at(&self.b[self.pos..])
     }
 
     /// Whether the line starting at `at` (after its indentation) begins
@@ -204,8 +211,7 @@ impl<'a> Lexer<'a> {
             let w = &self.src[at..at + word_end];
             return matches!(w, "and" | "or" | "in");
         }
-        let sym = SYMBOLS.iter().find(|s| rest.starts_with(s.as_bytes()));
-        sym.is_some_and(|s| CONTINUES.contains(s))
+        symbol_at(rest).is_some_and(|s| CONTINUES.contains(&s))
     }
 
     fn run(&mut self) {
