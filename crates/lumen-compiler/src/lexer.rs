@@ -386,6 +386,143 @@ impl<'a> Lexer<'a> {
             None => TokenKind::Ident(w.to_string()),
         };
         self.push(kind, start, line, ls);
+        if w == "role" {
+            self.role();
+        }
+    }
+
+    /// After `role`: `NAME: text` to the end of the line (or to an `end`
+    /// on the same line), or `NAME:` and the following lines up to a line
+    /// `end`, dedented (§6.9). The text is emitted as one string token
+    /// (interpolations allowed, no escapes) after `NAME` and `:`.
+    fn role(&mut self) {
+        let mut p = self.pos;
+        while matches!(self.b.get(p), Some(b' ' | b'\t')) {
+            p += 1;
+        }
+        let name_start = p;
+        while p < self.b.len() && is_ident(self.b[p]) {
+            p += 1;
+        }
+        if p == name_start || !is_ident_start(self.b[name_start]) || self.b.get(p) != Some(&b':') {
+            return; // Not a role block: the parser reports what it expected.
+        }
+        let (line, ls) = (self.line, self.line_start);
+        self.pos = name_start;
+        self.word_plain();
+        self.pos = p;
+        self.punct();
+        let eol = self.b[self.pos..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map(|i| self.pos + i)
+            .unwrap_or(self.b.len());
+        let rest = self.src[self.pos..eol].trim_end_matches('\r');
+        let text_start = self.pos;
+        let mut pieces = Vec::new();
+        let multi = rest.trim().is_empty();
+        let end_of_text;
+        if !multi {
+            // One line; a word `end` on it closes the text there.
+            let lead = rest.len() - rest.trim_start().len();
+            let rb = rest.as_bytes();
+            let closing = (lead..rest.len()).find(|&i| {
+                rb[i..].starts_with(b"end")
+                    && i > lead
+                    && matches!(rb[i - 1], b' ' | b'\t')
+                    && !rb.get(i + 3).is_some_and(|&c| is_ident(c))
+            });
+            let (body, resume) = match closing {
+                Some(i) => (rest[..i].trim_end(), i + 3),
+                None => (rest.trim_end(), rest.trim_end().len()),
+            };
+            self.pos = text_start + lead;
+            end_of_text = text_start + body.len();
+            self.scan_text(end_of_text, &mut pieces);
+            self.pos = self.pos.max(text_start + resume);
+        } else {
+            // The following lines up to a line that is just `end`.
+            self.pos = eol;
+            if self.pos < self.b.len() {
+                self.newline();
+            }
+            let body_start = self.pos;
+            let mut end_line = None;
+            let mut q = body_start;
+            while q < self.b.len() {
+                let le = self.b[q..]
+                    .iter()
+                    .position(|&c| c == b'\n')
+                    .map(|i| q + i)
+                    .unwrap_or(self.b.len());
+                if self.src[q..le].trim() == "end" {
+                    end_line = Some((q, le));
+                    break;
+                }
+                q = le + 1;
+            }
+            let Some((end_at, end_le)) = end_line else {
+                let span = self.span_from(text_start, line, ls);
+                self.error(
+                    span,
+                    "a multi-line role block needs a line `end` to close it",
+                );
+                self.pos = self.b.len();
+                return;
+            };
+            self.scan_text(end_at, &mut pieces);
+            // Past the `end` word; its line break stays for the statement.
+            self.pos = end_le;
+            while self.pos > end_at && matches!(self.b[self.pos - 1], b' ' | b'\t' | b'\r') {
+                self.pos -= 1;
+            }
+        }
+        let span = self.span_from(text_start, line, ls);
+        let parts = self.assemble(pieces, multi, false, span);
+        if let Some(parts) = parts {
+            self.tokens.push(Token {
+                kind: TokenKind::Str(parts),
+                span,
+            });
+        }
+    }
+
+    /// An identifier or keyword without the role check.
+    fn word_plain(&mut self) {
+        let (start, line, ls) = (self.pos, self.line, self.line_start);
+        while self.pos < self.b.len() && is_ident(self.b[self.pos]) {
+            self.pos += 1;
+        }
+        let w = &self.src[start..self.pos];
+        let kind = match Keyword::from_word(w) {
+            Some(k) => TokenKind::Kw(k),
+            None => TokenKind::Ident(w.to_string()),
+        };
+        self.push(kind, start, line, ls);
+    }
+
+    /// Text from the current position to `end`: literal pieces and
+    /// interpolations (line breaks counted).
+    fn scan_text(&mut self, end: usize, pieces: &mut Vec<Piece>) {
+        let mut text_start = self.pos;
+        while self.pos < end {
+            match self.b[self.pos] {
+                b'\n' => self.newline(),
+                b'{' if self.opens_interpolation() => {
+                    pieces.push(Piece::Text(text_start, self.pos));
+                    if let Some(p) = self.interpolation() {
+                        pieces.push(p);
+                    }
+                    text_start = self.pos;
+                }
+                _ => self.pos += 1,
+            }
+        }
+        // An interpolation may run past `end`; the text never does.
+        let stop = end.min(self.pos);
+        if text_start < stop {
+            pieces.push(Piece::Text(text_start, stop));
+        }
     }
 
     fn punct(&mut self) {
@@ -624,8 +761,40 @@ impl<'a> Lexer<'a> {
         }
         self.pos += if triple { 3 } else { 1 };
         let span = self.span_from(start, line, ls);
-        // Post-process triple strings on the text as written, with each
-        // interpolation standing in as one placeholder character.
+        if raw {
+            let text: String = pieces
+                .iter()
+                .map(|p| match p {
+                    Piece::Text(a, b) => &self.src[*a..*b],
+                    Piece::Interp(..) => "",
+                })
+                .collect();
+            let text = if triple { dedent_triple(&text) } else { text };
+            self.tokens.push(Token {
+                kind: TokenKind::RawStr(text),
+                span,
+            });
+            return;
+        }
+        if let Some(parts) = self.assemble(pieces, triple, true, span) {
+            self.tokens.push(Token {
+                kind: TokenKind::Str(parts),
+                span,
+            });
+        }
+    }
+
+    /// Joins text pieces and interpolations into string parts: the
+    /// dedent rules of triple strings (`dedent`) apply to the text as
+    /// written, each interpolation standing in as one placeholder
+    /// character; then escapes are decoded (`escapes`).
+    fn assemble(
+        &mut self,
+        pieces: Vec<Piece>,
+        dedent: bool,
+        escapes: bool,
+        span: Span,
+    ) -> Option<Vec<StrPart>> {
         const HOLE: char = '\u{E000}';
         let mut joined = String::new();
         let mut interps = Vec::new();
@@ -638,15 +807,8 @@ impl<'a> Lexer<'a> {
                 }
             }
         }
-        if triple {
+        if dedent {
             joined = dedent_triple(&joined);
-        }
-        if raw {
-            self.tokens.push(Token {
-                kind: TokenKind::RawStr(joined),
-                span,
-            });
-            return;
         }
         let mut parts = Vec::new();
         let mut interps = interps.into_iter();
@@ -660,22 +822,22 @@ impl<'a> Lexer<'a> {
                     });
                 }
             }
-            match unescape(seg) {
-                Ok(t) => {
-                    if !t.is_empty() {
-                        parts.push(StrPart::Text(t));
+            let text = if escapes {
+                match unescape(seg) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        self.error(span, e);
+                        return None;
                     }
                 }
-                Err(e) => {
-                    self.error(span, e);
-                    return;
-                }
+            } else {
+                seg.to_string()
+            };
+            if !text.is_empty() {
+                parts.push(StrPart::Text(text));
             }
         }
-        self.tokens.push(Token {
-            kind: TokenKind::Str(parts),
-            span,
-        });
+        Some(parts)
     }
 
     /// At `{` in a string: does an interpolation start here?

@@ -288,10 +288,13 @@ mod fuzz {
     use super::*;
     use proptest::prelude::*;
 
-    const SAMPLE: &str = "cell main() -> Int\n  let xs = [1, 2.5, \"a{b:>3}\", r\"x\", b\"00\"]\n  if x |> f() ?? 0 >= 3\n    return 0x1F\n  end\n  \"\"\"\n    t {y}\n  \"\"\"\nend\n";
+    const SAMPLE: &str = "cell main() -> Int\n  let xs = [1, 2.5, \"a{b:>3}\", r\"x\", b\"00\"]\n  if x |> f() ?? 0 >= 3\n    return 0x1F\n  end\n  let p = role sys: Hé {x} end\n  let q = role u:\n    é{y:>3}\n  end\n  \"\"\"\n    t {y}\n  \"\"\"\nend\n";
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(2000))]
+        // PROPTEST_CASES raises it for a longer run.
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000)
+        ))]
 
         #[test]
         fn never_panics_on_arbitrary_text(s in "\\PC*") {
@@ -309,4 +312,34 @@ mod fuzz {
             prop_assert!(matches!(t.last().map(|t| &t.kind), Some(TokenKind::Eof)));
         }
     }
+}
+
+#[test]
+fn role_blocks_are_text_to_the_end_of_the_line_or_to_end() {
+    let k = kinds("let p = role system: You're brief, {name}.\n");
+    assert_eq!(k[3], Kw(Keyword::Role));
+    assert_eq!(k[4], id("system"));
+    assert_eq!(k[5], sym(":"));
+    let TokenKind::Str(parts) = &k[6] else {
+        panic!("{k:?}")
+    };
+    assert_eq!(text(parts), "You're brief, <>.");
+    assert_eq!(k[7], Newline);
+    // An `end` on the same line closes it.
+    let k = kinds("f(role user: hi there end)\n");
+    assert_eq!(k[5], TokenKind::Str(vec![StrPart::Text("hi there".into())]));
+    assert_eq!(k[6], sym(")"));
+    // The multi-line form: the lines up to `end`, dedented.
+    let src = "let p = role system:\n    Line one\n      indented {x}\n  end\nprint(p)\n";
+    let (t, d) = lex(src);
+    assert!(d.is_empty(), "{d:?}");
+    let TokenKind::Str(parts) = &t[6].kind else {
+        panic!("{t:?}")
+    };
+    assert_eq!(text(parts), "Line one\n  indented <>");
+    assert_eq!(t[7].kind, Newline);
+    let print = t.iter().find(|t| t.kind == id("print")).unwrap();
+    assert_eq!(print.span.line, 5);
+    assert!(!t.iter().any(|t| t.kind == Kw(Keyword::End)));
+    assert!(errors("let p = role system:\n  never closed\n")[0].contains("needs a line `end`"));
 }
