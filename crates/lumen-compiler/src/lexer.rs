@@ -128,6 +128,9 @@ struct Lexer<'a> {
     indents: Vec<u32>,
     /// Inside an interpolation: no line structure at all.
     nested: bool,
+    /// The last column computed (line start, byte position, column), so
+    /// columns along a long line cost what lies between two tokens.
+    col_cache: std::cell::Cell<(usize, usize, usize)>,
 }
 
 fn is_ident_start(c: u8) -> bool {
@@ -151,6 +154,7 @@ impl<'a> Lexer<'a> {
             depth: 0,
             indents: vec![0],
             nested,
+            col_cache: std::cell::Cell::new((usize::MAX, 0, 0)),
         }
     }
 
@@ -161,11 +165,19 @@ impl<'a> Lexer<'a> {
     fn span_from(&self, start: usize, line: u32, line_start: usize) -> Span {
         // Columns count characters; a position inside a character (never
         // produced, but never trusted either) counts from the line start.
-        let col = match self.src.get(line_start..start) {
-            Some(s) if s.is_ascii() => s.len(),
-            Some(s) => s.chars().count(),
-            None => 0,
+        let (c_line, c_pos, c_col) = self.col_cache.get();
+        let (from, base) = if c_line == line_start && c_pos <= start {
+            (c_pos, c_col)
+        } else {
+            (line_start, 0)
         };
+        let col = base
+            + match self.src.get(from..start) {
+                Some(s) if s.is_ascii() => s.len(),
+                Some(s) => s.chars().count(),
+                None => 0,
+            };
+        self.col_cache.set((line_start, start, col));
         Span {
             start: start as u32,
             end: self.pos.min(self.src.len()) as u32,
