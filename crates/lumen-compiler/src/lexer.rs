@@ -388,17 +388,11 @@ impl<'a> Lexer<'a> {
     }
 
     fn word(&mut self) {
-        let (start, line, ls) = (self.pos, self.line, self.line_start);
-        while self.pos < self.b.len() && is_ident(self.b[self.pos]) {
-            self.pos += 1;
-        }
-        let w = &self.src[start..self.pos];
-        let kind = match Keyword::from_word(w) {
-            Some(k) => TokenKind::Kw(k),
-            None => TokenKind::Ident(w.to_string()),
-        };
-        self.push(kind, start, line, ls);
-        if w == "role" {
+        self.word_plain();
+        if matches!(
+            self.tokens.last().map(|t| &t.kind),
+            Some(TokenKind::Kw(Keyword::Role))
+        ) {
             self.role();
         }
     }

@@ -1189,46 +1189,38 @@ impl Parser<'_> {
     }
 }
 
-/// Parses a whole line as an expression (tests, tools).
+/// Lexes `src` and parses all of it with `f` (tests, tools): the first
+/// lexer error, the first parse error, or an error naming what is left.
+fn parse_whole<T>(
+    src: &str,
+    what: &str,
+    f: impl FnOnce(&mut Parser<'_>) -> PResult<T>,
+) -> PResult<T> {
+    let (toks, mut d) = crate::lexer::lex(src);
+    if let Some(e) = d.drain(..).next() {
+        return Err(e);
+    }
+    let mut p = Parser::new(&toks);
+    let v = f(&mut p)?;
+    if !p.at_end() {
+        return Err(p.error(&format!("the end of the {what}")));
+    }
+    Ok(v)
+}
+
+/// Parses a whole line as an expression.
 pub fn parse_expr_str(src: &str) -> PResult<Expr> {
-    let (toks, mut d) = crate::lexer::lex(src);
-    if let Some(e) = d.drain(..).next() {
-        return Err(e);
-    }
-    let mut p = Parser::new(&toks);
-    let e = p.parse_expr()?;
-    if !p.at_end() {
-        return Err(p.error("the end of the expression"));
-    }
-    Ok(e)
+    parse_whole(src, "expression", |p| p.parse_expr())
 }
 
-/// Parses a whole line as a type (tests, tools).
+/// Parses a whole line as a type.
 pub fn parse_type_str(src: &str) -> PResult<TypeExpr> {
-    let (toks, mut d) = crate::lexer::lex(src);
-    if let Some(e) = d.drain(..).next() {
-        return Err(e);
-    }
-    let mut p = Parser::new(&toks);
-    let t = p.parse_type()?;
-    if !p.at_end() {
-        return Err(p.error("the end of the type"));
-    }
-    Ok(t)
+    parse_whole(src, "type", |p| p.parse_type())
 }
 
-/// Parses a whole line as a pattern (tests, tools).
+/// Parses a whole line as a pattern.
 pub fn parse_pattern_str(src: &str) -> PResult<Pattern> {
-    let (toks, mut d) = crate::lexer::lex(src);
-    if let Some(e) = d.drain(..).next() {
-        return Err(e);
-    }
-    let mut p = Parser::new(&toks);
-    let t = p.parse_pattern()?;
-    if !p.at_end() {
-        return Err(p.error("the end of the pattern"));
-    }
-    Ok(t)
+    parse_whole(src, "pattern", |p| p.parse_pattern())
 }
 
 #[cfg(test)]
