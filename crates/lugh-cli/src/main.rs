@@ -271,6 +271,14 @@ fn print(json: bool, v: serde_json::Value) {
     }
 }
 
+/// `--arch` and `--bin` of `image` and `qemu`: the architecture, and the
+/// static binary (by default where scripts/lugh-static puts it).
+fn arch_and_bin(arch: &str, bin: Option<PathBuf>) -> anyhow::Result<(lugh::image::Arch, PathBuf)> {
+    let a = lugh::image::Arch::parse(arch)
+        .with_context(|| format!("unknown --arch `{arch}`: use x86_64 or aarch64"))?;
+    Ok((a, bin.unwrap_or_else(|| a.default_bin())))
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Cmd::Run {
@@ -393,9 +401,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             bin,
             json,
         } => {
-            let a = lugh::image::Arch::parse(&arch)
-                .with_context(|| format!("unknown --arch `{arch}`: use x86_64 or aarch64"))?;
-            let bin = bin.unwrap_or_else(|| a.default_bin());
+            let (a, bin) = arch_and_bin(&arch, bin)?;
             let img = lugh::image::build(a, &bin, &out, &mut std::io::stderr())?;
             print(json, serde_json::to_value(&img)?);
         }
@@ -406,9 +412,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             timeout,
             json,
         } => {
-            let a = lugh::image::Arch::parse(&arch)
-                .with_context(|| format!("unknown --arch `{arch}`: use x86_64 or aarch64"))?;
-            let bin = bin.unwrap_or_else(|| a.default_bin());
+            let (a, bin) = arch_and_bin(&arch, bin)?;
             let dir = dir.unwrap_or_else(|| PathBuf::from("target/lugh-qemu").join(a.name()));
             let img = lugh::image::build(a, &bin, &dir, &mut std::io::stderr())?;
             let b = lugh::image::boot(

@@ -47,6 +47,30 @@ fn start_run(extra: &[&str]) -> (std::process::Child, tempfile::TempDir, std::pa
     (child, dir, sock)
 }
 
+/// Waits for a `lugh run --json` to end successfully: its stdout and its
+/// final status (the last line).
+fn finish(child: std::process::Child) -> (String, serde_json::Value) {
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let last = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    (stdout, last)
+}
+
+/// `lugh kv scan PREFIX --json` on a data directory.
+fn kv_scan(data: &std::path::Path, prefix: &str) -> serde_json::Value {
+    let o = lugh()
+        .args(["kv", "scan", prefix, "--json", "--data"])
+        .arg(data)
+        .output()
+        .unwrap();
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
 #[test]
 fn run_swap_kill_and_count_everything() {
     let data = tempfile::tempdir().unwrap();
@@ -76,14 +100,7 @@ fn run_swap_kill_and_count_everything() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown service"));
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let (stdout, last) = finish(child);
     assert!(last["sent"].as_u64().unwrap() > 1000, "{last}");
     assert_eq!(last["processed"], last["sent"], "nothing lost: {last}");
     assert_eq!(last["outstanding"], 0);
@@ -94,12 +111,7 @@ fn run_swap_kill_and_count_everything() {
     );
     assert!(!sock.exists(), "the control socket is removed");
     // The critical operations were committed to storage as they happened.
-    let o = lugh()
-        .args(["kv", "scan", "oplog/", "--json", "--data"])
-        .arg(data.path())
-        .output()
-        .unwrap();
-    let ops = String::from_utf8_lossy(&o.stdout);
+    let ops = kv_scan(data.path(), "oplog/").to_string();
     for what in [
         "swap-begin rr -> priority",
         "swap-commit",
@@ -139,14 +151,7 @@ fn process_isolation_survives_a_real_kill_and_a_swap() {
     assert_ne!(new_pid, pid, "a new process");
     let r = ctl(&sock, &["swap", "priority"]);
     assert_eq!(r["swap"]["committed"], true, "{r}");
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let (_, last) = finish(child);
     assert!(last["sent"].as_u64().unwrap() > 1000, "{last}");
     assert_eq!(
         last["outstanding"], 0,
@@ -172,10 +177,7 @@ fn a_memory_quota_too_small_refuses_tasks_not_the_service() {
     assert!(svc["refused_tasks"].as_u64().unwrap() > 100, "{s}");
     assert_eq!(svc["restarts"], 0, "{s}");
     assert_eq!(svc["state"], "running", "{s}");
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let (_, last) = finish(child);
     assert_eq!(last["processed"], last["sent"], "refused, not lost: {last}");
 
     // A bad key in lugh.toml is named.
@@ -243,14 +245,7 @@ fn grid_demo_survives_a_swap_and_two_kills_and_says_ok() {
     assert!(stdout.lines().count() >= 4, "{stdout}");
     // What the demo committed is in the data directory for anyone to read:
     // the alerts, the aggregates and the critical operations.
-    let scan = |prefix: &str| -> serde_json::Value {
-        let o = lugh()
-            .args(["kv", "scan", prefix, "--json", "--data"])
-            .arg(data.path())
-            .output()
-            .unwrap();
-        serde_json::from_slice(&o.stdout).unwrap()
-    };
+    let scan = |prefix: &str| kv_scan(data.path(), prefix);
     assert_eq!(scan("alert/")["count"], last["alerts"]);
     assert!(scan("agg/")["count"].as_u64().unwrap() >= 4);
     let ops = scan("oplog/");

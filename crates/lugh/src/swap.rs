@@ -1036,13 +1036,18 @@ impl Kernel {
     /// Messages processed according to the latest checkpoint (all streams);
     /// what a supervisor can know of a service in another process.
     pub fn checkpointed(&self) -> u64 {
+        self.latest_checkpoint()
+            .map(|h| h.next_seq.iter().map(|n| n.saturating_sub(1)).sum())
+            .unwrap_or(0)
+    }
+
+    /// The current generation's latest checkpoint, unsealed.
+    fn latest_checkpoint(&self) -> Option<Handoff> {
         self.checkpoint
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .as_deref()
             .and_then(|b| unseal_handoff(b).ok())
-            .map(|h| h.next_seq.iter().map(|n| n.saturating_sub(1)).sum())
-            .unwrap_or(0)
     }
 
     /// Fault injection: the running instance crashes (`hang = false`) or
@@ -1231,11 +1236,7 @@ impl Kernel {
     /// Tasks the scheduler refused for want of memory, as of its latest
     /// checkpoint.
     pub fn refused_tasks(&self) -> u64 {
-        self.checkpoint
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_deref()
-            .and_then(|b| unseal_handoff(b).ok())
+        self.latest_checkpoint()
             .map(|h| h.refused_tasks)
             .unwrap_or(0)
     }

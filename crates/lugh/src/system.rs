@@ -265,7 +265,11 @@ pub fn run(opts: &RunOptions, mut out: impl Write) -> Result<Status, RunError> {
             }),
         unacked: kernel.unacked(),
         swaps,
-        oplog_entries: kernel.log.len() as u64 * opts.data.is_some() as u64,
+        oplog_entries: if opts.data.is_some() {
+            kernel.log.len() as u64
+        } else {
+            0
+        },
     };
     let line = |s: &Status| {
         if opts.json {

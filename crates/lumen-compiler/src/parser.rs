@@ -1062,11 +1062,24 @@ impl Parser<'_> {
             return e(ExprKind::List(vec![]));
         }
         let first = self.elem()?;
+        self.elems_after(first, "]", Collection::List, span)
+    }
+
+    /// After the first element of a list or set literal: a comprehension
+    /// (`for` ...) or the rest of the elements, up to `close`.
+    fn elems_after(
+        &mut self,
+        first: Elem,
+        close: &str,
+        kind: Collection,
+        span: Span,
+    ) -> PResult<Expr> {
+        let e = |kind| Ok(Expr { kind, span });
         if self.at_kw(Keyword::For) && !first.spread {
             let clauses = self.clauses()?;
-            self.expect_sym("]")?;
+            self.expect_sym(close)?;
             return e(ExprKind::Comprehension {
-                kind: Collection::List,
+                kind,
                 elem: Box::new(first.value),
                 value: None,
                 clauses,
@@ -1074,11 +1087,15 @@ impl Parser<'_> {
         }
         let mut items = vec![first];
         if self.eat_sym(",") {
-            items.extend(self.list("]", |p| p.elem())?);
+            items.extend(self.list(close, |p| p.elem())?);
         } else {
-            self.expect_sym("]")?;
+            self.expect_sym(close)?;
         }
-        e(ExprKind::List(items))
+        e(if kind == Collection::Set {
+            ExprKind::Set(items)
+        } else {
+            ExprKind::List(items)
+        })
     }
 
     #[inline(never)]
@@ -1113,23 +1130,7 @@ impl Parser<'_> {
             }
             return e(ExprKind::Map(entries));
         }
-        if self.at_kw(Keyword::For) && !first.spread {
-            let clauses = self.clauses()?;
-            self.expect_sym("}")?;
-            return e(ExprKind::Comprehension {
-                kind: Collection::Set,
-                elem: Box::new(first.value),
-                value: None,
-                clauses,
-            });
-        }
-        let mut items = vec![first];
-        if self.eat_sym(",") {
-            items.extend(self.list("}", |p| p.elem())?);
-        } else {
-            self.expect_sym("}")?;
-        }
-        e(ExprKind::Set(items))
+        self.elems_after(first, "}", Collection::Set, span)
     }
 
     /// `fn(params) [-> T] => expr`.

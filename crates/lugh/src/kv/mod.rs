@@ -299,7 +299,7 @@ impl Store {
             })?;
             let mut ended = false;
             let mut current: Option<TxnInfo> = None;
-            let mut undo: HashMap<Vec<u8>, Option<Vec<u8>>> = HashMap::new();
+            let mut undo: Option<Option<Vec<u8>>> = None;
             for item in Frames::new(&bytes, HEADER_LEN) {
                 let (_, _, r) = item.map_err(|(offset, d)| KvError::BadSnapshot {
                     path: snap.clone(),
@@ -326,27 +326,11 @@ impl Store {
                             reverted_by,
                         });
                     }
-                    Record::Undo { key, before, .. } => {
-                        undo.insert(key, before);
-                    }
-                    Record::Put { key, value, .. } => {
-                        if let Some(t) = current.as_mut() {
-                            let before = undo.remove(&key).flatten();
-                            t.writes.push(Write {
-                                key,
-                                before,
-                                after: Some(value),
-                            });
-                        }
-                    }
-                    Record::Delete { key, .. } => {
-                        if let Some(t) = current.as_mut() {
-                            let before = undo.remove(&key).flatten();
-                            t.writes.push(Write {
-                                key,
-                                before,
-                                after: None,
-                            });
+                    Record::Undo { before, .. } => undo = Some(before),
+                    r @ (Record::Put { .. } | Record::Delete { .. }) => {
+                        let w = write_of(r, undo.take(), |_| None);
+                        if let (Some(t), Some(w)) = (current.as_mut(), w) {
+                            t.writes.push(w);
                         }
                     }
                     Record::End { next_txn: n, .. } => {
@@ -519,30 +503,14 @@ impl Store {
                 Some(v) => v.map(<[u8]>::to_vec),
                 None => g.map.get(key).cloned(),
             };
-            Record::Undo {
-                txn: txn.id,
-                key: key.clone(),
-                before: before.clone(),
-            }
-            .encode_into(&mut frames);
-            match after {
-                Some(v) => Record::Put {
-                    txn: txn.id,
-                    key: key.clone(),
-                    value: v.clone(),
-                },
-                None => Record::Delete {
-                    txn: txn.id,
-                    key: key.clone(),
-                },
-            }
-            .encode_into(&mut frames);
             staged.insert(key, after.as_deref());
-            writes.push(Write {
+            let w = Write {
                 key: key.clone(),
                 before,
                 after: after.clone(),
-            });
+            };
+            w.encode_into(txn.id, &mut frames);
+            writes.push(w);
         }
         Record::Commit {
             txn: txn.id,
@@ -780,24 +748,7 @@ impl Store {
             }
             .encode_into(&mut b);
             for w in &t.writes {
-                Record::Undo {
-                    txn: t.txn,
-                    key: w.key.clone(),
-                    before: w.before.clone(),
-                }
-                .encode_into(&mut b);
-                match &w.after {
-                    Some(v) => Record::Put {
-                        txn: t.txn,
-                        key: w.key.clone(),
-                        value: v.clone(),
-                    },
-                    None => Record::Delete {
-                        txn: t.txn,
-                        key: w.key.clone(),
-                    },
-                }
-                .encode_into(&mut b);
+                w.encode_into(t.txn, &mut b);
             }
         }
         Record::End {
@@ -835,6 +786,46 @@ impl Store {
     }
 }
 
+/// A Put or Delete record as a write, with the before-image of the Undo
+/// record that preceded it (else `current`'s value of the key).
+fn write_of(
+    r: Record,
+    undo: Option<Option<Vec<u8>>>,
+    current: impl FnOnce(&[u8]) -> Option<Vec<u8>>,
+) -> Option<Write> {
+    let (key, after) = match r {
+        Record::Put { key, value, .. } => (key, Some(value)),
+        Record::Delete { key, .. } => (key, None),
+        _ => return None,
+    };
+    let before = undo.unwrap_or_else(|| current(&key));
+    Some(Write { key, before, after })
+}
+
+impl Write {
+    /// The write's frames: its undo record, then the put or delete.
+    fn encode_into(&self, txn: u64, out: &mut Vec<u8>) {
+        Record::Undo {
+            txn,
+            key: self.key.clone(),
+            before: self.before.clone(),
+        }
+        .encode_into(out);
+        match &self.after {
+            Some(v) => Record::Put {
+                txn,
+                key: self.key.clone(),
+                value: v.clone(),
+            },
+            None => Record::Delete {
+                txn,
+                key: self.key.clone(),
+            },
+        }
+        .encode_into(out);
+    }
+}
+
 /// Applies a committed transaction's records to `map`; returns what it did.
 fn apply(
     map: &mut BTreeMap<Vec<u8>, Vec<u8>>,
@@ -845,28 +836,18 @@ fn apply(
     let mut writes = Vec::new();
     let mut before: Option<Option<Vec<u8>>> = None;
     for r in recs {
-        match r {
-            Record::Undo { before: b, .. } => before = Some(b),
-            Record::Put { key, value, .. } => {
-                let b = before.take().unwrap_or_else(|| map.get(&key).cloned());
-                map.insert(key.clone(), value.clone());
-                writes.push(Write {
-                    key,
-                    before: b,
-                    after: Some(value),
-                });
-            }
-            Record::Delete { key, .. } => {
-                let b = before.take().unwrap_or_else(|| map.get(&key).cloned());
-                map.remove(&key);
-                writes.push(Write {
-                    key,
-                    before: b,
-                    after: None,
-                });
-            }
-            _ => {}
+        if let Record::Undo { before: b, .. } = r {
+            before = Some(b);
+            continue;
         }
+        let Some(w) = write_of(r, before.take(), |k| map.get(k).cloned()) else {
+            continue;
+        };
+        match &w.after {
+            Some(v) => map.insert(w.key.clone(), v.clone()),
+            None => map.remove(&w.key),
+        };
+        writes.push(w);
     }
     TxnInfo {
         txn,

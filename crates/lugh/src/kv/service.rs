@@ -330,7 +330,27 @@ impl Client {
         if !self.early.is_empty() {
             return Some(self.early.remove(0));
         }
+        self.recv_reply(Instant::now() + timeout)
+    }
+
+    /// Waits for the reply to `req`; others that arrive first are kept.
+    pub fn wait(&mut self, req: u64, timeout: Duration) -> Option<Answer> {
+        if let Some(i) = self.early.iter().position(|r| r.0 == req) {
+            let r = self.early.remove(i);
+            return Some((r.1, r.2));
+        }
         let deadline = Instant::now() + timeout;
+        loop {
+            let r = self.recv_reply(deadline)?;
+            if r.0 == req {
+                return Some((r.1, r.2));
+            }
+            self.early.push(r);
+        }
+    }
+
+    /// The next well-formed `KvReply` off the endpoint, until `deadline`.
+    fn recv_reply(&mut self, deadline: Instant) -> Option<(u64, u8, Vec<u8>)> {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let a = self.ep.recv(left)?;
@@ -342,29 +362,6 @@ impl Client {
             if left.is_zero() {
                 return None;
             }
-        }
-    }
-
-    /// Waits for the reply to `req`.
-    pub fn wait(&mut self, req: u64, timeout: Duration) -> Option<Answer> {
-        if let Some(i) = self.early.iter().position(|r| r.0 == req) {
-            let r = self.early.remove(i);
-            return Some((r.1, r.2));
-        }
-        let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let a = self.ep.recv(left)?;
-            if a.message.header.op != Op::KvReply {
-                continue;
-            }
-            let Some(r) = decode_reply(&a.message.payload) else {
-                continue;
-            };
-            if r.0 == req {
-                return Some((r.1, r.2));
-            }
-            self.early.push(r);
         }
     }
 
