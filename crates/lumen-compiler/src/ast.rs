@@ -1,5 +1,5 @@
-//! The syntax tree. So far: type expressions (§8.1) and patterns (§7.1),
-//! the parts of the grammar every declaration and statement builds on.
+//! The syntax tree: `Program`, `Item`, `Stmt`, `Expr`, `Pattern` and the
+//! type expressions they carry.
 
 use serde::Serialize;
 
@@ -236,4 +236,325 @@ pub enum ExprKind {
         op: String,
         args: Vec<Arg>,
     },
+    /// `if c ... else if let p = e ... else ... end`.
+    If {
+        branches: Vec<(Cond, Block)>,
+        otherwise: Option<Block>,
+    },
+    Match {
+        subject: Box<Expr>,
+        arms: Vec<Arm>,
+    },
+    /// `when` arms: `None` is the `_` arm.
+    When(Vec<(Option<Expr>, Block)>),
+    Loop {
+        label: Option<String>,
+        body: Block,
+    },
+    For {
+        label: Option<String>,
+        pattern: Pattern,
+        iter: Box<Expr>,
+        filter: Option<Box<Expr>>,
+        body: Block,
+    },
+    While {
+        label: Option<String>,
+        cond: Box<Cond>,
+        body: Block,
+    },
+    /// `handle BODY with CLAUSES end`.
+    Handle {
+        body: Block,
+        clauses: Vec<HandleClause>,
+        /// Named handlers installed by name.
+        handlers: Vec<(String, Span)>,
+    },
+    /// `do ... end`.
+    Do(Block),
+    Comptime(Block),
+    /// `fn(params) [-> T]` NEWLINE body `end`, and `do |x| ... end`.
+    BlockLambda {
+        params: Vec<Param>,
+        ret: Option<TypeExpr>,
+        body: Block,
+    },
+    /// `resume(v)` in a handler clause.
+    Resume(Box<Expr>),
+}
+
+/// A condition of `if` or `while`: a Bool expression or `let p = e`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Cond {
+    Expr(Expr),
+    Let(Pattern, Expr),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Block {
+    pub stmts: Vec<Stmt>,
+    /// Where the block ends (its `end`, or its last token).
+    pub end: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Arm {
+    pub pattern: Pattern,
+    pub guard: Option<Expr>,
+    pub body: Block,
+}
+
+/// `E.op(a, b) => body`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HandleClause {
+    pub effect: String,
+    pub op: String,
+    pub params: Vec<String>,
+    pub body: Block,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stmt {
+    pub kind: StmtKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum StmtKind {
+    Let {
+        pattern: Pattern,
+        mutable: bool,
+        ty: Option<TypeExpr>,
+        value: Expr,
+    },
+    /// `target = value`, `target op= value` (`op` without the `=`).
+    Assign {
+        target: Expr,
+        op: Option<&'static str>,
+        value: Expr,
+    },
+    Expr(Expr),
+    Return(Option<Expr>),
+    Break {
+        label: Option<String>,
+        value: Option<Expr>,
+    },
+    Continue(Option<String>),
+    Halt(Expr),
+    Emit(Expr),
+    Defer(Block),
+    /// A cell declared inside a body (§4.3).
+    Cell(Box<CellDecl>),
+}
+
+/// A whole file.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Program {
+    pub items: Vec<Item>,
+    /// Top-level statements, the body of the synthetic `main` (§2.5).
+    pub main: Vec<Stmt>,
+    /// Directives written in code (`@strict false`).
+    pub directives: Vec<crate::source::Directive>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Item {
+    pub kind: ItemKind,
+    pub span: Span,
+}
+
+/// `@test`, `@must_use`, `@deprecated "msg"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Attrs {
+    pub test: bool,
+    pub must_use: bool,
+    pub deprecated: Option<String>,
+}
+
+/// A generic parameter with its trait bounds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Generic {
+    pub name: String,
+    pub bounds: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Body {
+    Block(Block),
+    Expr(Expr),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CellDecl {
+    pub name: String,
+    pub generics: Vec<Generic>,
+    pub params: Vec<Param>,
+    pub ret: Option<TypeExpr>,
+    pub effects: Option<Vec<String>>,
+    /// `None` for `extern` cells and signatures (traits, effects).
+    pub body: Option<Body>,
+    pub is_async: bool,
+    pub is_extern: bool,
+    pub attrs: Attrs,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Field {
+    pub name: String,
+    pub ty: TypeExpr,
+    pub default: Option<Expr>,
+    pub constraint: Option<Expr>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Variant {
+    pub name: String,
+    pub payload: Vec<TypeExpr>,
+    pub span: Span,
+}
+
+/// A state of a `machine` (§11.3).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct State {
+    pub name: String,
+    pub params: Vec<Param>,
+    pub guard: Option<Expr>,
+    pub transition: Option<(String, Vec<Expr>, Span)>,
+    pub terminal: bool,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ProcessKind {
+    Agent,
+    Memory,
+    Machine,
+    Pipeline,
+    Orchestration,
+}
+
+impl ProcessKind {
+    pub fn word(self) -> &'static str {
+        match self {
+            ProcessKind::Agent => "agent",
+            ProcessKind::Memory => "memory",
+            ProcessKind::Machine => "machine",
+            ProcessKind::Pipeline => "pipeline",
+            ProcessKind::Orchestration => "orchestration",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Process {
+    pub kind: ProcessKind,
+    pub name: String,
+    pub cells: Vec<CellDecl>,
+    pub grants: Vec<Grant>,
+    /// `key: expr` lines.
+    pub config: Vec<(String, Expr)>,
+    pub initial: Option<(String, Span)>,
+    pub states: Vec<State>,
+    pub stages: Vec<(String, Span)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Grant {
+    pub alias: String,
+    pub entries: Vec<(String, Literal)>,
+    pub span: Span,
+}
+
+/// An operation of a named `handler`: `handle E.op(params) -> T ... end`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HandlerOp {
+    pub effect: String,
+    pub op: String,
+    pub cell: CellDecl,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum ItemKind {
+    Record {
+        name: String,
+        generics: Vec<Generic>,
+        fields: Vec<Field>,
+        methods: Vec<CellDecl>,
+    },
+    Enum {
+        name: String,
+        generics: Vec<Generic>,
+        variants: Vec<Variant>,
+        methods: Vec<CellDecl>,
+    },
+    Cell(CellDecl),
+    TypeAlias {
+        name: String,
+        generics: Vec<Generic>,
+        ty: TypeExpr,
+    },
+    Const {
+        name: String,
+        ty: Option<TypeExpr>,
+        value: Expr,
+    },
+    Trait {
+        name: String,
+        supertraits: Vec<String>,
+        methods: Vec<CellDecl>,
+    },
+    Impl {
+        trait_name: Option<String>,
+        target: TypeExpr,
+        methods: Vec<CellDecl>,
+    },
+    /// `import a.b: x, y as z` (`names` is `None` for `*`).
+    Import {
+        path: Vec<String>,
+        names: Option<Vec<(String, Option<String>, Span)>>,
+    },
+    UseTool {
+        id: String,
+        version: Option<String>,
+        alias: String,
+    },
+    Grant(Grant),
+    Effect {
+        name: String,
+        ops: Vec<CellDecl>,
+    },
+    BindEffect {
+        effect: String,
+        op: Option<String>,
+        alias: String,
+    },
+    Handler {
+        name: String,
+        ops: Vec<HandlerOp>,
+    },
+    Process(Process),
+    /// `macro`, `schema`, `guardrail`, `eval`, `pattern`: parsed, ignored.
+    Ignored(&'static str),
+}
+
+impl ItemKind {
+    /// The name the item declares, if any.
+    pub fn name(&self) -> Option<&str> {
+        Some(match self {
+            ItemKind::Record { name, .. }
+            | ItemKind::Enum { name, .. }
+            | ItemKind::TypeAlias { name, .. }
+            | ItemKind::Const { name, .. }
+            | ItemKind::Trait { name, .. }
+            | ItemKind::Effect { name, .. }
+            | ItemKind::Handler { name, .. } => name,
+            ItemKind::Cell(c) => &c.name,
+            ItemKind::UseTool { alias, .. } => alias,
+            ItemKind::Process(p) => &p.name,
+            _ => return None,
+        })
+    }
 }

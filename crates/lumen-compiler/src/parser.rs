@@ -1,8 +1,6 @@
-//! The parser, built up stage by stage. So far: type expressions (§8.1),
-//! patterns (§7.1) and expressions (§6) with the precedence table of
-//! §6.1, over the lexer's tokens. The block forms (`if ... end`, `match`,
-//! `when`, `loop`, `do`, `handle`, block lambdas), statements and
-//! declarations come next.
+//! The parser: declarations (§4, `items`), statements and block forms
+//! (§5, §6.8, `stmts`), expressions with the precedence table of §6.1,
+//! patterns (§7.1) and type expressions (§8.1), over the lexer's tokens.
 
 use crate::ast::{
     Arg, Clause, Collection, Elem, Expr, ExprKind, Literal, Param, Pattern, PatternKind, StrSeg,
@@ -16,7 +14,19 @@ pub struct Parser<'t> {
     pos: usize,
     /// Nesting of expressions, types and patterns being parsed.
     depth: usize,
+    /// Block level of the statement being parsed (for the formatter).
+    level: u32,
+    /// (line, block level) of each line that starts a statement, arm,
+    /// declaration or closing keyword.
+    pub marks: Vec<(u32, u32)>,
+    /// Warnings (ignored declarations, unknown lines in process bodies).
+    pub warnings: Vec<Diagnostic>,
 }
+
+mod items;
+mod stmts;
+
+pub use items::parse_program;
 
 /// Deeper nesting is refused with a parse error rather than risking the
 /// native stack (the parser never crashes on any input).
@@ -67,6 +77,9 @@ impl<'t> Parser<'t> {
             toks,
             pos: 0,
             depth: 0,
+            level: 0,
+            marks: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -619,11 +632,11 @@ impl Parser<'_> {
         }
     }
 
-    fn not_yet(&self, what: &str) -> Diagnostic {
-        Diagnostic::error(
-            Kind::ParseError,
-            self.span(),
-            format!("{what} cannot be parsed by this build of the compiler yet (the parser is being written)"),
+    /// The token after this one ends the line (`do` alone opens a block).
+    fn next_is_line_end(&self) -> bool {
+        matches!(
+            self.peek_at(1),
+            TokenKind::Newline | TokenKind::Indent | TokenKind::Dedent | TokenKind::Eof
         )
     }
 
@@ -834,6 +847,23 @@ impl Parser<'_> {
                     self.pos += 1;
                     ExprKind::Unwrap(Box::new(e))
                 }
+                TokenKind::Ident(n)
+                    if n == "do"
+                        && matches!(e.kind, ExprKind::Call { .. })
+                        && self.toks.get(self.pos).map(|t| t.span.line)
+                            == self.toks.get(self.pos - 1).map(|t| t.span.line) =>
+                {
+                    let block = self.trailing_block()?;
+                    let ExprKind::Call { callee, mut args } = e.kind else {
+                        unreachable!("checked above")
+                    };
+                    args.push(Arg {
+                        name: None,
+                        value: block,
+                        spread: false,
+                    });
+                    ExprKind::Call { callee, args }
+                }
                 _ => return Ok(e),
             };
             e = Expr { kind, span };
@@ -968,7 +998,7 @@ impl Parser<'_> {
                 self.pos += 1;
                 e(ExprKind::Name("self".into()))
             }
-            TokenKind::Ident(n) => {
+            TokenKind::Ident(n) if !(n == "do" && self.next_is_line_end()) => {
                 self.pos += 1;
                 e(ExprKind::Name(n))
             }
@@ -984,19 +1014,7 @@ impl Parser<'_> {
             TokenKind::Kw(Keyword::Fn) => self.lambda(),
             TokenKind::Kw(Keyword::If) => {
                 self.pos += 1;
-                let cond = self.parse_expr()?;
-                if !self.at_kw(Keyword::Then) {
-                    return Err(self.not_yet("an `if` block used as a value (`if ... end`)"));
-                }
-                self.pos += 1;
-                let then = self.parse_expr()?;
-                self.expect_kw(Keyword::Else)?;
-                let otherwise = self.parse_expr()?;
-                e(ExprKind::IfElse {
-                    cond: Box::new(cond),
-                    then: Box::new(then),
-                    otherwise: Box::new(otherwise),
-                })
+                self.if_expr(span)
             }
             TokenKind::Kw(Keyword::Role) => {
                 self.pos += 1;
@@ -1020,14 +1038,49 @@ impl Parser<'_> {
                 let args = self.args()?;
                 e(ExprKind::Perform { effect, op, args })
             }
-            TokenKind::Kw(
-                k @ (Keyword::Match
-                | Keyword::When
-                | Keyword::Loop
-                | Keyword::Handle
-                | Keyword::Comptime
-                | Keyword::Try),
-            ) => Err(self.not_yet(&format!("a `{}` block", k.as_str()))),
+            TokenKind::Kw(Keyword::Match) => {
+                self.pos += 1;
+                self.match_expr(span)
+            }
+            TokenKind::Kw(Keyword::When) => {
+                self.pos += 1;
+                self.when_expr(span)
+            }
+            TokenKind::Kw(Keyword::Loop) => {
+                self.pos += 1;
+                self.loop_expr(span)
+            }
+            TokenKind::Kw(Keyword::Handle) => {
+                self.pos += 1;
+                self.handle_expr(span)
+            }
+            TokenKind::Kw(Keyword::Comptime) => {
+                self.pos += 1;
+                self.block_expr(span, true)
+            }
+            TokenKind::Ident(n) if n == "do" && self.next_is_line_end() => {
+                self.pos += 1;
+                self.block_expr(span, false)
+            }
+            TokenKind::Kw(Keyword::Resume) => {
+                self.pos += 1;
+                self.expect_sym("(")?;
+                let v = if self.at_sym(")") {
+                    Expr {
+                        kind: ExprKind::Null,
+                        span,
+                    }
+                } else {
+                    self.parse_expr()?
+                };
+                self.expect_sym(")")?;
+                e(ExprKind::Resume(Box::new(v)))
+            }
+            TokenKind::Kw(Keyword::Try) => Err(Diagnostic::error(
+                Kind::ParseError,
+                span,
+                "`try` is reserved; use postfix `?` on a result",
+            )),
             _ => Err(self.error("an expression")),
         }
     }
@@ -1145,8 +1198,8 @@ impl Parser<'_> {
             None
         };
         if !self.eat_sym("=>") {
-            if matches!(self.peek(), TokenKind::Newline | TokenKind::Indent) {
-                return Err(self.not_yet("a block lambda (`fn(...)` followed by lines and `end`)"));
+            if self.at_line_end() {
+                return self.block_lambda(span, params, ret);
             }
             return Err(self.error("`=>` and the lambda's body"));
         }

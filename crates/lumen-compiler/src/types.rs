@@ -1,0 +1,200 @@
+//! Semantic types (§8) and assignability (§8.3).
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ty {
+    /// `Any` and `Json`: accepted anywhere, checked at run time.
+    Any,
+    Int,
+    Float,
+    Bool,
+    Str,
+    Bytes,
+    Null,
+    List(Box<Ty>),
+    Map(Box<Ty>, Box<Ty>),
+    Set(Box<Ty>),
+    Tuple(Vec<Ty>),
+    Result(Box<Ty>, Box<Ty>),
+    Union(Vec<Ty>),
+    Fn(Vec<Ty>, Box<Ty>),
+    Future(Box<Ty>),
+    /// Records, enums, agents and processes, with type arguments.
+    Named(String, Vec<Ty>),
+    /// A generic parameter (treated like `Any` for assignability).
+    Param(String),
+}
+
+impl Ty {
+    pub fn is_any(&self) -> bool {
+        matches!(self, Ty::Any | Ty::Param(_))
+    }
+
+    pub fn is_numeric(&self) -> bool {
+        matches!(self, Ty::Int | Ty::Float)
+    }
+
+    /// `A | B` flattened, duplicates removed; one member stays itself.
+    pub fn union(members: Vec<Ty>) -> Ty {
+        let mut out: Vec<Ty> = Vec::new();
+        for m in members {
+            let parts = match m {
+                Ty::Union(v) => v,
+                other => vec![other],
+            };
+            for p in parts {
+                if p.is_any() {
+                    return Ty::Any;
+                }
+                if !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+        }
+        match out.len() {
+            0 => Ty::Null,
+            1 => out.remove(0),
+            _ => Ty::Union(out),
+        }
+    }
+
+    pub fn nullable(&self) -> bool {
+        match self {
+            Ty::Null => true,
+            Ty::Union(m) => m.iter().any(|t| *t == Ty::Null),
+            _ => false,
+        }
+    }
+
+    /// The type without `Null`.
+    pub fn non_null(&self) -> Ty {
+        match self {
+            Ty::Union(m) => Ty::union(m.iter().filter(|t| **t != Ty::Null).cloned().collect()),
+            other => other.clone(),
+        }
+    }
+
+    /// Where `self` is a list, set, map or string, the element type seen
+    /// when iterating.
+    pub fn element(&self) -> Option<Ty> {
+        Some(match self {
+            Ty::List(t) | Ty::Set(t) => (**t).clone(),
+            Ty::Map(k, v) => Ty::Tuple(vec![(**k).clone(), (**v).clone()]),
+            Ty::Tuple(ts) => Ty::union(ts.clone()),
+            Ty::Any | Ty::Param(_) => Ty::Any,
+            _ => return None,
+        })
+    }
+}
+
+/// Whether a value of type `s` may be used where `t` is expected
+/// (§8.3). `Err(())` is a mismatch; `Ok(true)` means accepted with the
+/// warning `possibly null`.
+pub fn assignable(s: &Ty, t: &Ty) -> Result<bool, ()> {
+    use Ty::*;
+    if s.is_any() || t.is_any() || s == t {
+        return Ok(false);
+    }
+    match (s, t) {
+        (Int, Float) => Ok(false),
+        (Union(ms), _) => {
+            let mut warn = false;
+            for m in ms {
+                if *m == Null && !t.nullable() {
+                    warn = true;
+                    continue;
+                }
+                if assignable(m, t)? {
+                    warn = true;
+                }
+            }
+            Ok(warn)
+        }
+        (_, Union(ts)) => {
+            for m in ts {
+                if let Ok(w) = assignable(s, m) {
+                    return Ok(w);
+                }
+            }
+            Err(())
+        }
+        (_, Result(ok, _)) if !matches!(s, Result(..)) => assignable(s, ok),
+        (List(a), List(b)) | (Set(a), Set(b)) | (Future(a), Future(b)) => assignable(a, b),
+        (Map(k1, v1), Map(k2, v2)) | (Result(k1, v1), Result(k2, v2)) => {
+            Ok(assignable(k1, k2)? | assignable(v1, v2)?)
+        }
+        (Tuple(a), Tuple(b)) if a.len() == b.len() => {
+            let mut w = false;
+            for (x, y) in a.iter().zip(b) {
+                w |= assignable(x, y)?;
+            }
+            Ok(w)
+        }
+        (Fn(p1, r1), Fn(p2, r2)) if p1.len() == p2.len() => {
+            for (x, y) in p1.iter().zip(p2) {
+                if !(x.is_any() || y.is_any() || x == y) {
+                    return Err(());
+                }
+            }
+            assignable(r1, r2)
+        }
+        (Named(a, xs), Named(b, ys)) if a == b => {
+            let mut w = false;
+            for (x, y) in xs.iter().zip(ys) {
+                w |= assignable(x, y)?;
+            }
+            Ok(w)
+        }
+        _ => Err(()),
+    }
+}
+
+/// Whether two types could hold a common value (for `==`, §6.3).
+pub fn overlap(a: &Ty, b: &Ty) -> bool {
+    assignable(a, b).is_ok()
+        || assignable(b, a).is_ok()
+        || (a.is_numeric() && b.is_numeric())
+        || *a == Ty::Null
+        || *b == Ty::Null
+        || a.nullable()
+        || b.nullable()
+}
+
+impl fmt::Display for Ty {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |ts: &[Ty]| {
+            ts.iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match self {
+            Ty::Any => write!(f, "Any"),
+            Ty::Int => write!(f, "Int"),
+            Ty::Float => write!(f, "Float"),
+            Ty::Bool => write!(f, "Bool"),
+            Ty::Str => write!(f, "String"),
+            Ty::Bytes => write!(f, "Bytes"),
+            Ty::Null => write!(f, "Null"),
+            Ty::List(t) => write!(f, "list[{t}]"),
+            Ty::Map(k, v) => write!(f, "map[{k}, {v}]"),
+            Ty::Set(t) => write!(f, "set[{t}]"),
+            Ty::Tuple(ts) if ts.len() == 1 => write!(f, "({},)", ts[0]),
+            Ty::Tuple(ts) => write!(f, "({})", list(ts)),
+            Ty::Result(a, b) => write!(f, "result[{a}, {b}]"),
+            Ty::Union(ts) => {
+                if ts.len() == 2 && ts[1] == Ty::Null {
+                    return write!(f, "{}?", ts[0]);
+                }
+                let parts: Vec<String> = ts.iter().map(|t| t.to_string()).collect();
+                write!(f, "{}", parts.join(" | "))
+            }
+            Ty::Fn(ps, r) => write!(f, "fn({}) -> {r}", list(ps)),
+            Ty::Future(t) => write!(f, "future[{t}]"),
+            Ty::Named(n, args) if args.is_empty() => write!(f, "{n}"),
+            Ty::Named(n, args) => write!(f, "{n}[{}]", list(args)),
+            Ty::Param(n) => write!(f, "{n}"),
+        }
+    }
+}
