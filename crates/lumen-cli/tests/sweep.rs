@@ -49,8 +49,8 @@ fn every_reference_fence_checks_in_doc_mode() {
             doc[j] = lines[j].to_string();
         }
         // Stub modules for `import a.b: x, y`.
-        for k in i + 1..j {
-            let l = lines[k].trim();
+        for line in &lines[i + 1..j] {
+            let l = line.trim();
             if let Some(rest) = l.strip_prefix("import ") {
                 let (module, names) = rest.split_once(':').unwrap_or((rest, ""));
                 let file = dir

@@ -94,10 +94,7 @@ pub fn format(path: &str, text: &str) -> Result<String, Vec<Diagnostic>> {
             current + 1
         } else {
             // A comment line: the level of the next statement.
-            (line_no + 1..=n)
-                .find_map(|k| level[k])
-                .unwrap_or(current)
-                .max(0)
+            (line_no + 1..=n).find_map(|k| level[k]).unwrap_or(current)
         };
         let keep_cr = orig.ends_with('\r');
         let mut s = format!(

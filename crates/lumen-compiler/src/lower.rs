@@ -1358,7 +1358,7 @@ impl Lowerer<'_> {
                     Collection::Map => f.emit(Op::MakeMap, acc as i64, 0, 0),
                 };
                 f.scopes.push(HashMap::new());
-                self.comprehension(f, clauses, acc, &|l, f| {
+                self.comprehension(f, clauses, &|l, f| {
                     if let Some(v) = value {
                         let pair = f.regs(2);
                         l.expr(f, elem, pair);
@@ -1788,7 +1788,6 @@ impl Lowerer<'_> {
         &mut self,
         f: &mut Func,
         clauses: &[Clause],
-        acc: u32,
         body: &dyn Fn(&mut Self, &mut Func),
     ) {
         let Some((first, rest)) = clauses.split_first() else {
@@ -1800,7 +1799,7 @@ impl Lowerer<'_> {
                 let r = f.reg();
                 self.expr(f, c, r);
                 let j = f.emit(Op::JumpIfFalse, r as i64, 0, 0);
-                self.comprehension(f, rest, acc, body);
+                self.comprehension(f, rest, body);
                 f.patch(j);
             }
             Clause::For { pattern, iter } => {
@@ -1817,7 +1816,7 @@ impl Lowerer<'_> {
                 for (n, r) in binds {
                     f.bind(&n, r);
                 }
-                self.comprehension(f, rest, acc, body);
+                self.comprehension(f, rest, body);
                 for x in fails {
                     f.patch(x);
                 }

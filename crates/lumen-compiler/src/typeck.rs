@@ -75,7 +75,7 @@ impl Checker<'_> {
                 span,
                 format!("{what}: `{s}` may be null where `{t}` is expected"),
             )),
-            Err(()) => self.mismatch(span, format!("{what}: expected `{t}`, found `{s}`")),
+            Err(_) => self.mismatch(span, format!("{what}: expected `{t}`, found `{s}`")),
         }
     }
 
@@ -175,9 +175,9 @@ impl Checker<'_> {
             self.bind("self", self_ty);
         }
         for p in &decl.params {
-            let t = if p.name == "self" && p.ty.is_none() {
-                self.local("self").unwrap_or(Ty::Any)
-            } else if matches!(&p.ty, Some(TypeExpr::Named { name, .. }) if name == "Self") {
+            let t = if (p.name == "self" && p.ty.is_none())
+                || matches!(&p.ty, Some(TypeExpr::Named { name, .. }) if name == "Self")
+            {
                 self.local("self").unwrap_or(Ty::Any)
             } else {
                 self.param_ty(p)
@@ -2260,11 +2260,9 @@ impl Coverage {
             PatternKind::Literal(Literal::Bool(b)) => self.bools[usize::from(*b)] = true,
             PatternKind::Literal(Literal::Null) => self.null = true,
             PatternKind::Bind(n) => self.variants.push(n.clone()),
-            PatternKind::Variant { path, args } => {
-                if args.iter().all(|a| irrefutable(a, c)) {
-                    if let Some(v) = path.last() {
-                        self.variants.push(v.clone());
-                    }
+            PatternKind::Variant { path, args } if args.iter().all(|a| irrefutable(a, c)) => {
+                if let Some(v) = path.last() {
+                    self.variants.push(v.clone());
                 }
             }
             PatternKind::List {
@@ -2316,7 +2314,7 @@ impl Coverage {
             other => vec![other.clone()],
         };
         for m in members {
-            if self.types.iter().any(|x| *x == m) {
+            if self.types.contains(&m) {
                 continue;
             }
             match &m {

@@ -62,7 +62,7 @@ impl Ty {
     pub fn nullable(&self) -> bool {
         match self {
             Ty::Null => true,
-            Ty::Union(m) => m.iter().any(|t| *t == Ty::Null),
+            Ty::Union(m) => m.contains(&Ty::Null),
             _ => false,
         }
     }
@@ -88,10 +88,14 @@ impl Ty {
     }
 }
 
+/// Two types that do not fit (a `type mismatch`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mismatch;
+
 /// Whether a value of type `s` may be used where `t` is expected
-/// (§8.3). `Err(())` is a mismatch; `Ok(true)` means accepted with the
+/// (§8.3). `Err(Mismatch)` is a mismatch; `Ok(true)` means accepted with the
 /// warning `possibly null`.
-pub fn assignable(s: &Ty, t: &Ty) -> Result<bool, ()> {
+pub fn assignable(s: &Ty, t: &Ty) -> Result<bool, Mismatch> {
     use Ty::*;
     if s.is_any() || t.is_any() || s == t {
         return Ok(false);
@@ -117,7 +121,7 @@ pub fn assignable(s: &Ty, t: &Ty) -> Result<bool, ()> {
                     return Ok(w);
                 }
             }
-            Err(())
+            Err(Mismatch)
         }
         (_, Result(ok, _)) if !matches!(s, Result(..)) => assignable(s, ok),
         (List(a), List(b)) | (Set(a), Set(b)) | (Future(a), Future(b)) => assignable(a, b),
@@ -134,7 +138,7 @@ pub fn assignable(s: &Ty, t: &Ty) -> Result<bool, ()> {
         (Fn(p1, r1), Fn(p2, r2)) if p1.len() == p2.len() => {
             for (x, y) in p1.iter().zip(p2) {
                 if !(x.is_any() || y.is_any() || x == y) {
-                    return Err(());
+                    return Err(Mismatch);
                 }
             }
             assignable(r1, r2)
@@ -146,7 +150,7 @@ pub fn assignable(s: &Ty, t: &Ty) -> Result<bool, ()> {
             }
             Ok(w)
         }
-        _ => Err(()),
+        _ => Err(Mismatch),
     }
 }
 

@@ -396,9 +396,7 @@ impl Parser<'_> {
         };
         let body = if self.eat_sym("=") {
             Some(Body::Expr(self.parse_expr()?))
-        } else if is_extern {
-            None
-        } else if sig && self.signature_only(span.col) {
+        } else if is_extern || (sig && self.signature_only(span.col)) {
             None
         } else {
             let b = self.block_until(&[Keyword::End])?;

@@ -1,0 +1,364 @@
+//! The `lumen` binary: one must-fail program per §14.1 kind, the warning
+//! kinds, exit codes (§16), `emit`'s JSON shape (§17.1) and `fmt`.
+
+use assert_cmd::Command;
+use std::path::Path;
+
+fn lumen() -> Command {
+    Command::cargo_bin("lumen").unwrap()
+}
+
+/// Writes `code` as a raw `.lm` file and runs `lumen check` on it.
+fn check(code: &str) -> (i32, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("prog.lm");
+    std::fs::write(&f, code).unwrap();
+    let out = lumen().arg("check").arg(&f).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The program fails with exactly one error, of `kind`, at `line:col`.
+fn must_fail(kind: &str, at: &str, code: &str) {
+    let (status, stdout, stderr) = check(code);
+    assert_eq!(status, 1, "expected exit 1 for [{kind}], stderr:\n{stderr}");
+    assert!(stdout.is_empty(), "check writes nothing to stdout");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.contains(": error[")).collect();
+    assert_eq!(errors.len(), 1, "one mistake, one message; got:\n{stderr}");
+    assert!(
+        errors[0].contains(&format!("prog.lm:{at}: error[{kind}]: ")),
+        "expected error[{kind}] at {at}, got:\n{stderr}"
+    );
+    // The snippet: the source line and a caret.
+    assert!(
+        stderr.contains(" | ") && stderr.contains('^'),
+        "no snippet:\n{stderr}"
+    );
+}
+
+fn must_warn(kind: &str, code: &str) {
+    let (status, _, stderr) = check(code);
+    assert_eq!(status, 0, "warnings do not fail the check:\n{stderr}");
+    assert!(
+        stderr.contains(&format!(": warning[{kind}]: ")),
+        "expected warning[{kind}]:\n{stderr}"
+    );
+}
+
+#[test]
+fn lex_error() {
+    must_fail("lex error", "1:9", "let x = \"open\nprint(x)\n");
+}
+
+#[test]
+fn parse_error() {
+    must_fail("parse error", "2:3", "cell f() -> Int\n  break\n  1\nend\n");
+}
+
+#[test]
+fn undefined_variable_with_suggestion() {
+    let code = "cell main() -> Int\n  let total = 3\n  print(totl)\n  return total\nend\n";
+    must_fail("undefined variable", "3:9", code);
+    let (_, _, err) = check(code);
+    assert!(err.contains("did you mean `total`?"), "{err}");
+}
+
+#[test]
+fn undefined_cell() {
+    must_fail("undefined cell", "1:1", "frobnicate(3)\n");
+}
+
+#[test]
+fn undefined_type() {
+    must_fail("undefined type", "1:1", "cell f(x: Strng) -> Int = 1\n");
+}
+
+#[test]
+fn duplicate_definition() {
+    must_fail(
+        "duplicate definition",
+        "2:1",
+        "cell f() -> Int = 1\ncell f() -> Int = 2\n",
+    );
+}
+
+#[test]
+fn type_mismatch() {
+    must_fail(
+        "type mismatch",
+        "2:17",
+        "cell f() -> Int = 1\nlet x: String = f()\nprint(x)\n",
+    );
+}
+
+#[test]
+fn argument_count() {
+    must_fail(
+        "argument count",
+        "2:1",
+        "cell add(a: Int, b: Int) -> Int = a + b\nadd(1)\n",
+    );
+}
+
+#[test]
+fn unknown_field() {
+    must_fail(
+        "unknown field",
+        "4:20",
+        "record P\n  x: Int\nend\nlet p = P(x: 1, y: 2)\nprint(p)\n",
+    );
+}
+
+#[test]
+fn missing_field() {
+    must_fail(
+        "missing field",
+        "4:9",
+        "record P\n  x: Int\nend\nlet p = P()\nprint(p)\n",
+    );
+}
+
+#[test]
+fn missing_return() {
+    must_fail(
+        "missing return",
+        "5:1",
+        "cell sign(n: Int) -> Int\n  if n > 0\n    return 1\n  end\nend\n",
+    );
+}
+
+#[test]
+fn incomplete_match() {
+    must_fail(
+        "incomplete match",
+        "6:3",
+        "enum Light\n  Red\n  Green\nend\ncell f(l: Light) -> Int\n  match l\n    Red -> 1\n  end\nend\n",
+    );
+}
+
+#[test]
+fn immutable_assignment() {
+    must_fail(
+        "immutable assignment",
+        "2:1",
+        "const LIMIT = 3\nLIMIT = 4\n",
+    );
+}
+
+#[test]
+fn missing_method() {
+    must_fail(
+        "missing method",
+        "4:1",
+        "trait Show\n  cell show(self: Self) -> String\nend\nimpl Show for Int\nend\n",
+    );
+}
+
+#[test]
+fn undeclared_effect() {
+    must_fail(
+        "undeclared effect",
+        "2:3",
+        "cell quiet() -> Null / {}\n  print(\"loud\")\nend\n",
+    );
+}
+
+#[test]
+fn missing_grant() {
+    must_fail(
+        "missing grant",
+        "2:20",
+        "use tool http.get as Fetch\ncell f() -> Json = Fetch(url: \"https://example.org\")\n",
+    );
+}
+
+#[test]
+fn nondeterministic() {
+    must_fail(
+        "nondeterministic",
+        "2:9",
+        "@deterministic true\nlet n = random()\nprint(n)\n",
+    );
+}
+
+#[test]
+fn machine_error() {
+    must_fail(
+        "machine error",
+        "1:1",
+        "machine M\n  initial: A\n  state A()\n    transition B()\n  end\n  state B()\n  end\nend\n",
+    );
+}
+
+#[test]
+fn import_error() {
+    must_fail(
+        "import error",
+        "1:1",
+        "import nowhere.at_all: thing\nprint(1)\n",
+    );
+}
+
+#[test]
+fn warning_kinds() {
+    must_warn("possibly null", "cell f(x: Int?) -> Int = x\n");
+    must_warn(
+        "unreachable arm",
+        "cell f(n: Int) -> Int\n  match n\n    _ -> 1\n    2 -> 2\n  end\nend\n",
+    );
+    must_warn(
+        "unused",
+        "cell f() -> Int\n  let spare = 1\n  return 2\nend\n",
+    );
+    must_warn(
+        "deprecated",
+        "@deprecated \"use g\"\ncell f() -> Int = 1\ncell g() -> Int = f()\n",
+    );
+    must_warn(
+        "must use",
+        "@must_use\ncell f() -> Int = 1\ncell g() -> Null\n  f()\nend\n",
+    );
+    must_warn("immutable assignment", "let n = 1\nn = 2\nprint(n)\n");
+}
+
+#[test]
+fn relaxed_modes_turn_unresolved_names_into_warnings() {
+    let (s, _, e) = check("@strict false\nprint(nothing_here)\n");
+    assert_eq!(s, 0, "{e}");
+    assert!(e.contains("warning[undefined variable]"), "{e}");
+    let (s, _, e) = check("@doc_mode true\nuse tool http.get as Fetch\nFetch(url: \"x\")\n");
+    assert_eq!(s, 0, "doc mode skips grant checks: {e}");
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    lumen().args(["check", "/no/such/file.lm"]).assert().code(2);
+    lumen().args(["frobnicate"]).assert().code(2);
+    lumen().args(["check", "--nope", "x.lm"]).assert().code(2);
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("c.json");
+    std::fs::write(&bad, "{not json").unwrap();
+    let f = dir.path().join("p.lm");
+    std::fs::write(&f, "print(1)\n").unwrap();
+    lumen()
+        .arg("check")
+        .arg(&f)
+        .arg("--tools")
+        .arg(&bad)
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn the_corpus_checks_and_emits() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        let out = lumen().arg("check").arg(&p).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}:\n{}",
+            p.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = lumen().arg("emit").arg(&p).output().unwrap();
+        assert!(out.status.success());
+        let m: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        for key in [
+            "version",
+            "doc_hash",
+            "cells",
+            "types",
+            "tools",
+            "grants",
+            "effects",
+            "handlers",
+            "processes",
+            "directives",
+        ] {
+            assert!(m.get(key).is_some(), "LIR lacks `{key}`");
+        }
+        assert!(m["doc_hash"].as_str().unwrap().starts_with("sha256:"));
+        for c in m["cells"].as_array().unwrap() {
+            assert!(c["name"].is_string() && c["returns"].is_string());
+            assert!(c["registers"].as_u64().unwrap() >= 1);
+            assert!(c["params"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["name"].is_string() && p["type"].is_string()));
+            for i in c["instructions"].as_array().unwrap() {
+                assert!(
+                    i["op"].is_string() && i["a"].is_i64() && i["b"].is_i64() && i["c"].is_i64()
+                );
+            }
+        }
+        n += 1;
+    }
+    assert!(n >= 4);
+}
+
+#[test]
+fn emit_writes_out_and_fails_on_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("p.lm");
+    std::fs::write(&f, "cell main() -> Int = 7\n").unwrap();
+    let out = dir.path().join("p.json");
+    lumen()
+        .arg("emit")
+        .arg(&f)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout("");
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(m["cells"][0]["name"], "main");
+    std::fs::write(&f, "cell main() -> Int = \"no\"\n").unwrap();
+    lumen().arg("emit").arg(&f).assert().code(1).stdout("");
+}
+
+#[test]
+fn fmt_canonicalises_and_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("messy.lm.md");
+    let messy = "# Title\n\n```lumen\ncell f(n: Int) -> Int   \nif n > 0\n      return n\nend\n\n\n\n    return 0\nend\n```\n\nProse   stays.   \n";
+    std::fs::write(&f, messy).unwrap();
+    lumen()
+        .args(["fmt", "--check"])
+        .arg(&f)
+        .assert()
+        .code(1)
+        .stdout(format!("{}\n", f.display()));
+    assert_eq!(
+        std::fs::read_to_string(&f).unwrap(),
+        messy,
+        "--check writes nothing"
+    );
+    lumen().arg("fmt").arg(&f).assert().success();
+    let once = std::fs::read_to_string(&f).unwrap();
+    assert_eq!(
+        once,
+        "# Title\n\n```lumen\ncell f(n: Int) -> Int\n  if n > 0\n    return n\n  end\n\n  return 0\nend\n```\n\nProse   stays.   \n"
+    );
+    lumen()
+        .args(["fmt", "--check"])
+        .arg(&f)
+        .assert()
+        .success()
+        .stdout("");
+    // The corpus is already canonical.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    for e in std::fs::read_dir(&dir).unwrap() {
+        lumen()
+            .args(["fmt", "--check"])
+            .arg(e.unwrap().path())
+            .assert()
+            .success();
+    }
+}
