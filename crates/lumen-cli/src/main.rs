@@ -185,6 +185,7 @@ fn compile_file(
     path: &Path,
     tools: Option<&Path>,
     doc: bool,
+    lower: bool,
 ) -> anyhow::Result<(lumen_compiler::Compilation, String)> {
     let text = read(path)?;
     let opts = Options {
@@ -192,7 +193,11 @@ fn compile_file(
         doc_mode: doc,
     };
     let name = path.display().to_string();
-    let c = lumen_compiler::compile(&name, &text, &opts);
+    let c = if lower {
+        lumen_compiler::compile(&name, &text, &opts)
+    } else {
+        lumen_compiler::check(&name, &text, &opts)
+    };
     let code = c.sources.first().map(|s| s.1.clone()).unwrap_or(text);
     report(&name, &code, &c.diagnostics);
     Ok((c, name))
@@ -201,11 +206,11 @@ fn compile_file(
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.cmd {
         Cmd::Check { file, tools, doc } => {
-            let (c, _) = compile_file(&file, tools.as_deref(), doc)?;
+            let (c, _) = compile_file(&file, tools.as_deref(), doc, false)?;
             Ok(u8::from(c.has_errors()))
         }
         Cmd::Emit { file, o, tools } => {
-            let (c, _) = compile_file(&file, tools.as_deref(), false)?;
+            let (c, _) = compile_file(&file, tools.as_deref(), false, true)?;
             let Some(m) = c.module else {
                 return Ok(1);
             };

@@ -1,6 +1,6 @@
 //! Front-end throughput on a generated 100,000-line program (issue 6's
-//! benchmark): lines per second through extraction and lexing so far;
-//! parsing and `check` join as those stages land.
+//! benchmark): lines per second through extraction, lexing, parsing,
+//! `check` (through typechecking) and `emit` (LIR serialised to JSON).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
@@ -38,6 +38,26 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let s = lumen_compiler::source::extract("gen.lm.md", &src);
             lumen_compiler::lexer::lex(&s.code)
+        })
+    });
+    let (toks, _) = lumen_compiler::lexer::lex(&code);
+    g.bench_function("parse", |b| {
+        b.iter(|| lumen_compiler::parser::parse_program(&toks))
+    });
+    let opts = lumen_compiler::resolve::Options::default();
+    let c = lumen_compiler::check("gen.lm.md", &src, &opts);
+    assert!(
+        !c.has_errors(),
+        "{:?}",
+        &c.diagnostics[..c.diagnostics.len().min(3)]
+    );
+    g.bench_function("check", |b| {
+        b.iter(|| lumen_compiler::check("gen.lm.md", &src, &opts))
+    });
+    g.bench_function("emit", |b| {
+        b.iter(|| {
+            let c = lumen_compiler::compile("gen.lm.md", &src, &opts);
+            serde_json::to_string(&c.module).map(|s| s.len())
         })
     });
     g.finish();

@@ -90,6 +90,9 @@ pub fn format(path: &str, text: &str) -> Result<String, Vec<Diagnostic>> {
         let lv = if let Some(lv) = level[line_no] {
             current = lv;
             lv
+        } else if has_token[line_no] && trimmed.starts_with([')', ']', '}']) {
+            // A closing bracket lines up with its statement.
+            current
         } else if has_token[line_no] {
             current + 1
         } else {

@@ -58,8 +58,18 @@ fn tag(mut d: Vec<Diagnostic>, _file: &str) -> Vec<Diagnostic> {
     d
 }
 
-/// Compiles `text` (the contents of `path`) through every stage.
+/// Compiles `text` (the contents of `path`) through every stage, LIR
+/// included.
 pub fn compile(path: &str, text: &str, opts: &resolve::Options) -> Compilation {
+    run_stages(path, text, opts, true)
+}
+
+/// Every stage up to and including typechecking (`lumen check`).
+pub fn check(path: &str, text: &str, opts: &resolve::Options) -> Compilation {
+    run_stages(path, text, opts, false)
+}
+
+fn run_stages(path: &str, text: &str, opts: &resolve::Options, lower: bool) -> Compilation {
     let doc_hash = format!("sha256:{:x}", Sha256::digest(text.as_bytes()));
     let src = extract(path, text);
     let mut diagnostics = src.diagnostics.clone();
@@ -111,10 +121,10 @@ pub fn compile(path: &str, text: &str, opts: &resolve::Options) -> Compilation {
     if ty_failed {
         return stop(tag(diagnostics, path), program, sources);
     }
-    let module = lower::lower(&program, &symbols, &types, doc_hash);
+    let module = lower.then(|| lower::lower(&program, &symbols, &types, doc_hash));
     Compilation {
         diagnostics: tag(diagnostics, path),
-        module: Some(module),
+        module,
         program,
         sources,
     }

@@ -748,6 +748,10 @@ impl Resolver<'_> {
 
     fn pop_scope_warn(&mut self, cx: &mut Ctx) {
         if let Some(s) = cx.scopes.pop() {
+            // After a misspelt name, "unused" would repeat the same mistake.
+            if !cx.reported.is_empty() {
+                return;
+            }
             let mut unused: Vec<_> = s
                 .names
                 .into_iter()
