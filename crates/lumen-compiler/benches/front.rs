@@ -13,7 +13,7 @@ pub fn program(lines: usize) -> String {
     while n + 12 < lines {
         s.push_str(&format!(
             "record R{i}\n  id: Int\n  name: String\nend\n\
-             cell f{i}(x: Int, rs: list[R{i}]) -> String # doc {i}\n  let total = rs |> count() + x * 0x{i:x}\n  \
+             cell f{i}(x: Int, rs: list[R{i}]) -> String # doc {i}\n  let total = count(rs) + x * 0x{i:x}\n  \
              let label = \"item {{x:>8}} of {{total:.2f}}\"\n  match x % 3\n    0 -> return label\n    _ -> \"{{label}}-{i}\"\n  end\nend\n"
         ));
         n += 12;
