@@ -65,13 +65,18 @@ pub fn format(path: &str, text: &str) -> Result<String, Vec<Diagnostic>> {
     }
     let orig_lines: Vec<&str> = text.split('\n').collect();
     let markdown = src.kind == FileKind::Markdown;
+    let fenced = if markdown {
+        lumen_fence_lines(&orig_lines)
+    } else {
+        Vec::new()
+    };
     let mut out: Vec<String> = Vec::with_capacity(orig_lines.len());
     let mut current = 0u32;
     let mut blank_run = 0;
     for (i, orig) in orig_lines.iter().enumerate() {
         let line_no = i + 1;
         let code = code_lines.get(i).copied().unwrap_or("");
-        let in_code = !markdown || !code.is_empty() || in_fence(&src.code, text, i);
+        let in_code = !markdown || !code.is_empty() || fenced[i];
         if !in_code || verbatim[line_no] {
             blank_run = 0;
             out.push((*orig).to_string());
@@ -136,25 +141,30 @@ pub fn format(path: &str, text: &str) -> Result<String, Vec<Diagnostic>> {
     Ok(result)
 }
 
-/// A blank line inside a Lumen fence of a Markdown file: a blank code line
-/// whose neighbours up to the fence are code.
-fn in_fence(_code: &str, text: &str, i: usize) -> bool {
-    let lines: Vec<&str> = text.split('\n').collect();
-    // Walk up to the nearest fence line; inside a Lumen fence if it opens one.
+/// For each line of a Markdown file: inside a Lumen fence (the fence
+/// lines themselves excluded).
+fn lumen_fence_lines(lines: &[&str]) -> Vec<bool> {
+    let mut out = Vec::with_capacity(lines.len());
     let mut open = false;
     let mut lumen = false;
-    for l in lines.iter().take(i) {
+    for l in lines {
         let t = l.trim_start();
         if t.starts_with("```") {
             if open {
                 open = false;
             } else {
                 open = true;
-                let info = t.trim_start_matches('`').trim();
-                let w = info.split_whitespace().next().unwrap_or("");
+                let w = t
+                    .trim_start_matches('`')
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("");
                 lumen = w.eq_ignore_ascii_case("lumen") || w.eq_ignore_ascii_case("lm");
             }
+            out.push(false);
+        } else {
+            out.push(open && lumen);
         }
     }
-    open && lumen && !lines[i].trim_start().starts_with("```")
+    out
 }

@@ -52,8 +52,8 @@ impl Compilation {
     }
 }
 
-/// A diagnostic from an imported file carries that file's path.
-fn tag(mut d: Vec<Diagnostic>, _file: &str) -> Vec<Diagnostic> {
+/// Diagnostics in source order.
+fn sorted(mut d: Vec<Diagnostic>) -> Vec<Diagnostic> {
     d.sort_by_key(|x| (x.span.line, x.span.col));
     d
 }
@@ -84,13 +84,13 @@ fn run_stages(path: &str, text: &str, opts: &resolve::Options, lower: bool) -> C
     let lex_failed = lex_diags.iter().any(|d| d.severity == Severity::Error);
     diagnostics.extend(lex_diags);
     if lex_failed {
-        return stop(tag(diagnostics, path), ast::Program::default(), sources);
+        return stop(sorted(diagnostics), ast::Program::default(), sources);
     }
     let (mut program, parse_diags, _) = parser::parse_program(&toks);
     let parse_failed = parse_diags.iter().any(|d| d.severity == Severity::Error);
     diagnostics.extend(parse_diags);
     if parse_failed {
-        return stop(tag(diagnostics, path), program, sources);
+        return stop(sorted(diagnostics), program, sources);
     }
     // Imports (§4.6): modules are parsed and their items merged.
     let base = Path::new(path)
@@ -103,7 +103,7 @@ fn run_stages(path: &str, text: &str, opts: &resolve::Options, lower: bool) -> C
     let import_failed = !import_diags.is_empty();
     diagnostics.extend(import_diags);
     if import_failed {
-        return stop(tag(diagnostics, path), program, sources);
+        return stop(sorted(diagnostics), program, sources);
     }
     let mut mode = resolve::Mode::from_directives(src.directives.iter().chain(&program.directives));
     if opts.doc_mode {
@@ -113,17 +113,17 @@ fn run_stages(path: &str, text: &str, opts: &resolve::Options, lower: bool) -> C
     let res_failed = res_diags.iter().any(|d| d.severity == Severity::Error);
     diagnostics.extend(res_diags);
     if res_failed {
-        return stop(tag(diagnostics, path), program, sources);
+        return stop(sorted(diagnostics), program, sources);
     }
     let (types, ty_diags) = typeck::typecheck(&program, &symbols);
     let ty_failed = ty_diags.iter().any(|d| d.severity == Severity::Error);
     diagnostics.extend(ty_diags);
     if ty_failed {
-        return stop(tag(diagnostics, path), program, sources);
+        return stop(sorted(diagnostics), program, sources);
     }
     let module = lower.then(|| lower::lower(&program, &symbols, &types, doc_hash));
     Compilation {
-        diagnostics: tag(diagnostics, path),
+        diagnostics: sorted(diagnostics),
         module,
         program,
         sources,

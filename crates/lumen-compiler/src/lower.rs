@@ -1247,9 +1247,8 @@ impl Lowerer<'_> {
             }
         }
         let n = fixed as u32 + u32::from(variadic);
-        f.regs(n + 1 - (f.next - base).min(n + 1));
-        f.max = f.max.max(base + n + 1);
         f.next = f.next.max(base + n + 1);
+        f.max = f.max.max(f.next);
         for (i, s) in slots.iter().enumerate() {
             let r = base + 1 + i as u32;
             match s {
@@ -1906,6 +1905,16 @@ impl Lowerer<'_> {
         self.raise(f, "undefined cell", &format!("no cell named '{t}.{name}'"));
     }
 
+    /// `Enum.Variant(args)`: the payload in consecutive registers.
+    fn make_variant(&mut self, f: &mut Func, qualified: &str, args: &[Arg], dst: u32) {
+        let start = f.regs(args.len() as u32);
+        for (i, a) in args.iter().enumerate() {
+            self.expr(f, &a.value, start + i as u32);
+        }
+        let k = f.konst(json!(qualified));
+        f.emit(Op::MakeVariant, dst as i64, k, start as i64);
+    }
+
     fn call(&mut self, f: &mut Func, callee: &Expr, args: &[Arg], dst: u32) {
         let d = dst as i64;
         let base = f.reg();
@@ -1941,13 +1950,7 @@ impl Lowerer<'_> {
                         return;
                     }
                     Some(ValueDef::Variant { enum_name, .. }) => {
-                        let start = f.regs(args.len() as u32);
-                        for (i, a) in args.iter().enumerate() {
-                            self.expr(f, &a.value, start + i as u32);
-                        }
-                        let k = f.konst(json!(format!("{enum_name}.{n}")));
-                        f.emit(Op::MakeVariant, d, k, start as i64);
-                        return;
+                        return self.make_variant(f, &format!("{enum_name}.{n}"), args, dst);
                     }
                     Some(ValueDef::Tool { .. }) => {
                         let start = f.regs(2 * args.len() as u32);
@@ -1990,13 +1993,7 @@ impl Lowerer<'_> {
                 if f.local(t).is_none() && self.sy.types.contains_key(t) {
                     let sy = self.sy;
                     if let Some(TypeDef::Enum { .. }) = sy.types.get(t) {
-                        let start = f.regs(args.len() as u32);
-                        for (i, a) in args.iter().enumerate() {
-                            self.expr(f, &a.value, start + i as u32);
-                        }
-                        let k = f.konst(json!(format!("{t}.{name}")));
-                        f.emit(Op::MakeVariant, d, k, start as i64);
-                        return;
+                        return self.make_variant(f, &format!("{t}.{name}"), args, dst);
                     }
                     if let Some(id) = sy.methods.get(t).and_then(|m| m.get(name)) {
                         let c = self.plain_args(f, args, base);

@@ -771,17 +771,7 @@ impl Checker<'_> {
             },
             ExprKind::Lambda { params, ret, body } => {
                 self.scopes.push(HashMap::new());
-                let ps: Vec<Ty> = params
-                    .iter()
-                    .map(|p| {
-                        let t = match &p.ty {
-                            Some(_) => self.param_ty(p),
-                            None => self.local(&p.name).unwrap_or(Ty::Any),
-                        };
-                        self.bind(&p.name, t.clone());
-                        t
-                    })
-                    .collect();
+                let ps = self.lambda_params(params);
                 let declared = ret.as_ref().map(|t| self.ty(t));
                 self.ret.push(declared.clone());
                 let bt = self.expr(body);
@@ -794,17 +784,7 @@ impl Checker<'_> {
             }
             ExprKind::BlockLambda { params, ret, body } => {
                 self.scopes.push(HashMap::new());
-                let ps: Vec<Ty> = params
-                    .iter()
-                    .map(|p| {
-                        let t = match &p.ty {
-                            Some(_) => self.param_ty(p),
-                            None => self.local(&p.name).unwrap_or(Ty::Any),
-                        };
-                        self.bind(&p.name, t.clone());
-                        t
-                    })
-                    .collect();
+                let ps = self.lambda_params(params);
                 let declared = ret.as_ref().map(|t| self.ty(t));
                 self.ret.push(declared.clone());
                 let bt = self.block(body, true);
@@ -896,8 +876,6 @@ impl Checker<'_> {
             }
             ExprKind::Loop { body, .. } => {
                 self.block(body, false);
-                let mut ts = Vec::new();
-                breaks(body, &mut |v| ts.push(v.is_some()));
                 Ty::Any
             }
             ExprKind::For {
@@ -983,6 +961,23 @@ impl Checker<'_> {
                 Ty::Any
             }
         }
+    }
+
+    /// Binds a lambda's parameters in the current scope: declared types,
+    /// else those taken from the expected function type (bound by
+    /// `expr_expect`), else `Any`.
+    fn lambda_params(&mut self, params: &[Param]) -> Vec<Ty> {
+        params
+            .iter()
+            .map(|p| {
+                let t = match &p.ty {
+                    Some(_) => self.param_ty(p),
+                    None => self.local(&p.name).unwrap_or(Ty::Any),
+                };
+                self.bind(&p.name, t.clone());
+                t
+            })
+            .collect()
     }
 
     fn iter_elem(&mut self, t: &Ty, span: Span) -> Ty {

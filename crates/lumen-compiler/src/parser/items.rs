@@ -446,8 +446,7 @@ impl Parser<'_> {
     fn cells_until_end_inner(&mut self, sig: bool) -> PResult<Vec<CellDecl>> {
         let mut cells = Vec::new();
         loop {
-            self.skip_layout();
-            if self.at_kw(Keyword::End) || matches!(self.peek(), TokenKind::Eof) {
+            if self.at_body_end() {
                 return Ok(cells);
             }
             self.mark(self.level);
@@ -484,6 +483,23 @@ impl Parser<'_> {
         Ok(attrs)
     }
 
+    /// A method (with its attributes) inside a record or enum body at
+    /// `level`, if one starts here.
+    fn member_cell(&mut self, level: u32) -> PResult<Option<CellDecl>> {
+        let starts = matches!(
+            self.peek(),
+            TokenKind::Kw(Keyword::Cell | Keyword::Async | Keyword::Pub)
+        ) || self.at_sym("@");
+        if !starts {
+            return Ok(None);
+        }
+        let attrs = self.attrs()?;
+        self.level = level + 1;
+        let c = self.cell_decl(attrs, false);
+        self.level = level;
+        c.map(Some)
+    }
+
     fn record(&mut self) -> PResult<ItemKind> {
         let name = self.ident("the record's name")?;
         let generics = self.generics()?;
@@ -491,21 +507,12 @@ impl Parser<'_> {
         let mut methods = Vec::new();
         let level = self.level;
         loop {
-            self.skip_layout();
-            if self.at_kw(Keyword::End) || matches!(self.peek(), TokenKind::Eof) {
+            if self.at_body_end() {
                 break;
             }
             self.mark(level + 1);
-            if matches!(
-                self.peek(),
-                TokenKind::Kw(Keyword::Cell | Keyword::Async | Keyword::Pub)
-            ) || self.at_sym("@")
-            {
-                let attrs = self.attrs()?;
-                self.level = level + 1;
-                let c = self.cell_decl(attrs, false);
-                self.level = level;
-                methods.push(c?);
+            if let Some(c) = self.member_cell(level)? {
+                methods.push(c);
                 continue;
             }
             let span = self.span();
@@ -549,21 +556,12 @@ impl Parser<'_> {
         let mut methods = Vec::new();
         let level = self.level;
         loop {
-            self.skip_layout();
-            if self.at_kw(Keyword::End) || matches!(self.peek(), TokenKind::Eof) {
+            if self.at_body_end() {
                 break;
             }
             self.mark(level + 1);
-            if matches!(
-                self.peek(),
-                TokenKind::Kw(Keyword::Cell | Keyword::Async | Keyword::Pub)
-            ) || self.at_sym("@")
-            {
-                let attrs = self.attrs()?;
-                self.level = level + 1;
-                let c = self.cell_decl(attrs, false);
-                self.level = level;
-                methods.push(c?);
+            if let Some(c) = self.member_cell(level)? {
+                methods.push(c);
                 continue;
             }
             let span = self.span();
@@ -719,8 +717,7 @@ impl Parser<'_> {
         let mut ops = Vec::new();
         let level = self.level;
         loop {
-            self.skip_layout();
-            if self.at_kw(Keyword::End) || matches!(self.peek(), TokenKind::Eof) {
+            if self.at_body_end() {
                 break;
             }
             self.mark(level + 1);
@@ -794,8 +791,7 @@ impl Parser<'_> {
 
     fn process_body(&mut self, pr: &mut Process) -> PResult<()> {
         loop {
-            self.skip_layout();
-            if self.at_kw(Keyword::End) || matches!(self.peek(), TokenKind::Eof) {
+            if self.at_body_end() {
                 return Ok(());
             }
             self.mark(self.level);
@@ -939,8 +935,7 @@ impl Parser<'_> {
             span,
         };
         loop {
-            self.skip_layout();
-            if self.at_kw(Keyword::End) || matches!(self.peek(), TokenKind::Eof) {
+            if self.at_body_end() {
                 break;
             }
             self.mark(self.level + 1);

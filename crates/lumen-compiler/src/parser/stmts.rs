@@ -39,6 +39,13 @@ impl Parser<'_> {
         }
     }
 
+    /// Skips line structure; true at the `end` of the enclosing body (or
+    /// the end of the file).
+    pub(super) fn at_body_end(&mut self) -> bool {
+        self.skip_layout();
+        self.at_kw(Keyword::End) || matches!(self.peek(), TokenKind::Eof)
+    }
+
     pub(super) fn at_line_end(&self) -> bool {
         matches!(
             self.peek(),
@@ -352,8 +359,7 @@ impl Parser<'_> {
         let mut arms = Vec::new();
         let level = self.level;
         loop {
-            self.skip_layout();
-            if self.at_kw(Keyword::End) || matches!(self.peek(), TokenKind::Eof) {
+            if self.at_body_end() {
                 break;
             }
             self.mark(level + 1);
@@ -387,8 +393,7 @@ impl Parser<'_> {
         let mut arms = Vec::new();
         let level = self.level;
         loop {
-            self.skip_layout();
-            if self.at_kw(Keyword::End) || matches!(self.peek(), TokenKind::Eof) {
+            if self.at_body_end() {
                 break;
             }
             self.mark(level + 1);
