@@ -134,3 +134,101 @@ proptest! {
         let _ = lumen_compiler::fmt::format("fuzz.lm.md", &m);
     }
 }
+
+/// Every line of `text` with three spaces between all its tokens (comments
+/// and multi-line tokens kept): the same program, spaced badly.
+fn spread(path: &str, text: &str) -> String {
+    let src = lumen_compiler::extract(path, text);
+    let (toks, _) = lumen_compiler::lex(&src.code);
+    let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
+    let code: Vec<&str> = src.code.split('\n').collect();
+    let mut starts = vec![0usize];
+    for l in &code {
+        starts.push(starts.last().unwrap() + l.len() + 1);
+    }
+    let mut by_line: std::collections::BTreeMap<usize, Vec<&lumen_compiler::Token>> =
+        Default::default();
+    for t in &toks {
+        if !matches!(
+            t.kind,
+            lumen_compiler::TokenKind::Newline
+                | lumen_compiler::TokenKind::Indent
+                | lumen_compiler::TokenKind::Dedent
+                | lumen_compiler::TokenKind::Eof
+        ) {
+            by_line.entry(t.span.line as usize).or_default().push(t);
+        }
+    }
+    for (line, ts) in by_line {
+        let (a, b) = (starts[line - 1], starts[line - 1] + code[line - 1].len());
+        // Multi-line tokens, and role lines (`NAME:` must stay together).
+        if ts.iter().any(|t| {
+            t.span.end as usize > b
+                || t.kind == lumen_compiler::TokenKind::Kw(lumen_compiler::lexer::Keyword::Role)
+        }) {
+            continue;
+        }
+        let mut s = " ".repeat(code[line - 1].len() - code[line - 1].trim_start().len());
+        for (i, t) in ts.iter().enumerate() {
+            if i > 0 {
+                s.push_str("   ");
+            }
+            s.push_str(&src.code[t.span.start as usize..t.span.end as usize]);
+        }
+        s.push_str(&src.code[ts.last().unwrap().span.end as usize..b]);
+        let _ = a;
+        lines[line - 1] = s;
+    }
+    lines.join("\n")
+}
+
+#[test]
+fn fmt_undoes_any_spacing_and_is_idempotent() {
+    let mut sources = vec![("small.lm".to_string(), SMALL.to_string())];
+    sources.extend(corpus());
+    let spec =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/specs/lumen.md");
+    match std::fs::read_to_string(&spec) {
+        Ok(t) => sources.push((spec.display().to_string(), t)),
+        Err(e) => eprintln!(
+            "fmt test: the reference {} is not here ({e}); its fences are skipped",
+            spec.display()
+        ),
+    }
+    for (path, text) in sources {
+        let canonical = lumen_compiler::fmt::format(&path, &text).expect("formats");
+        let again = lumen_compiler::fmt::format(&path, &canonical).expect("formats");
+        assert_eq!(canonical, again, "{path}: not idempotent");
+        let messy = spread(&path, &text);
+        assert_ne!(messy, text, "{path}: spreading changed nothing");
+        let from_messy = lumen_compiler::fmt::format(&path, &messy).expect("formats");
+        assert_eq!(from_messy, canonical, "{path}: spacing not canonicalised");
+    }
+}
+
+#[test]
+fn fmt_spacing_rules() {
+    let cases = [
+        ("let xs=[ 1,2 , -3 ]\n", "let xs = [1, 2, -3]\n"),
+        ("let m = {\"a\" :1}\n", "let m = {\"a\": 1}\n"),
+        ("let r = 0 .. 10\n", "let r = 0..10\n"),
+        ("let y = xs [0] + -n*2   # keep   this\n", "let y = xs[0] + -n * 2   # keep   this\n"),
+        ("let z = 1\nlet w = z\n  - 3\n", "let z = 1\nlet w = z\n  - 3\n"),
+        ("cell f( a:Int,b :Int )->Int=a+b\n", "cell f(a: Int, b: Int) -> Int = a + b\n"),
+        ("let t = int ( \"4\" ) + f [0] ( 1 )\n", "let t = int(\"4\") + f[0](1)\n"),
+        ("cell g(xs : list [Int]) -> Int = 0\n", "cell g(xs: list[Int]) -> Int = 0\n"),
+        ("let u = not(a)and b!\n", "let u = not (a) and b!\n"),
+        ("use tool http.get @2 as Fetch\n", "use tool http.get@2 as Fetch\n"),
+        ("xs.each( ) do | x |\n  print(x)\nend\n", "xs.each() do |x|\n  print(x)\nend\n"),
+        ("let a = 1 ; let b = ( 1 , )\n", "let a = 1; let b = (1,)\n"),
+        (
+            "record P\n  x: Int\nend\ncell a() -> Int = 1\n@test\ncell b() -> Bool\n  true\nend\n",
+            "record P\n  x: Int\nend\n\ncell a() -> Int = 1\n\n@test\ncell b() -> Bool\n  true\nend\n",
+        ),
+    ];
+    for (input, want) in cases {
+        let got = lumen_compiler::fmt::format("t.lm", input)
+            .unwrap_or_else(|e| panic!("{input:?} does not format: {e:?}"));
+        assert_eq!(got, want, "formatting {input:?}");
+    }
+}
