@@ -305,20 +305,20 @@ fn spacing(toks: &[&Token]) -> Vec<bool> {
             opens_params = true;
         }
         let closes_params = c == Some("|") && params_open && !opens_params;
-        out[k] = if matches!(
+        // Tokens that hug what is before them, and tokens that hug what
+        // follows them.
+        let hug_before = matches!(
             c,
             Some(")" | "]" | "}" | "," | ";" | "." | "?." | "!" | "?" | "?[" | ":")
         ) || closes_params
             // A tool version: `http.get@2`.
-            || (c == Some("@") && matches!(prev.kind, TokenKind::Ident(_)))
-        {
-            false
-        } else if matches!(
+            || (c == Some("@") && matches!(prev.kind, TokenKind::Ident(_)));
+        let hug_after = matches!(
             p,
             Some("(" | "[" | "{" | "?[" | "." | "?." | "@" | "..." | "~")
         ) || (p == Some("-") && unary[k - 1])
-            || (p == Some("|") && params_open)
-        {
+            || (p == Some("|") && params_open);
+        out[k] = if hug_before || hug_after {
             false
         } else if matches!(p, Some("," | ";" | ":")) {
             true
