@@ -362,3 +362,51 @@ fn fmt_canonicalises_and_is_idempotent() {
             .success();
     }
 }
+
+/// Generic parameters are inferred per call (§8.2): two arguments that bind
+/// `T` to unrelated types, a result used at the wrong type, and generic
+/// records and enums whose fields disagree are each one `type mismatch`.
+#[test]
+fn generics_are_unified_per_call() {
+    let lib = "cell pair[T](a: T, b: T) -> list[T] = [a, b]\ncell first[T](xs: list[T]) -> T? = if len(xs) > 0 then xs[0] else null\nrecord Box[V]\n  a: V\n  b: V\nend\nenum Tree[T]\n  Leaf(T)\n  Node(Tree[T], T, Tree[T])\nend\n";
+    must_fail(
+        "type mismatch",
+        "11:19",
+        &format!("{lib}let bad = pair(1, \"x\")\n"),
+    );
+    must_fail(
+        "type mismatch",
+        "11:17",
+        &format!("{lib}let s: String = pair(1, 2)[0]\n"),
+    );
+    must_fail(
+        "type mismatch",
+        "11:14",
+        &format!("{lib}let n: Int = first([\"a\"]) ?? 0\n"),
+    );
+    must_fail(
+        "type mismatch",
+        "11:22",
+        &format!("{lib}let b = Box(a: 1, b: \"two\")\n"),
+    );
+    must_fail(
+        "type mismatch",
+        "11:23",
+        &format!("{lib}let t = Node(Leaf(1), \"x\", Leaf(2))\n"),
+    );
+    must_fail(
+        "type mismatch",
+        "11:22",
+        &format!("{lib}let u: Box[String] = Box(a: 1, b: 2)\n"),
+    );
+    must_fail(
+        "type mismatch",
+        "11:17",
+        &format!("{lib}let w: String = [1, 2].first() ?? \"none\"\n"),
+    );
+    // Widening and unbound parameters are fine.
+    let (status, _, stderr) = check(&format!(
+        "{lib}let f: list[Float] = pair(1, 2.5)\nlet e = first([])\nlet x: Int = first([3]) ?? 0\nlet y: Box[Int] = Box(a: 1, b: 2)\nprint(f, e, x, y.a)\n"
+    ));
+    assert_eq!(status, 0, "{stderr}");
+}

@@ -9,7 +9,7 @@ use crate::ast::*;
 use crate::builtins;
 use crate::diag::{Diagnostic, Kind, Span};
 use crate::resolve::{canonical_type, Symbols, TypeDef, ValueDef};
-use crate::types::{assignable, overlap, Ty};
+use crate::types::{assignable, overlap, substitute, unify, Subst, Ty};
 
 /// The types the checker computed: each cell's parameter and return
 /// types (used by lowering and tooling).
@@ -1288,8 +1288,7 @@ impl Checker<'_> {
     fn named_call(&mut self, e: &Expr, n: &str, args: &[Arg]) -> Option<Ty> {
         let sy = self.sy;
         if let Some(TypeDef::Record { fields, generics }) = sy.types.get(n) {
-            self.construct(e, n, fields, !generics.is_empty(), args);
-            return Some(Ty::Named(n.to_string(), vec![Ty::Any; generics.len()]));
+            return Some(self.construct(e, n, fields, generics, args));
         }
         if let Some(TypeDef::Process(_)) = sy.types.get(n) {
             for a in args {
@@ -1300,26 +1299,18 @@ impl Checker<'_> {
         match sy.values.get(n) {
             Some(ValueDef::Cell(id)) => {
                 let c = &sy.cells[*id].decl;
-                let saved = std::mem::replace(
-                    &mut self.generics,
-                    c.generics.iter().map(|g| g.name.clone()).collect(),
-                );
-                self.check_args(n, &c.params, args, e.span, false);
+                let saved = self.enter_generics(c.generics.iter().map(|g| g.name.clone()));
+                let subst = self.check_args(n, &c.params, args, e.span, false);
                 let r = self.ret_ty(c);
                 self.generics = saved;
-                Some(if matches!(r, Ty::Param(_)) {
-                    Ty::Any
-                } else {
-                    erase(r)
-                })
+                Some(substitute(&r, &subst))
             }
             Some(ValueDef::Variant { enum_name, index }) => {
                 let Some(TypeDef::Enum { variants, generics }) = sy.types.get(enum_name) else {
                     return Some(Ty::Any);
                 };
                 let v = &variants[*index];
-                self.variant_args(e, n, &v.payload, !generics.is_empty(), args);
-                Some(Ty::Named(enum_name.clone(), vec![Ty::Any; generics.len()]))
+                Some(self.variant_args(e, n, (enum_name, generics), &v.payload, args))
             }
             Some(ValueDef::Tool { .. }) => {
                 for a in args {
@@ -1396,7 +1387,35 @@ impl Checker<'_> {
         }
     }
 
-    fn construct(&mut self, e: &Expr, n: &str, fields: &[Field], generic: bool, args: &[Arg]) {
+    /// A record construction; returns the record's type with its type
+    /// arguments inferred from the fields (§4.1).
+    fn construct(
+        &mut self,
+        e: &Expr,
+        n: &str,
+        fields: &[Field],
+        generics: &[Generic],
+        args: &[Arg],
+    ) -> Ty {
+        let saved = self.enter_generics(generics.iter().map(|g| g.name.clone()));
+        let mut subst = Subst::new();
+        self.construct_fields(e, n, fields, args, &mut subst);
+        self.generics = saved;
+        let targs = generics
+            .iter()
+            .map(|g| subst.get(&g.name).cloned().unwrap_or(Ty::Any))
+            .collect();
+        Ty::Named(n.to_string(), targs)
+    }
+
+    fn construct_fields(
+        &mut self,
+        e: &Expr,
+        n: &str,
+        fields: &[Field],
+        args: &[Arg],
+        subst: &mut Subst,
+    ) {
         let mut given = Vec::new();
         for a in args {
             let t = self.expr(&a.value);
@@ -1419,10 +1438,9 @@ impl Checker<'_> {
             given.push(name.clone());
             match fields.iter().find(|f| &f.name == name) {
                 Some(f) => {
-                    if !generic {
-                        let ft = self.ty(&f.ty);
-                        self.expect(&t, &ft, a.value.span, &format!("field `{name}` of `{n}`"));
-                    }
+                    let ft = self.ty(&f.ty);
+                    let what = format!("field `{name}` of `{n}`");
+                    self.unify_expect(&t, &ft, subst, a.value.span, &what);
                 }
                 None => {
                     self.err(
@@ -1459,13 +1477,34 @@ impl Checker<'_> {
         }
     }
 
+    /// A variant construction; returns its enum's type with the type
+    /// arguments inferred from the payload.
     fn variant_args(
         &mut self,
         e: &Expr,
         n: &str,
+        (enum_name, generics): (&str, &[Generic]),
         payload: &[TypeExpr],
-        generic: bool,
         args: &[Arg],
+    ) -> Ty {
+        let saved = self.enter_generics(generics.iter().map(|g| g.name.clone()));
+        let mut subst = Subst::new();
+        self.check_payload(e, n, payload, args, &mut subst);
+        self.generics = saved;
+        let targs = generics
+            .iter()
+            .map(|g| subst.get(&g.name).cloned().unwrap_or(Ty::Any))
+            .collect();
+        Ty::Named(enum_name.to_string(), targs)
+    }
+
+    fn check_payload(
+        &mut self,
+        e: &Expr,
+        n: &str,
+        payload: &[TypeExpr],
+        args: &[Arg],
+        subst: &mut Subst,
     ) {
         let ts: Vec<Ty> = args.iter().map(|a| self.expr(&a.value)).collect();
         if args.len() != payload.len() {
@@ -1480,20 +1519,40 @@ impl Checker<'_> {
             );
             return;
         }
-        if !generic {
-            for ((t, p), a) in ts.iter().zip(payload).zip(args) {
-                let pt = self.ty(p);
-                self.expect(t, &pt, a.value.span, &format!("payload of `{n}`"));
-            }
+        for ((t, p), a) in ts.iter().zip(payload).zip(args) {
+            let pt = self.ty(p);
+            self.unify_expect(t, &pt, subst, a.value.span, &format!("payload of `{n}`"));
         }
     }
 
-    /// Arguments against parameters (§6.5).
-    fn check_args(&mut self, n: &str, params: &[Param], args: &[Arg], span: Span, skip_self: bool) {
+    /// Arguments against parameters (§6.5); the generic parameters bound
+    /// by the arguments are returned.
+    fn check_args(
+        &mut self,
+        n: &str,
+        params: &[Param],
+        args: &[Arg],
+        span: Span,
+        skip_self: bool,
+    ) -> Subst {
+        self.check_args_with(n, params, args, span, skip_self, Subst::new())
+    }
+
+    /// `check_args` with some generic parameters already bound (by a
+    /// method call's receiver).
+    fn check_args_with(
+        &mut self,
+        n: &str,
+        params: &[Param],
+        args: &[Arg],
+        span: Span,
+        skip_self: bool,
+        mut subst: Subst,
+    ) -> Subst {
         let params: Vec<&Param> = params.iter().skip(usize::from(skip_self)).collect();
         let ts: Vec<Ty> = args.iter().map(|a| self.expr(&a.value)).collect();
         if args.iter().any(|a| a.spread) {
-            return;
+            return subst;
         }
         let mut filled = vec![false; params.len()];
         let variadic = params.last().is_some_and(|p| p.variadic);
@@ -1515,7 +1574,7 @@ impl Checker<'_> {
                                 args.len()
                             ),
                         );
-                        return;
+                        return subst;
                     }
                     pos += 1;
                     pos - 1
@@ -1542,14 +1601,8 @@ impl Checker<'_> {
             }
             filled[idx] = true;
             let pt = self.param_ty(params[idx]);
-            if !matches!(pt, Ty::Param(_)) {
-                self.expect(
-                    t,
-                    &erase(pt),
-                    a.value.span,
-                    &format!("argument `{}` of `{n}`", params[idx].name),
-                );
-            }
+            let what = format!("argument `{}` of `{n}`", params[idx].name);
+            self.unify_expect(t, &pt, &mut subst, a.value.span, &what);
         }
         let missing: Vec<&str> = params
             .iter()
@@ -1571,14 +1624,38 @@ impl Checker<'_> {
                 ),
             );
         }
+        subst
+    }
+
+    /// A value of type `t` given where `pt` (which may mention generic
+    /// parameters) is expected: binds the parameters, reports a parameter
+    /// bound to two types that do not fit, then checks assignability
+    /// against `pt` with what is bound so far.
+    fn unify_expect(&mut self, t: &Ty, pt: &Ty, subst: &mut Subst, span: Span, what: &str) {
+        if let Err(c) = unify(pt, t, subst) {
+            self.mismatch(
+                span,
+                format!(
+                    "{what}: `{}` is `{}` from an earlier value, found `{}`",
+                    c.param, c.was, c.now
+                ),
+            );
+            return;
+        }
+        self.expect(t, &substitute(pt, subst), span, what);
+    }
+
+    /// Makes the generic parameters of `c` the ones in scope; returns the
+    /// previous ones for `leave_generics`.
+    fn enter_generics(&mut self, names: impl Iterator<Item = String>) -> Vec<String> {
+        std::mem::replace(&mut self.generics, names.collect())
     }
 
     fn qualified_call(&mut self, e: &Expr, t: &str, name: &str, args: &[Arg]) -> Ty {
         let sy = self.sy;
         if let Some(TypeDef::Enum { variants, generics }) = sy.types.get(t) {
             if let Some(v) = variants.iter().find(|v| v.name == name) {
-                self.variant_args(e, name, &v.payload, !generics.is_empty(), args);
-                return Ty::Named(t.to_string(), vec![Ty::Any; generics.len()]);
+                return self.variant_args(e, name, (t, generics), &v.payload, args);
             }
         }
         if let Some(id) = sy.methods.get(t).and_then(|m| m.get(name)) {
@@ -1685,15 +1762,18 @@ impl Checker<'_> {
                     spread: false,
                 });
                 all.extend(args.iter().cloned());
+                let saved = self.enter_generics(c.generics.iter().map(|g| g.name.clone()));
                 // The receiver's type is checked against the first parameter.
+                let mut subst = Subst::new();
                 if let Some(p) = c.params.first() {
                     let pt = self.param_ty(p);
-                    if !matches!(pt, Ty::Param(_)) {
-                        self.expect(rt, &erase(pt), e.span, &format!("receiver of `{name}`"));
-                    }
+                    let what = format!("receiver of `{name}`");
+                    self.unify_expect(rt, &pt, &mut subst, e.span, &what);
                 }
-                self.check_args(name, &c.params, args, e.span, true);
-                erase(self.ret_ty(c))
+                let subst = self.check_args_with(name, &c.params, args, e.span, true, subst);
+                let r = substitute(&self.ret_ty(c), &subst);
+                self.generics = saved;
+                r
             }
             _ => {
                 let ts: Vec<Ty> = std::iter::once(rt.clone())

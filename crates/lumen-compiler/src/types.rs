@@ -44,7 +44,8 @@ impl Ty {
                 other => vec![other],
             };
             for p in parts {
-                if p.is_any() {
+                // `T?` stays a union so a call can substitute `T`.
+                if p == Ty::Any {
                     return Ty::Any;
                 }
                 if !out.contains(&p) {
@@ -200,5 +201,138 @@ impl fmt::Display for Ty {
             Ty::Named(n, args) => write!(f, "{n}[{}]", list(args)),
             Ty::Param(n) => write!(f, "{n}"),
         }
+    }
+}
+
+/// What each generic parameter of a call stands for (§8.2).
+pub type Subst = std::collections::HashMap<String, Ty>;
+
+/// A generic parameter bound to two types that do not fit together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conflict {
+    pub param: String,
+    pub was: Ty,
+    pub now: Ty,
+}
+
+/// Binds the generic parameters of `pattern` (a parameter or field type)
+/// from the type of the value given for it. A parameter seen twice keeps
+/// the wider of its two types (`Int` then `Float` is `Float`); two types
+/// neither of which fits the other are a conflict. Structural mismatches
+/// are left to the assignability check that follows.
+pub fn unify(pattern: &Ty, actual: &Ty, s: &mut Subst) -> Result<(), Conflict> {
+    use Ty::*;
+    match (pattern, actual) {
+        (Param(n), a) => {
+            if a.is_any() {
+                return Ok(());
+            }
+            match s.get(n) {
+                None => {
+                    s.insert(n.clone(), a.clone());
+                }
+                Some(prev) if prev.is_any() || assignable(a, prev).is_ok() => {}
+                Some(prev) if assignable(prev, a).is_ok() => {
+                    s.insert(n.clone(), a.clone());
+                }
+                Some(prev) => {
+                    return Err(Conflict {
+                        param: n.clone(),
+                        was: prev.clone(),
+                        now: a.clone(),
+                    })
+                }
+            }
+            Ok(())
+        }
+        (List(p), List(a)) | (Set(p), Set(a)) | (Future(p), Future(a)) => unify(p, a, s),
+        (Map(pk, pv), Map(ak, av)) | (Result(pk, pv), Result(ak, av)) => {
+            unify(pk, ak, s)?;
+            unify(pv, av, s)
+        }
+        (Tuple(ps), Tuple(as_)) if ps.len() == as_.len() => {
+            for (p, a) in ps.iter().zip(as_) {
+                unify(p, a, s)?;
+            }
+            Ok(())
+        }
+        (Fn(pp, pr), Fn(ap, ar)) if pp.len() == ap.len() => {
+            for (p, a) in pp.iter().zip(ap) {
+                unify(p, a, s)?;
+            }
+            unify(pr, ar, s)
+        }
+        (Named(pn, pa), Named(an, aa)) if pn == an && pa.len() == aa.len() => {
+            for (p, a) in pa.iter().zip(aa) {
+                unify(p, a, s)?;
+            }
+            Ok(())
+        }
+        // `T?` and other unions with one member that mentions parameters.
+        (Union(ms), a) => {
+            let generic: Vec<&Ty> = ms.iter().filter(|m| m.mentions_param()).collect();
+            match generic.as_slice() {
+                [one] if *a != Null => unify(one, &a.non_null(), s),
+                _ => Ok(()),
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `t` with its generic parameters replaced; unbound ones become `Any`.
+pub fn substitute(t: &Ty, s: &Subst) -> Ty {
+    use Ty::*;
+    let b = |t: &Ty| Box::new(substitute(t, s));
+    let all = |ts: &[Ty]| ts.iter().map(|t| substitute(t, s)).collect::<Vec<_>>();
+    match t {
+        Param(n) => s.get(n).cloned().unwrap_or(Any),
+        List(x) => List(b(x)),
+        Set(x) => Set(b(x)),
+        Future(x) => Future(b(x)),
+        Map(k, v) => Map(b(k), b(v)),
+        Result(k, v) => Result(b(k), b(v)),
+        Tuple(ts) => Tuple(all(ts)),
+        Union(ts) => Ty::union(all(ts)),
+        Fn(ps, r) => Fn(all(ps), b(r)),
+        Named(n, a) => Named(n.clone(), all(a)),
+        other => other.clone(),
+    }
+}
+
+impl Ty {
+    /// Whether a generic parameter occurs in the type.
+    pub fn mentions_param(&self) -> bool {
+        use Ty::*;
+        match self {
+            Param(_) => true,
+            List(x) | Set(x) | Future(x) => x.mentions_param(),
+            Map(a, b) | Result(a, b) => a.mentions_param() || b.mentions_param(),
+            Tuple(ts) | Union(ts) | Named(_, ts) => ts.iter().any(Ty::mentions_param),
+            Fn(ps, r) => ps.iter().any(Ty::mentions_param) || r.mentions_param(),
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unify_binds_widens_and_conflicts() {
+        let t = Ty::Param("T".into());
+        let mut s = Subst::new();
+        unify(&t, &Ty::Int, &mut s).unwrap();
+        unify(&t, &Ty::Float, &mut s).unwrap();
+        assert_eq!(s["T"], Ty::Float, "Int then Float widens");
+        let c = unify(&t, &Ty::Str, &mut s).unwrap_err();
+        assert_eq!((c.was, c.now), (Ty::Float, Ty::Str));
+        let mut s = Subst::new();
+        let list_t = Ty::List(Box::new(t.clone()));
+        unify(&list_t, &Ty::List(Box::new(Ty::Str)), &mut s).unwrap();
+        let opt = Ty::union(vec![t.clone(), Ty::Null]);
+        assert_eq!(substitute(&opt, &s).to_string(), "String?");
+        assert_eq!(substitute(&Ty::Param("U".into()), &s), Ty::Any);
     }
 }
