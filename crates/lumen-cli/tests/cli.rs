@@ -410,3 +410,65 @@ fn generics_are_unified_per_call() {
     ));
     assert_eq!(status, 0, "{stderr}");
 }
+
+/// Named imports bring only the listed names (§4.6); `*` brings all of a
+/// module's own names; `as` renames cells. A name the importer did not
+/// list is reported with the import to add.
+#[test]
+fn imports_bring_only_the_names_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("shapes")).unwrap();
+    std::fs::write(
+        dir.path().join("shapes/area.lm"),
+        "import util: square\nconst PI = 3.14159\nrecord Square\n  side: Float\nend\nenum Kind\n  Round\n  Flat\nend\ncell circle_area(r: Float) -> Float = PI * square(r)\ncell square_area(s: Square) -> Float = square(s.side)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("shapes/util.lm"),
+        "cell square(x: Float) -> Float = x * x\ncell unused_helper() -> Int = 1\n",
+    )
+    .unwrap();
+    let run = |code: &str| {
+        let f = dir.path().join("prog.lm");
+        std::fs::write(&f, code).unwrap();
+        let out = lumen().arg("check").arg(&f).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // Listed names, an enum with its variants, a renamed cell.
+    let (status, stderr) = run("import shapes.area: circle_area, Square, Kind, square_area as sq\nlet k = Round\nprint(circle_area(1.0), sq(Square(side: 2.0)), k)\n");
+    assert_eq!(status, 0, "{stderr}");
+    // A name the import did not list.
+    let (status, stderr) =
+        run("import shapes.area: circle_area\nprint(square_area(Square(side: 2.0)))\n");
+    assert_eq!(status, 1);
+    assert!(
+        stderr.contains("prog.lm:2:7: error[undefined cell]: cell `square_area` is declared in module `shapes.area`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("import shapes.area: square_area"),
+        "the help names the import to add:\n{stderr}"
+    );
+    // What the module imports itself is not re-exported, even with `*`.
+    let (status, stderr) = run("import shapes.area: *\nprint(square(2.0), PI)\n");
+    assert_eq!(status, 1);
+    assert!(stderr.contains("module `util`"), "{stderr}");
+    assert!(!stderr.contains("`PI`"), "`*` brings PI:\n{stderr}");
+    // Types are checked too.
+    let (status, stderr) = run("import shapes.area: circle_area\ncell f(s: Square) -> Float = 1.0\nprint(circle_area(f(null)))\n");
+    assert_eq!(status, 1);
+    assert!(
+        stderr.contains("error[undefined type]: type `Square`"),
+        "{stderr}"
+    );
+    // A name the module does not have; renaming a record.
+    let (status, stderr) = run("import shapes.area: circle_aera\n");
+    assert_eq!(status, 1);
+    assert!(stderr.contains("did you mean `circle_area`?"), "{stderr}");
+    let (status, stderr) = run("import shapes.area: Square as Sq\n");
+    assert_eq!(status, 1);
+    assert!(stderr.contains("error[import error]"), "{stderr}");
+}

@@ -356,12 +356,33 @@ pub struct Program {
     pub main: Vec<Stmt>,
     /// Directives written in code (`@strict false`).
     pub directives: Vec<crate::source::Directive>,
+    /// Module scopes by number (`Item::module`); empty when nothing is
+    /// imported.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub modules: Vec<ModuleScope>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Item {
     pub kind: ItemKind,
     pub span: Span,
+    /// The module the item comes from: 0 for the file being compiled,
+    /// then one number per imported module (`Program::modules`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub module: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// What one module of a program may see besides its own items (§4.6).
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct ModuleScope {
+    /// Dotted module path (`shapes.area`); empty for the root file.
+    pub path: String,
+    /// Names brought in by its imports (after `as`).
+    pub imported: std::collections::BTreeSet<String>,
 }
 
 /// `@test`, `@must_use`, `@deprecated "msg"`.

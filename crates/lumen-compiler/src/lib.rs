@@ -28,7 +28,7 @@ pub use source::{extract, Source};
 
 pub mod fmt;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -93,13 +93,7 @@ fn run_stages(path: &str, text: &str, opts: &resolve::Options, lower: bool) -> C
         return stop(sorted(diagnostics), program, sources);
     }
     // Imports (§4.6): modules are parsed and their items merged.
-    let base = Path::new(path)
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    let mut stack = vec![canonical(Path::new(path))];
-    let mut loaded = BTreeSet::new();
-    let import_diags = imports(&mut program, &base, &mut stack, &mut loaded);
+    let import_diags = import_all(&mut program, path);
     let import_failed = !import_diags.is_empty();
     diagnostics.extend(import_diags);
     if import_failed {
@@ -134,20 +128,69 @@ fn canonical(p: &Path) -> PathBuf {
     p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
 }
 
-/// Loads the modules `prog` imports, merging their items; reports
-/// `import error`s (not found, name not found, cycles).
+/// The imported modules of one program: their scopes by number and which
+/// file got which number (each module is compiled once per program).
+struct Modules {
+    scopes: Vec<ast::ModuleScope>,
+    loaded: BTreeMap<PathBuf, u32>,
+    /// Top-level names of each module; an enum's name maps to its
+    /// variants, which come along with it.
+    names: Vec<BTreeMap<String, Vec<String>>>,
+    stack: Vec<PathBuf>,
+}
+
+/// Loads the modules `prog` imports, appending their items (tagged with
+/// their module number) to `prog.items` and recording what each module
+/// imports; reports `import error`s (not found, name not found, cycles).
+fn import_all(prog: &mut ast::Program, path: &str) -> Vec<Diagnostic> {
+    let base = Path::new(path)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let mut m = Modules {
+        scopes: vec![ast::ModuleScope::default()],
+        loaded: BTreeMap::new(),
+        names: vec![module_names(&prog.items)],
+        stack: vec![canonical(Path::new(path))],
+    };
+    let mut extra = Vec::new();
+    let diags = imports(&prog.items, 0, &base, &mut m, &mut extra);
+    prog.items.extend(extra);
+    if m.scopes.len() > 1 {
+        prog.modules = m.scopes;
+    }
+    diags
+}
+
+fn module_names(items: &[ast::Item]) -> BTreeMap<String, Vec<String>> {
+    items
+        .iter()
+        .filter_map(|i| {
+            let n = i.kind.name()?.to_string();
+            let variants = match &i.kind {
+                ast::ItemKind::Enum { variants, .. } => {
+                    variants.iter().map(|v| v.name.clone()).collect()
+                }
+                _ => Vec::new(),
+            };
+            Some((n, variants))
+        })
+        .collect()
+}
+
 fn imports(
-    prog: &mut ast::Program,
+    items: &[ast::Item],
+    this: u32,
     base: &Path,
-    stack: &mut Vec<PathBuf>,
-    loaded: &mut BTreeSet<PathBuf>,
+    m: &mut Modules,
+    out: &mut Vec<ast::Item>,
 ) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
-    let mut merged = Vec::new();
-    for item in &prog.items {
+    for item in items {
         let ast::ItemKind::Import { path, names } = &item.kind else {
             continue;
         };
+        let dotted = path.join(".");
         let rel = path.join("/");
         let candidates = [
             format!("{rel}.lm.md"),
@@ -162,18 +205,18 @@ fn imports(
             .map(|c| base.join(c))
             .find(|p| p.is_file())
         else {
-            diags.push(
-                Diagnostic::error(
-                    Kind::ImportError,
-                    item.span,
-                    format!("module `{}` not found (looked for {rel}.lm.md, {rel}.lm, ... next to this file)", path.join(".")),
+            diags.push(Diagnostic::error(
+                Kind::ImportError,
+                item.span,
+                format!(
+                    "module `{dotted}` not found (looked for {rel}.lm.md, {rel}.lm, ... next to this file)"
                 ),
-            );
+            ));
             continue;
         };
         let key = canonical(&file);
-        if let Some(pos) = stack.iter().position(|p| *p == key) {
-            let mut cycle: Vec<String> = stack[pos..]
+        if let Some(pos) = m.stack.iter().position(|p| *p == key) {
+            let mut cycle: Vec<String> = m.stack[pos..]
                 .iter()
                 .map(|p| {
                     p.file_name()
@@ -189,103 +232,168 @@ fn imports(
             ));
             continue;
         }
-        let text = match std::fs::read_to_string(&file) {
-            Ok(t) => t,
-            Err(e) => {
-                diags.push(Diagnostic::error(
-                    Kind::ImportError,
-                    item.span,
-                    format!("cannot read module {}: {e}", file.display()),
-                ));
-                continue;
-            }
+        let id = match m.loaded.get(&key) {
+            Some(id) => *id,
+            None => match load_module(&file, &dotted, item.span, m, out) {
+                Ok(id) => id,
+                Err(d) => {
+                    diags.push(d);
+                    continue;
+                }
+            },
         };
-        let fname = file.display().to_string();
-        let src = extract(&fname, &text);
-        let (toks, ld) = lex(&src.code);
-        let (mut sub, pd, _) = parser::parse_program(&toks);
-        if let Some(e) = ld.iter().chain(&pd).find(|d| d.severity == Severity::Error) {
-            diags.push(Diagnostic::error(
-                Kind::ImportError,
-                item.span,
-                format!(
-                    "module `{}` does not compile: {}",
-                    path.join("."),
-                    e.header(&fname)
-                ),
-            ));
+        let module_names = m.names[id as usize].clone();
+        let imported = &mut m.scopes[this as usize].imported;
+        let Some(list) = names else {
+            // `*`: every top-level name, variants included.
+            for (n, variants) in &module_names {
+                imported.insert(n.clone());
+                imported.extend(variants.iter().cloned());
+            }
             continue;
-        }
-        stack.push(key.clone());
-        let sub_base = file.parent().map(Path::to_path_buf).unwrap_or_default();
-        let inner = imports(&mut sub, &sub_base, stack, loaded);
-        stack.pop();
-        if !inner.is_empty() {
-            diags.extend(inner.into_iter().map(|mut d| {
-                d.span = item.span;
-                d
-            }));
-            continue;
-        }
-        if let Some(list) = names {
-            for (n, alias, span) in list {
-                let found = sub.items.iter().any(|i| i.kind.name() == Some(n.as_str()));
-                if !found {
-                    diags.push(Diagnostic::error(
+        };
+        for (n, alias, span) in list {
+            let Some(variants) = module_names.get(n) else {
+                let help = resolve::suggest(n, module_names.keys().map(String::as_str))
+                    .map(|s| format!("did you mean `{s}`?"));
+                let mut d = Diagnostic::error(
+                    Kind::ImportError,
+                    *span,
+                    format!("module `{dotted}` has no top-level `{n}`"),
+                );
+                d.help = help;
+                diags.push(d);
+                continue;
+            };
+            let Some(a) = alias else {
+                imported.insert(n.clone());
+                imported.extend(variants.iter().cloned());
+                continue;
+            };
+            // `as`: a forwarding cell or constant under the new name, placed
+            // in the imported module (which sees the original).
+            let original = out
+                .iter()
+                .find(|i| i.module == id && i.kind.name() == Some(n.as_str()))
+                .map(|i| i.kind.clone());
+            let renamed = match original {
+                Some(ast::ItemKind::Cell(c)) => Some(ast::ItemKind::Cell(forwarder(&c, a, *span))),
+                Some(ast::ItemKind::Const { ty, .. }) => Some(ast::ItemKind::Const {
+                    name: a.clone(),
+                    ty,
+                    value: ast::Expr {
+                        kind: ast::ExprKind::Name(n.clone()),
+                        span: *span,
+                    },
+                }),
+                _ => None,
+            };
+            match renamed {
+                Some(kind) => {
+                    imported.insert(a.clone());
+                    out.push(ast::Item {
+                        kind,
+                        span: *span,
+                        module: id,
+                    });
+                }
+                None => {
+                    let mut d = Diagnostic::error(
                         Kind::ImportError,
                         *span,
-                        format!("module `{}` has no top-level `{n}`", path.join(".")),
-                    ));
-                } else if let Some(a) = alias {
-                    // `as`: a renamed cell forwards to the original.
-                    if let Some(ast::ItemKind::Cell(c)) = sub
-                        .items
-                        .iter()
-                        .find(|i| i.kind.name() == Some(n.as_str()))
-                        .map(|i| &i.kind)
-                    {
-                        let mut fwd = c.clone();
-                        fwd.name = a.clone();
-                        let args = c
-                            .params
-                            .iter()
-                            .map(|p| ast::Arg {
-                                name: None,
-                                value: ast::Expr {
-                                    kind: ast::ExprKind::Name(p.name.clone()),
-                                    span: *span,
-                                },
-                                spread: false,
-                            })
-                            .collect();
-                        fwd.body = Some(ast::Body::Expr(ast::Expr {
-                            kind: ast::ExprKind::Call {
-                                callee: Box::new(ast::Expr {
-                                    kind: ast::ExprKind::Name(n.clone()),
-                                    span: *span,
-                                }),
-                                args,
-                            },
-                            span: *span,
-                        }));
-                        fwd.effects = None;
-                        merged.push(ast::Item {
-                            kind: ast::ItemKind::Cell(fwd),
-                            span: *span,
-                        });
-                    }
+                        format!("`{n}` cannot be renamed: `as` renames cells and constants"),
+                    );
+                    d.help = Some(format!("import it as `{n}`"));
+                    diags.push(d);
                 }
             }
         }
-        // Each module is compiled once per program.
-        if loaded.insert(key) {
-            merged.extend(
-                sub.items
-                    .into_iter()
-                    .filter(|i| !matches!(i.kind, ast::ItemKind::Import { .. })),
-            );
-        }
     }
-    prog.items.extend(merged);
     diags
+}
+
+/// Parses a module file, numbers it, loads its own imports and appends
+/// its items to `out`.
+fn load_module(
+    file: &Path,
+    dotted: &str,
+    at: diag::Span,
+    m: &mut Modules,
+    out: &mut Vec<ast::Item>,
+) -> Result<u32, Diagnostic> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        Diagnostic::error(
+            Kind::ImportError,
+            at,
+            format!("cannot read module {}: {e}", file.display()),
+        )
+    })?;
+    let fname = file.display().to_string();
+    let src = extract(&fname, &text);
+    let (toks, ld) = lex(&src.code);
+    let (sub, pd, _) = parser::parse_program(&toks);
+    if let Some(e) = ld.iter().chain(&pd).find(|d| d.severity == Severity::Error) {
+        return Err(Diagnostic::error(
+            Kind::ImportError,
+            at,
+            format!("module `{dotted}` does not compile: {}", e.header(&fname)),
+        ));
+    }
+    let id = m.scopes.len() as u32;
+    let key = canonical(file);
+    m.scopes.push(ast::ModuleScope {
+        path: dotted.to_string(),
+        imported: BTreeSet::new(),
+    });
+    m.names.push(module_names(&sub.items));
+    m.loaded.insert(key.clone(), id);
+    m.stack.push(key);
+    let sub_base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let inner = imports(&sub.items, id, &sub_base, m, out);
+    m.stack.pop();
+    if let Some(first) = inner.into_iter().next() {
+        let mut d = first;
+        d.span = at;
+        return Err(d);
+    }
+    out.extend(
+        sub.items
+            .into_iter()
+            .filter(|i| !matches!(i.kind, ast::ItemKind::Import { .. }))
+            .map(|mut i| {
+                i.module = id;
+                i
+            }),
+    );
+    Ok(id)
+}
+
+/// `cell alias(params) = original(params)` for `import m: original as alias`.
+fn forwarder(c: &ast::CellDecl, alias: &str, span: diag::Span) -> ast::CellDecl {
+    let mut fwd = c.clone();
+    fwd.name = alias.to_string();
+    let args = c
+        .params
+        .iter()
+        .map(|p| ast::Arg {
+            name: None,
+            value: ast::Expr {
+                kind: ast::ExprKind::Name(p.name.clone()),
+                span,
+            },
+            spread: false,
+        })
+        .collect();
+    fwd.body = Some(ast::Body::Expr(ast::Expr {
+        kind: ast::ExprKind::Call {
+            callee: Box::new(ast::Expr {
+                kind: ast::ExprKind::Name(c.name.clone()),
+                span,
+            }),
+            args,
+        },
+        span,
+    }));
+    fwd.effects = None;
+    fwd
 }

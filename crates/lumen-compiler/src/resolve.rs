@@ -102,6 +102,8 @@ pub struct CellInfo {
     pub effects: BTreeSet<String>,
     /// The agent whose grants apply to it.
     pub agent: Option<String>,
+    /// The module it was declared in (`Item::module`).
+    pub module: u32,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -126,6 +128,11 @@ pub struct Symbols {
     pub main: Option<usize>,
     pub mode: Mode,
     pub processes: BTreeMap<String, Process>,
+    /// The module each top-level value and type comes from (§4.6), and
+    /// what each module imports; empty when nothing is imported.
+    pub value_module: BTreeMap<String, u32>,
+    pub type_module: BTreeMap<String, u32>,
+    pub modules: Vec<crate::ast::ModuleScope>,
 }
 
 impl Symbols {
@@ -170,7 +177,9 @@ pub fn resolve(prog: &Program, mode: Mode, opts: &Options) -> (Symbols, Vec<Diag
         calls: Vec::new(),
         direct: Vec::new(),
         pending_handled: Vec::new(),
+        module: 0,
     };
+    r.sy.modules = prog.modules.clone();
     r.declare(prog);
     r.bodies(prog);
     r.effects();
@@ -187,6 +196,8 @@ struct Resolver<'o> {
     direct: Vec<BTreeMap<String, Span>>,
     /// Calls made inside a `handle` body: (cell, callees, handled effects).
     pending_handled: Vec<(usize, Vec<usize>, BTreeSet<String>, Span)>,
+    /// The module of the item being declared or walked.
+    module: u32,
 }
 
 #[derive(Clone)]
@@ -283,6 +294,7 @@ impl Resolver<'_> {
             decl: decl.clone(),
             effects: BTreeSet::new(),
             agent,
+            module: self.module,
         });
         self.sy.cells.len() - 1
     }
@@ -297,6 +309,9 @@ impl Resolver<'_> {
             .help = Some("rename one of them".into());
         } else {
             self.sy.values.insert(name.to_string(), def);
+            if self.module != 0 {
+                self.sy.value_module.insert(name.to_string(), self.module);
+            }
         }
     }
 
@@ -310,6 +325,9 @@ impl Resolver<'_> {
             .help = Some("rename one of them".into());
         } else {
             self.sy.types.insert(name.to_string(), def);
+            if self.module != 0 {
+                self.sy.type_module.insert(name.to_string(), self.module);
+            }
         }
     }
 
@@ -329,6 +347,7 @@ impl Resolver<'_> {
     fn declare(&mut self, prog: &Program) {
         let mut variant_owner: BTreeMap<String, String> = BTreeMap::new();
         for item in &prog.items {
+            self.module = item.module;
             let span = item.span;
             match &item.kind {
                 ItemKind::Cell(c) => {
@@ -492,6 +511,7 @@ impl Resolver<'_> {
                 ItemKind::Import { .. } | ItemKind::Ignored(_) => {}
             }
         }
+        self.module = 0;
         if !prog.main.is_empty() {
             let span = prog.main[0].span;
             let decl = CellDecl {
@@ -529,6 +549,7 @@ impl Resolver<'_> {
     fn bodies(&mut self, prog: &Program) {
         // Types in declarations.
         for item in &prog.items {
+            self.module = item.module;
             match &item.kind {
                 ItemKind::Record {
                     generics, fields, ..
@@ -625,8 +646,63 @@ impl Resolver<'_> {
         for id in 0..self.sy.cells.len() {
             let decl = self.sy.cells[id].decl.clone();
             let owner = self.sy.cells[id].owner.clone();
+            self.module = self.sy.cells[id].module;
             self.cell_body(id, &decl, owner.as_deref());
         }
+        self.module = 0;
+    }
+
+    /// For a top-level name declared in another module that the current
+    /// one does not import (§4.6): that module's path.
+    fn hidden(&self, name: &str, is_type: bool) -> Option<String> {
+        let origin = if is_type {
+            &self.sy.type_module
+        } else {
+            &self.sy.value_module
+        };
+        let from = *origin.get(name).unwrap_or(&0);
+        if from == self.module {
+            return None;
+        }
+        let scope = self.sy.modules.get(self.module as usize)?;
+        if scope.imported.contains(name) {
+            return None;
+        }
+        Some(
+            self.sy
+                .modules
+                .get(from as usize)
+                .map(|m| m.path.clone())
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| "the importing file".into()),
+        )
+    }
+
+    /// Reports a use of a name another module declares but this one does
+    /// not import; true if it was one.
+    fn report_hidden(&mut self, name: &str, is_type: bool, kind: Kind, span: Span) -> bool {
+        let Some(module) = self.hidden(name, is_type) else {
+            return false;
+        };
+        let what = match kind {
+            Kind::UndefinedType => "type",
+            Kind::UndefinedCell => "cell",
+            _ => "name",
+        };
+        let help = if module == "the importing file" {
+            "a module cannot see the names of the file that imports it".to_string()
+        } else {
+            format!("add `{name}` to the import: `import {module}: {name}`")
+        };
+        self.unresolved(
+            kind,
+            span,
+            format!(
+                "{what} `{name}` is declared in module `{module}`, which does not export it here"
+            ),
+            Some(help),
+        );
+        true
     }
 
     fn grant_alias(&mut self, g: &Grant) {
@@ -702,7 +778,11 @@ impl Resolver<'_> {
     fn type_expr(&mut self, t: &TypeExpr, generics: &[String], span: Span) {
         match t {
             TypeExpr::Named { name, args } => {
-                if !BUILTIN_TYPES.contains(&name.as_str())
+                if self.sy.types.contains_key(name)
+                    && !generics.contains(name)
+                    && self.report_hidden(name, true, Kind::UndefinedType, span)
+                {
+                } else if !BUILTIN_TYPES.contains(&name.as_str())
                     && !generics.contains(name)
                     && !self.sy.types.contains_key(name)
                 {
@@ -1148,6 +1228,21 @@ impl Resolver<'_> {
     fn name_use(&mut self, cx: &mut Ctx, n: &str, span: Span, callee: bool) {
         if self.lookup(cx, n).is_some() {
             return;
+        }
+        if !self.sy.modules.is_empty() {
+            let known = self.sy.values.contains_key(n);
+            let kind = if callee {
+                Kind::UndefinedCell
+            } else {
+                Kind::UndefinedVariable
+            };
+            if (known && self.report_hidden(n, false, kind, span))
+                || (!known
+                    && self.sy.types.contains_key(n)
+                    && self.report_hidden(n, true, kind, span))
+            {
+                return;
+            }
         }
         if let Some(v) = self.sy.values.get(n).cloned() {
             match v {

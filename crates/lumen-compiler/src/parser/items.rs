@@ -319,7 +319,11 @@ impl Parser<'_> {
             _ => return Ok(None),
         };
         self.end_of_stmt()?;
-        Ok(Some(Item { kind, span }))
+        Ok(Some(Item {
+            kind,
+            span,
+            module: 0,
+        }))
     }
 
     /// Skips a reserved declaration's body: up to an `end` at the
