@@ -41,7 +41,9 @@ pub enum Op {
     CallTool,
     /// Performs `constants[b]` (`"E.op"`) with `c` arguments in `a+1 ..`.
     Perform,
-    /// Installs the clause closure in `b` for `constants[a]` (`"E.op"`).
+    /// Installs a clause for `constants[a]` (`"E.op"`): its code starts at
+    /// `b` in this cell and runs in this frame, its parameters in
+    /// registers `c ..`.
     HandlePush,
     /// Installs named handler `handlers[a]`.
     HandlePushNamed,
@@ -54,6 +56,9 @@ pub enum Op {
     HandleEnter,
     /// Ends a clause body: resume the performer with `a`.
     Resume,
+    /// A clause body finished without resuming: abort the handled
+    /// computation; the `handle` evaluates to `a` (§9.3 rule 4).
+    HandleAbort,
     /// Registers the closure in `a` to run when the block exits.
     DeferPush,
     /// Runs the `a` most recent defers.

@@ -43,6 +43,9 @@ struct LoopCtx {
     breaks: Vec<usize>,
     continues: Vec<usize>,
     result: Option<u32>,
+    /// `Func::defers` depth when the loop began: `break` and `continue`
+    /// run the defers of the blocks they leave.
+    defer_depth: usize,
 }
 
 /// One function being emitted.
@@ -842,12 +845,14 @@ impl Lowerer<'_> {
                     if let (Some(v), Some(res)) = (value, f.loops[i].result) {
                         self.expr(f, v, res);
                     }
+                    self.leave_blocks(f, f.loops[i].defer_depth);
                     let j = f.emit(Op::Jump, 0, 0, 0);
                     f.loops[i].breaks.push(j);
                 }
             }
             StmtKind::Continue(label) => {
                 if let Some(i) = self.loop_index(f, label) {
+                    self.leave_blocks(f, f.loops[i].defer_depth);
                     let j = f.emit(Op::Jump, 0, 0, 0);
                     f.loops[i].continues.push(j);
                 }
@@ -905,6 +910,15 @@ impl Lowerer<'_> {
                 }
                 f.bind(&c.name, r);
             }
+        }
+    }
+
+    /// Runs the defers registered so far in the blocks above `depth`
+    /// (a jump out of them).
+    fn leave_blocks(&mut self, f: &mut Func, depth: usize) {
+        let n: u32 = f.defers.iter().skip(depth).sum();
+        if n > 0 {
+            f.emit(Op::DeferRun, n as i64, 0, 0);
         }
     }
 
@@ -1641,6 +1655,7 @@ impl Lowerer<'_> {
                     breaks: Vec::new(),
                     continues: Vec::new(),
                     result: Some(dst),
+                    defer_depth: f.defers.len(),
                 });
                 let scratch = f.reg();
                 self.block(f, body, scratch);
@@ -1678,6 +1693,7 @@ impl Lowerer<'_> {
                     breaks: vec![exit],
                     continues: fails,
                     result: None,
+                    defer_depth: f.defers.len(),
                 });
                 let scratch = f.reg();
                 self.block(f, body, scratch);
@@ -1695,6 +1711,7 @@ impl Lowerer<'_> {
                     breaks: fails,
                     continues: Vec::new(),
                     result: None,
+                    defer_depth: f.defers.len(),
                 });
                 let scratch = f.reg();
                 self.block(f, body, scratch);
@@ -1708,24 +1725,15 @@ impl Lowerer<'_> {
                 clauses,
                 handlers,
             } => {
-                let mut installed = 0;
+                // Clause bodies are code of this cell (§9.3 rule 2: they
+                // run in its scope and may assign its bindings), placed
+                // after the body; the VM runs them in this frame.
+                let mut pushes = Vec::new();
                 for c in clauses {
-                    let params: Vec<Param> = c
-                        .params
-                        .iter()
-                        .map(|p| Param {
-                            name: p.clone(),
-                            ty: None,
-                            default: None,
-                            variadic: false,
-                        })
-                        .collect();
-                    let r = f.reg();
-                    self.closure(f, &params, &c.body, r, "clause");
                     let k = f.konst(json!(format!("{}.{}", c.effect, c.op)));
-                    f.emit(Op::HandlePush, k, r as i64, 0);
-                    installed += 1;
+                    pushes.push(f.emit(Op::HandlePush, k, 0, 0));
                 }
+                let mut installed = clauses.len() as i64;
                 for (h, _) in handlers {
                     if let Some(i) = self.handler_index.iter().position(|x| x == h) {
                         f.emit(Op::HandlePushNamed, i as i64, 0, 0);
@@ -1735,6 +1743,27 @@ impl Lowerer<'_> {
                 let enter = f.emit(Op::HandleEnter, d, 0, 0);
                 self.block(f, body, dst);
                 f.emit(Op::HandlePop, installed, d, 0);
+                let over = f.emit(Op::Jump, 0, 0, 0);
+                let saved = f.next;
+                for (c, at) in clauses.iter().zip(pushes) {
+                    // Registers above everything the cell used so far, so
+                    // nothing live in the body is overwritten.
+                    f.next = f.max;
+                    let params = f.regs(c.params.len() as u32);
+                    f.code[at].b = f.here();
+                    f.code[at].c = params as i64;
+                    f.scopes.push(HashMap::new());
+                    for (i, p) in c.params.iter().enumerate() {
+                        f.bind(p, params + i as u32);
+                    }
+                    let out = f.reg();
+                    self.block(f, &c.body, out);
+                    f.scopes.pop();
+                    // Reached only when the clause did not resume: abort.
+                    f.emit(Op::HandleAbort, out as i64, 0, 0);
+                }
+                f.next = saved;
+                f.patch(over);
                 f.patch(enter);
             }
             ExprKind::Do(b) | ExprKind::Comptime(b) => self.block(f, b, dst),
