@@ -292,6 +292,9 @@ pub struct Module {
     pub directives: std::collections::BTreeMap<String, serde_json::Value>,
     /// The builtin table the `call_builtin` indices refer to.
     pub builtins: Vec<&'static str>,
+    /// Methods of every type by type name (records, enums, processes and
+    /// builtin types such as `Int` with an `impl`), then method name.
+    pub methods: std::collections::BTreeMap<String, std::collections::BTreeMap<String, usize>>,
     /// Index of the entry cell `main`, if there is one.
     pub main: Option<usize>,
 }
@@ -300,6 +303,8 @@ pub struct Module {
 pub struct EffectInfo {
     pub name: String,
     pub ops: Vec<String>,
+    /// Parameter names of each operation, in order.
+    pub params: std::collections::BTreeMap<String, Vec<String>>,
     /// Tool alias bound to each operation (`bind effect`), if any.
     pub bindings: std::collections::BTreeMap<String, String>,
 }

@@ -520,6 +520,15 @@ impl Lowerer<'_> {
                 TypeDef::Effect { ops } => Some(lir::EffectInfo {
                     name: n.clone(),
                     ops: ops.iter().map(|o| o.name.clone()).collect(),
+                    params: ops
+                        .iter()
+                        .map(|o| {
+                            (
+                                o.name.clone(),
+                                o.params.iter().map(|p| p.name.clone()).collect(),
+                            )
+                        })
+                        .collect(),
                     bindings: ops
                         .iter()
                         .filter_map(|o| {
@@ -574,8 +583,37 @@ impl Lowerer<'_> {
             processes,
             directives,
             builtins: builtins::BUILTINS.iter().map(|b| b.name).collect(),
+            methods: self.method_table(),
             main,
         }
+    }
+
+    /// Every type's methods, with the default methods of the traits it
+    /// implements (and their supertraits) where it does not define them.
+    fn method_table(&self) -> BTreeMap<String, BTreeMap<String, usize>> {
+        let mut out = self.sy.methods.clone();
+        for (tr, ty) in &self.sy.impls {
+            let mut traits = vec![tr.clone()];
+            let mut i = 0;
+            while i < traits.len() {
+                if let Some(TypeDef::Trait { supertraits, .. }) = self.sy.types.get(&traits[i]) {
+                    for s in supertraits {
+                        if !traits.contains(s) {
+                            traits.push(s.clone());
+                        }
+                    }
+                }
+                i += 1;
+            }
+            for t in traits {
+                let defaults = self.sy.methods.get(&t).cloned().unwrap_or_default();
+                let slot = out.entry(ty.clone()).or_default();
+                for (m, id) in defaults {
+                    slot.entry(m).or_insert(id);
+                }
+            }
+        }
+        out
     }
 
     fn reserve(&mut self) -> usize {
@@ -652,21 +690,9 @@ impl Lowerer<'_> {
     fn cell(&mut self, id: usize, name: &str, decl: &CellDecl, owner: Option<&str>) {
         let mut f = Func::new(name.to_string());
         f.line = decl.span.line;
-        let mut params = decl.params.clone();
         // Process methods take `self` implicitly.
-        let process =
-            owner.is_some_and(|o| matches!(self.sy.types.get(o), Some(TypeDef::Process(_))));
-        if process && params.first().is_none_or(|p| p.name != "self") {
-            params.insert(
-                0,
-                Param {
-                    name: "self".into(),
-                    ty: None,
-                    default: None,
-                    variadic: false,
-                },
-            );
-        }
+        let params = self.call_params(id);
+        let _ = owner;
         self.prologue(&mut f, &params);
         let r = f.reg();
         match &decl.body {
@@ -938,23 +964,66 @@ impl Lowerer<'_> {
                 }
                 None => self.raise(f, "undefined variable", &format!("no variable named '{n}'")),
             },
+            // On a local the value is changed in its own register, so the
+            // VM can update it in place when nothing else shares it
+            // (copy-on-write keeps value semantics, §12.4).
             ExprKind::Field { expr, name, .. } => {
+                let k = f.konst(json!(name));
+                if let Some(r) = self.local_root(f, expr) {
+                    f.emit(Op::SetField, r as i64, k, v as i64);
+                    return;
+                }
                 let base = f.reg();
                 self.expr(f, expr, base);
-                let k = f.konst(json!(name));
                 f.emit(Op::SetField, base as i64, k, v as i64);
                 self.assign(f, expr, base);
             }
             ExprKind::Index { expr, index, .. } => {
+                let i = f.reg();
+                if let Some(r) = self.local_root(f, expr) {
+                    self.expr(f, index, i);
+                    f.emit(Op::SetIndex, r as i64, i as i64, v as i64);
+                    return;
+                }
                 let base = f.reg();
                 self.expr(f, expr, base);
-                let i = f.reg();
                 self.expr(f, index, i);
                 f.emit(Op::SetIndex, base as i64, i as i64, v as i64);
                 self.assign(f, expr, base);
             }
             _ => {}
         }
+    }
+
+    /// The register of `e` when it is a plain local name.
+    fn local_root(&self, f: &Func, e: &Expr) -> Option<u32> {
+        match &e.kind {
+            ExprKind::Name(n) => f.local(n),
+            _ => None,
+        }
+    }
+
+    /// The parameters a cell's LIR takes: a process method's implicit
+    /// `self` included.
+    fn call_params(&self, id: usize) -> Vec<Param> {
+        let info = &self.sy.cells[id];
+        let mut params = info.decl.params.clone();
+        let process = info
+            .owner
+            .as_deref()
+            .is_some_and(|o| matches!(self.sy.types.get(o), Some(TypeDef::Process(_))));
+        if process && params.first().is_none_or(|p| p.name != "self") {
+            params.insert(
+                0,
+                Param {
+                    name: "self".into(),
+                    ty: None,
+                    default: None,
+                    variadic: false,
+                },
+            );
+        }
+        params
     }
 
     fn raise(&mut self, f: &mut Func, kind: &str, msg: &str) {
@@ -2025,7 +2094,10 @@ impl Lowerer<'_> {
                         return self.make_variant(f, &format!("{t}.{name}"), args, dst);
                     }
                     if let Some(id) = sy.methods.get(t).and_then(|m| m.get(name)) {
-                        let c = self.plain_args(f, args, base);
+                        // The compiler places `Call` arguments by parameter
+                        // (defaults absent, variadics packed).
+                        let params = self.call_params(*id);
+                        let c = self.args_for(f, Some(&params), args, base, 0);
                         f.emit(Op::Call, base as i64, *id as i64, c as i64);
                         f.emit(Op::Move, d, base as i64, 0);
                         return;

@@ -1,0 +1,804 @@
+//! Loading: a LIR module becomes a `Program` the interpreter runs without
+//! any lookup by name — compact instructions, constants as values, field,
+//! variant, effect and method names resolved to numbers, and a few fused
+//! instructions (a `for` over a range iterates without building a list).
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use lumen_compiler::lir;
+
+use crate::value::{from_json, EnumType, RecordType, Value};
+
+/// The interpreter's instruction set: LIR's, with operands narrowed and
+/// names resolved, plus fused forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    LoadConst,
+    LoadNull,
+    LoadBool,
+    Move,
+    LoadCell,
+    LoadBuiltin,
+    LoadAbsent,
+    JumpIfPresent,
+    Call,
+    CallBuiltin,
+    CallValue,
+    /// `b`: method name id.
+    CallMethod,
+    CallTool,
+    /// `b`: effect operation id.
+    Perform,
+    /// `a`: effect operation id, `b`: clause pc, `c`: parameter registers.
+    HandlePush,
+    HandlePushNamed,
+    HandlePop,
+    HandleEnter,
+    Resume,
+    HandleAbort,
+    DeferPush,
+    DeferRun,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    IntDiv,
+    Mod,
+    Pow,
+    Concat,
+    BitAnd,
+    BitOr,
+    BitXor,
+    Shl,
+    Shr,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Cmp,
+    In,
+    Range,
+    RangeIncl,
+    Compose,
+    Neg,
+    Not,
+    BitNot,
+    Jump,
+    JumpIfFalse,
+    JumpIfTrue,
+    JumpIfNull,
+    JumpIfNotNull,
+    MakeList,
+    MakeSet,
+    MakeTuple,
+    MakeMap,
+    Push,
+    Insert,
+    /// `b`: record type index, fields from `c`.
+    MakeRecord,
+    /// `b`: process index (constructor of an instance).
+    MakeObject,
+    /// `b`: variant id, payload from `c` (`NONE`: no payload).
+    MakeVariant,
+    /// `c`: field name id.
+    GetField,
+    /// `b`: field name id.
+    SetField,
+    GetIndex,
+    SetIndex,
+    IterInit,
+    IterNext,
+    /// `a` = iterator over `b .. c` (fused `Range` + `IterInit`).
+    IterRange,
+    /// `a` = iterator over `b ..= c`.
+    IterRangeIncl,
+    /// `c`: variant id.
+    TestVariant,
+    GetPayload,
+    /// `c`: index into `Program::type_tests`.
+    TestType,
+    Convert,
+    ExpectSchema,
+    Len,
+    SliceFrom,
+    IndexFromEnd,
+    /// `a = b[c .. len - d]`, `d` in the operand of the `Nop` after it.
+    SliceMid,
+    /// `c`: format spec index or `NONE`.
+    Format,
+    Join,
+    Closure,
+    Try,
+    NotNull,
+    Await,
+    TraceRef,
+    Return,
+    Halt,
+    Emit,
+    MatchFail,
+    CheckRecord,
+    Raise,
+    /// Marks register `a` as a spread argument.
+    SpreadArg,
+    Nop,
+}
+
+pub const NONE: u32 = u32::MAX;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Ins {
+    pub op: Op,
+    pub a: u32,
+    pub b: u32,
+    pub c: u32,
+}
+
+#[derive(Debug)]
+pub struct CellCode {
+    pub name: Rc<str>,
+    pub code: Vec<Ins>,
+    pub lines: Vec<u32>,
+    pub consts: Vec<Value>,
+    pub registers: u32,
+    pub nparams: u32,
+    pub captures: u32,
+    pub variadic: bool,
+    /// Shown as `<fn>` and left out of `lumen test`.
+    pub lambda: bool,
+    pub test: bool,
+    pub line: u32,
+    pub has_required_params: bool,
+}
+
+/// A type test of `is`, `n: T` patterns and `TestType`.
+#[derive(Debug, Clone)]
+pub enum TypeTest {
+    Any,
+    Null,
+    Int,
+    Float,
+    Str,
+    Bool,
+    Bytes,
+    List,
+    Map,
+    Set,
+    Tuple,
+    Function,
+    Result,
+    /// Record, enum, agent or process by name.
+    Named(String),
+    /// `A | B` and `T?`.
+    Union(Vec<TypeTest>),
+}
+
+/// A format spec (§3.5).
+#[derive(Debug, Clone, Default)]
+pub struct Spec {
+    pub fill: Option<char>,
+    pub align: Option<char>,
+    pub sign: Option<char>,
+    pub alternate: bool,
+    pub zero: bool,
+    pub width: Option<usize>,
+    pub precision: Option<usize>,
+    pub ty: Option<char>,
+}
+
+pub struct Program {
+    pub module: lir::Module,
+    pub cells: Vec<CellCode>,
+    /// By LIR type index: record types (None for other kinds).
+    pub records: Vec<Option<Rc<RecordType>>>,
+    /// Field default and `where` cells by LIR type index.
+    pub field_cells: Vec<Vec<(Option<usize>, Option<usize>)>>,
+    /// Variant ids: (enum type, tag).
+    pub variants: Vec<(Rc<EnumType>, u32)>,
+    pub enums_by_name: HashMap<String, Rc<EnumType>>,
+    /// Interned names: field names, method names, effect operations.
+    pub names: Vec<String>,
+    pub name_ids: HashMap<String, u32>,
+    /// Methods by (type name, method name id).
+    pub methods: HashMap<(String, u32), u32>,
+    pub type_tests: Vec<TypeTest>,
+    pub specs: Vec<Spec>,
+    /// Effect operation id -> tool index bound to it (`bind effect`).
+    pub effect_tools: HashMap<u32, usize>,
+    /// Effect operation id -> parameter names (for bound tools).
+    pub effect_params: HashMap<u32, Vec<String>>,
+    /// Handler index -> (operation id, cell).
+    pub handlers: Vec<Vec<(u32, u32)>>,
+    /// Type name -> LIR type index.
+    pub type_index: HashMap<String, usize>,
+    pub process_index: HashMap<String, usize>,
+    /// Where each record type's field names are, as name ids.
+    pub record_field_ids: Vec<Vec<u32>>,
+}
+
+/// A module that cannot be run (it was not produced by this compiler).
+#[derive(Debug, thiserror::Error)]
+#[error("invalid LIR: {0}")]
+pub struct LoadError(pub String);
+
+impl Program {
+    pub fn intern(&mut self, s: &str) -> u32 {
+        if let Some(i) = self.name_ids.get(s) {
+            return *i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(s.to_string());
+        self.name_ids.insert(s.to_string(), i);
+        i
+    }
+
+    pub fn name_id(&self, s: &str) -> Option<u32> {
+        self.name_ids.get(s).copied()
+    }
+
+    pub fn variant_id(&self, qualified: &str) -> Option<u32> {
+        let (e, v) = match qualified {
+            "ok" => ("result", "ok"),
+            "err" => ("result", "err"),
+            q => q.rsplit_once('.')?,
+        };
+        let ty = if e == "result" {
+            return Some(if v == "ok" { 0 } else { 1 });
+        } else {
+            self.enums_by_name.get(e)?
+        };
+        let tag = ty.variants.iter().position(|x| x.0 == v)? as u32;
+        self.variants
+            .iter()
+            .position(|(t, g)| Rc::ptr_eq(t, ty) && *g == tag)
+            .map(|i| i as u32)
+    }
+
+    pub fn load(module: lir::Module) -> Result<Program, LoadError> {
+        let mut p = Program {
+            cells: Vec::new(),
+            records: Vec::new(),
+            field_cells: Vec::new(),
+            variants: Vec::new(),
+            enums_by_name: HashMap::new(),
+            names: Vec::new(),
+            name_ids: HashMap::new(),
+            methods: HashMap::new(),
+            type_tests: Vec::new(),
+            specs: Vec::new(),
+            effect_tools: HashMap::new(),
+            effect_params: HashMap::new(),
+            handlers: Vec::new(),
+            type_index: HashMap::new(),
+            process_index: HashMap::new(),
+            record_field_ids: Vec::new(),
+            module: lir::Module {
+                version: String::new(),
+                doc_hash: String::new(),
+                cells: Vec::new(),
+                types: Vec::new(),
+                tools: Vec::new(),
+                grants: Default::default(),
+                effects: Vec::new(),
+                handlers: Vec::new(),
+                processes: Vec::new(),
+                directives: Default::default(),
+                builtins: Vec::new(),
+                methods: Default::default(),
+                main: None,
+            },
+        };
+        // Variants 0 and 1 are ok and err.
+        let result = crate::value::result_type();
+        p.variants.push((result.clone(), 0));
+        p.variants.push((result, 1));
+        for (i, t) in module.types.iter().enumerate() {
+            p.type_index.insert(t.name.clone(), i);
+            match t.kind.as_str() {
+                "record" => {
+                    let rt = Rc::new(RecordType {
+                        id: i as u32,
+                        name: t.name.clone(),
+                        fields: t.fields.iter().map(|f| f.name.clone()).collect(),
+                    });
+                    p.records.push(Some(rt));
+                    p.field_cells
+                        .push(t.fields.iter().map(|f| (f.default, f.constraint)).collect());
+                    let ids = t.fields.iter().map(|f| p.intern(&f.name)).collect();
+                    p.record_field_ids.push(ids);
+                }
+                _ => {
+                    p.records.push(None);
+                    p.field_cells.push(Vec::new());
+                    p.record_field_ids.push(Vec::new());
+                }
+            }
+            if t.kind == "enum" {
+                let et = Rc::new(EnumType {
+                    id: i as u32,
+                    name: t.name.clone(),
+                    variants: t
+                        .variants
+                        .iter()
+                        .map(|v| (v.name.clone(), v.payload.len()))
+                        .collect(),
+                });
+                for tag in 0..t.variants.len() {
+                    p.variants.push((et.clone(), tag as u32));
+                }
+                p.enums_by_name.insert(t.name.clone(), et);
+            }
+        }
+        for (tname, ms) in &module.methods {
+            for (m, cell) in ms {
+                let id = p.intern(m);
+                p.methods.insert((tname.clone(), id), *cell as u32);
+            }
+        }
+        for (i, pr) in module.processes.iter().enumerate() {
+            p.process_index.insert(pr.name.clone(), i);
+        }
+        for e in &module.effects {
+            for op in &e.ops {
+                let id = p.intern(&format!("{}.{op}", e.name));
+                if let Some(ps) = e.params.get(op) {
+                    p.effect_params.insert(id, ps.clone());
+                }
+                if let Some(alias) = e.bindings.get(op) {
+                    if let Some(ti) = module.tools.iter().position(|t| &t.alias == alias) {
+                        p.effect_tools.insert(id, ti);
+                    }
+                }
+            }
+        }
+        for h in &module.handlers {
+            let ops = h
+                .ops
+                .iter()
+                .map(|(k, cell)| (p.intern(k), *cell as u32))
+                .collect();
+            p.handlers.push(ops);
+        }
+        let ncells = module.cells.len();
+        for c in &module.cells {
+            let code = p.load_cell(c, ncells, &module)?;
+            p.cells.push(code);
+        }
+        p.module = module;
+        Ok(p)
+    }
+
+    fn load_cell(
+        &mut self,
+        c: &lir::Cell,
+        ncells: usize,
+        m: &lir::Module,
+    ) -> Result<CellCode, LoadError> {
+        let bad = |what: &str| LoadError(format!("cell `{}`: {what}", c.name));
+        let consts: Vec<Value> = c.constants.iter().map(const_value).collect();
+        let konst_str = |i: i64| -> Result<String, LoadError> {
+            consts
+                .get(i as usize)
+                .and_then(|v| match v {
+                    Value::Str(s) => Some((**s).clone()),
+                    _ => None,
+                })
+                .ok_or_else(|| bad(&format!("constant {i} is not a string")))
+        };
+        let regs = c.registers.max(1);
+        let reg = |r: i64| -> Result<u32, LoadError> {
+            if r < 0 || r >= regs as i64 {
+                Err(bad(&format!("register {r} out of range")))
+            } else {
+                Ok(r as u32)
+            }
+        };
+        let n = c.instructions.len() as i64;
+        let target = |t: i64| -> Result<u32, LoadError> {
+            if t < 0 || t > n {
+                Err(bad(&format!("jump target {t} out of range")))
+            } else {
+                Ok(t as u32)
+            }
+        };
+        let mut code = Vec::with_capacity(c.instructions.len() + 1);
+        let mut lines = Vec::with_capacity(c.instructions.len() + 1);
+        for (pc, ins) in c.instructions.iter().enumerate() {
+            use lir::Op as L;
+            let (a, b, cc) = (ins.a, ins.b, ins.c);
+            let i = match ins.op {
+                L::LoadConst => {
+                    if b < 0 || b as usize >= consts.len() {
+                        return Err(bad("constant out of range"));
+                    }
+                    Ins::new(Op::LoadConst, reg(a)?, b as u32, 0)
+                }
+                L::LoadNull => Ins::new(Op::LoadNull, reg(a)?, 0, 0),
+                L::LoadBool => Ins::new(Op::LoadBool, reg(a)?, u32::from(b != 0), 0),
+                L::Move => Ins::new(Op::Move, reg(a)?, reg(b)?, 0),
+                L::LoadCell => {
+                    if b < 0 || b as usize >= ncells {
+                        return Err(bad("cell index out of range"));
+                    }
+                    Ins::new(Op::LoadCell, reg(a)?, b as u32, 0)
+                }
+                L::LoadBuiltin => Ins::new(Op::LoadBuiltin, reg(a)?, b as u32, 0),
+                L::LoadAbsent => Ins::new(Op::LoadAbsent, reg(a)?, 0, 0),
+                L::JumpIfPresent => Ins::new(Op::JumpIfPresent, reg(a)?, target(b)?, 0),
+                L::Call => {
+                    if b < 0 || b as usize >= ncells {
+                        return Err(bad("cell index out of range"));
+                    }
+                    reg(a + cc)?;
+                    Ins::new(Op::Call, reg(a)?, b as u32, cc as u32)
+                }
+                L::CallBuiltin => {
+                    reg(a + cc)?;
+                    Ins::new(Op::CallBuiltin, reg(a)?, b as u32, cc as u32)
+                }
+                L::CallValue => {
+                    reg(a + cc)?;
+                    Ins::new(Op::CallValue, reg(a)?, 0, cc as u32)
+                }
+                L::CallMethod => {
+                    reg(a + cc)?;
+                    let name = konst_str(b)?;
+                    let id = self.intern(&name);
+                    Ins::new(Op::CallMethod, reg(a)?, id, cc as u32)
+                }
+                L::CallTool => Ins::new(Op::CallTool, reg(a)?, b as u32, reg(cc)?),
+                L::Perform => {
+                    reg(a + cc)?;
+                    let k = konst_str(b)?;
+                    let id = self.intern(&k);
+                    Ins::new(Op::Perform, reg(a)?, id, cc as u32)
+                }
+                L::HandlePush => {
+                    let k = konst_str(a)?;
+                    let id = self.intern(&k);
+                    Ins::new(Op::HandlePush, id, target(b)?, cc as u32)
+                }
+                L::HandlePushNamed => {
+                    if a < 0 || a as usize >= m.handlers.len() {
+                        return Err(bad("handler index out of range"));
+                    }
+                    Ins::new(Op::HandlePushNamed, a as u32, 0, 0)
+                }
+                L::HandlePop => Ins::new(Op::HandlePop, a as u32, reg(b)?, 0),
+                L::HandleEnter => Ins::new(Op::HandleEnter, reg(a)?, target(b)?, 0),
+                L::Resume => Ins::new(Op::Resume, reg(a)?, 0, 0),
+                L::HandleAbort => Ins::new(Op::HandleAbort, reg(a)?, 0, 0),
+                L::DeferPush => Ins::new(Op::DeferPush, reg(a)?, 0, 0),
+                L::DeferRun => Ins::new(Op::DeferRun, a as u32, 0, 0),
+                L::Add
+                | L::Sub
+                | L::Mul
+                | L::Div
+                | L::IntDiv
+                | L::Mod
+                | L::Pow
+                | L::Concat
+                | L::BitAnd
+                | L::BitOr
+                | L::BitXor
+                | L::Shl
+                | L::Shr
+                | L::Eq
+                | L::Ne
+                | L::Lt
+                | L::Le
+                | L::Gt
+                | L::Ge
+                | L::Cmp
+                | L::In
+                | L::Range
+                | L::RangeIncl
+                | L::Compose => Ins::new(binary(ins.op), reg(a)?, reg(b)?, reg(cc)?),
+                L::Neg => Ins::new(Op::Neg, reg(a)?, reg(b)?, 0),
+                L::Not => Ins::new(Op::Not, reg(a)?, reg(b)?, 0),
+                L::BitNot => Ins::new(Op::BitNot, reg(a)?, reg(b)?, 0),
+                L::Jump => Ins::new(Op::Jump, target(a)?, 0, 0),
+                L::JumpIfFalse => Ins::new(Op::JumpIfFalse, reg(a)?, target(b)?, 0),
+                L::JumpIfTrue => Ins::new(Op::JumpIfTrue, reg(a)?, target(b)?, 0),
+                L::JumpIfNull => Ins::new(Op::JumpIfNull, reg(a)?, target(b)?, 0),
+                L::JumpIfNotNull => Ins::new(Op::JumpIfNotNull, reg(a)?, target(b)?, 0),
+                L::MakeList | L::MakeSet | L::MakeTuple => {
+                    if cc > 0 {
+                        reg(b + cc - 1)?;
+                    }
+                    let op = match ins.op {
+                        L::MakeList => Op::MakeList,
+                        L::MakeSet => Op::MakeSet,
+                        _ => Op::MakeTuple,
+                    };
+                    Ins::new(op, reg(a)?, b.max(0) as u32, cc as u32)
+                }
+                L::MakeMap => {
+                    if cc > 0 {
+                        reg(b + 2 * cc - 1)?;
+                    }
+                    Ins::new(Op::MakeMap, reg(a)?, b.max(0) as u32, cc as u32)
+                }
+                L::Push => Ins::new(Op::Push, reg(a)?, reg(b)?, cc as u32),
+                L::Insert => {
+                    reg(b + 1)?;
+                    Ins::new(Op::Insert, reg(a)?, reg(b)?, 0)
+                }
+                L::MakeRecord => {
+                    if b < 0 {
+                        let name = konst_str(cc)?;
+                        let pi = *m
+                            .processes
+                            .iter()
+                            .position(|x| x.name == name)
+                            .as_ref()
+                            .ok_or_else(|| bad(&format!("no process `{name}`")))?;
+                        Ins::new(Op::MakeObject, reg(a)?, pi as u32, 0)
+                    } else {
+                        let nf = m
+                            .types
+                            .get(b as usize)
+                            .map(|t| t.fields.len())
+                            .ok_or_else(|| bad("type index out of range"))?;
+                        if nf > 0 {
+                            reg(cc + nf as i64 - 1)?;
+                        }
+                        Ins::new(Op::MakeRecord, reg(a)?, b as u32, cc.max(0) as u32)
+                    }
+                }
+                L::MakeVariant => {
+                    let k = konst_str(b)?;
+                    let id = self
+                        .variant_id(&k)
+                        .ok_or_else(|| bad(&format!("unknown variant `{k}`")))?;
+                    let arity = self.variants[id as usize].0.variants
+                        [self.variants[id as usize].1 as usize]
+                        .1;
+                    let start = if arity == 0 {
+                        NONE
+                    } else {
+                        reg(cc + arity as i64 - 1)?;
+                        reg(cc)?
+                    };
+                    Ins::new(Op::MakeVariant, reg(a)?, id, start)
+                }
+                L::GetField => {
+                    let k = konst_str(cc)?;
+                    let id = self.intern(&k);
+                    Ins::new(Op::GetField, reg(a)?, reg(b)?, id)
+                }
+                L::SetField => {
+                    let k = konst_str(b)?;
+                    let id = self.intern(&k);
+                    Ins::new(Op::SetField, reg(a)?, id, reg(cc)?)
+                }
+                L::GetIndex => Ins::new(Op::GetIndex, reg(a)?, reg(b)?, reg(cc)?),
+                L::SetIndex => Ins::new(Op::SetIndex, reg(a)?, reg(b)?, reg(cc)?),
+                L::IterInit => Ins::new(Op::IterInit, reg(a)?, reg(b)?, 0),
+                L::IterNext => Ins::new(Op::IterNext, reg(a)?, reg(b)?, target(cc)?),
+                L::TestVariant => {
+                    let k = konst_str(cc)?;
+                    let id = self.variant_id(&k).unwrap_or(NONE);
+                    Ins::new(Op::TestVariant, reg(a)?, reg(b)?, id)
+                }
+                L::GetPayload => Ins::new(Op::GetPayload, reg(a)?, reg(b)?, cc as u32),
+                L::TestType | L::Convert | L::ExpectSchema => {
+                    let k = konst_str(cc)?;
+                    let op = match ins.op {
+                        L::TestType => Op::TestType,
+                        L::Convert => Op::Convert,
+                        _ => Op::ExpectSchema,
+                    };
+                    let t = parse_type_test(&k);
+                    self.type_tests.push(t);
+                    Ins::new(op, reg(a)?, reg(b)?, (self.type_tests.len() - 1) as u32)
+                }
+                L::Len => Ins::new(Op::Len, reg(a)?, reg(b)?, 0),
+                L::SliceFrom => Ins::new(Op::SliceFrom, reg(a)?, reg(b)?, cc as u32),
+                L::IndexFromEnd => Ins::new(Op::IndexFromEnd, reg(a)?, reg(b)?, cc as u32),
+                L::SliceMid => Ins::new(Op::SliceMid, reg(a)?, reg(b)?, cc as u32),
+                L::Format => {
+                    let spec = if cc < 0 {
+                        NONE
+                    } else {
+                        let j = c
+                            .constants
+                            .get(cc as usize)
+                            .ok_or_else(|| bad("format spec out of range"))?;
+                        self.specs.push(spec_of(j));
+                        (self.specs.len() - 1) as u32
+                    };
+                    Ins::new(Op::Format, reg(a)?, reg(b)?, spec)
+                }
+                L::Join => {
+                    if cc > 0 {
+                        reg(b + cc - 1)?;
+                    }
+                    Ins::new(Op::Join, reg(a)?, b.max(0) as u32, cc as u32)
+                }
+                L::Closure => {
+                    if b < 0 || b as usize >= ncells {
+                        return Err(bad("cell index out of range"));
+                    }
+                    let caps = m.cells[b as usize].captures as i64;
+                    if caps > 0 {
+                        reg(cc + caps - 1)?;
+                    }
+                    Ins::new(Op::Closure, reg(a)?, b as u32, cc.max(0) as u32)
+                }
+                L::Try => Ins::new(Op::Try, reg(a)?, reg(b)?, 0),
+                L::NotNull => Ins::new(Op::NotNull, reg(a)?, reg(b)?, 0),
+                L::Await => Ins::new(Op::Await, reg(a)?, reg(b)?, 0),
+                L::TraceRef => Ins::new(Op::TraceRef, reg(a)?, 0, 0),
+                L::Return => Ins::new(Op::Return, reg(a)?, 0, 0),
+                L::Halt => Ins::new(Op::Halt, reg(a)?, 0, 0),
+                L::Emit => Ins::new(Op::Emit, reg(a)?, 0, 0),
+                L::MatchFail => Ins::new(Op::MatchFail, reg(a)?, 0, 0),
+                L::CheckRecord => Ins::new(Op::CheckRecord, reg(a)?, 0, 0),
+                L::Raise => {
+                    konst_str(a)?;
+                    konst_str(b)?;
+                    Ins::new(Op::Raise, a as u32, b as u32, 0)
+                }
+                L::Nop => {
+                    if b == 1 {
+                        Ins::new(Op::SpreadArg, reg(a)?, 0, 0)
+                    } else {
+                        Ins::new(Op::Nop, a.max(0) as u32, 0, 0)
+                    }
+                }
+            };
+            code.push(i);
+            lines.push(ins.line);
+            let _ = pc;
+        }
+        // A cell always ends: a final return of null guards against
+        // running off the end.
+        code.push(Ins::new(Op::LoadNull, 0, 0, 0));
+        code.push(Ins::new(Op::Return, 0, 0, 0));
+        lines.push(c.line);
+        lines.push(c.line);
+        fuse(&mut code);
+        let nparams = c.params.len() as u32;
+        let lambda = c.name.contains('$');
+        Ok(CellCode {
+            name: Rc::from(c.name.as_str()),
+            code,
+            lines,
+            consts,
+            registers: regs.max(nparams + c.captures + 1),
+            nparams,
+            captures: c.captures,
+            variadic: c.params.last().is_some_and(|p| p.variadic),
+            lambda,
+            test: c.test,
+            line: c.line,
+            has_required_params: c.params.iter().any(|p| !p.has_default && !p.variadic),
+        })
+    }
+}
+
+impl Ins {
+    pub const fn new(op: Op, a: u32, b: u32, c: u32) -> Ins {
+        Ins { op, a, b, c }
+    }
+}
+
+fn binary(op: lir::Op) -> Op {
+    use lir::Op as L;
+    match op {
+        L::Add => Op::Add,
+        L::Sub => Op::Sub,
+        L::Mul => Op::Mul,
+        L::Div => Op::Div,
+        L::IntDiv => Op::IntDiv,
+        L::Mod => Op::Mod,
+        L::Pow => Op::Pow,
+        L::Concat => Op::Concat,
+        L::BitAnd => Op::BitAnd,
+        L::BitOr => Op::BitOr,
+        L::BitXor => Op::BitXor,
+        L::Shl => Op::Shl,
+        L::Shr => Op::Shr,
+        L::Eq => Op::Eq,
+        L::Ne => Op::Ne,
+        L::Lt => Op::Lt,
+        L::Le => Op::Le,
+        L::Gt => Op::Gt,
+        L::Ge => Op::Ge,
+        L::Cmp => Op::Cmp,
+        L::In => Op::In,
+        L::Range => Op::Range,
+        L::RangeIncl => Op::RangeIncl,
+        _ => Op::Compose,
+    }
+}
+
+/// `Range r, lo, hi; IterInit it, r` becomes `IterRange it, lo, hi` (the
+/// range register is left untouched, so nothing else can observe it).
+fn fuse(code: &mut [Ins]) {
+    for i in 0..code.len().saturating_sub(1) {
+        let (x, y) = (code[i], code[i + 1]);
+        if matches!(x.op, Op::Range | Op::RangeIncl) && y.op == Op::IterInit && y.b == x.a {
+            let op = if x.op == Op::Range {
+                Op::IterRange
+            } else {
+                Op::IterRangeIncl
+            };
+            code[i] = Ins::new(Op::Nop, 0, 0, 0);
+            code[i + 1] = Ins::new(op, y.a, x.b, x.c);
+        }
+    }
+}
+
+fn const_value(j: &serde_json::Value) -> Value {
+    match j {
+        serde_json::Value::Object(o) if o.len() == 1 && o.contains_key("bytes") => {
+            let hex = o["bytes"].as_str().unwrap_or("");
+            let bytes = (0..hex.len() / 2)
+                .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+                .collect();
+            Value::Bytes(Rc::new(bytes))
+        }
+        serde_json::Value::Number(n) if n.is_f64() => Value::Float(n.as_f64().unwrap_or(0.0)),
+        other => from_json(other),
+    }
+}
+
+fn spec_of(j: &serde_json::Value) -> Spec {
+    let ch = |k: &str| {
+        j.get(k)
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.chars().next())
+    };
+    let num = |k: &str| j.get(k).and_then(|v| v.as_u64()).map(|n| n as usize);
+    Spec {
+        fill: ch("fill"),
+        align: ch("align"),
+        sign: ch("sign"),
+        alternate: j
+            .get("alternate")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false),
+        zero: j.get("zero").and_then(|v| v.as_bool()).unwrap_or(false),
+        width: num("width"),
+        precision: num("precision"),
+        ty: ch("ty"),
+    }
+}
+
+/// A type in source syntax (as the compiler writes it) as a run-time test.
+pub fn parse_type_test(s: &str) -> TypeTest {
+    let s = s.trim();
+    if let Some(inner) = s.strip_suffix('?') {
+        return TypeTest::Union(vec![parse_type_test(inner), TypeTest::Null]);
+    }
+    if s.contains(" | ") {
+        return TypeTest::Union(s.split(" | ").map(parse_type_test).collect());
+    }
+    if s.starts_with('(') {
+        return TypeTest::Tuple;
+    }
+    if s.starts_with("fn(") {
+        return TypeTest::Function;
+    }
+    let head = s.split('[').next().unwrap_or(s);
+    match head {
+        "Int" | "int" => TypeTest::Int,
+        "Float" | "float" => TypeTest::Float,
+        "String" | "string" => TypeTest::Str,
+        "Bool" | "bool" => TypeTest::Bool,
+        "Bytes" | "bytes" => TypeTest::Bytes,
+        "Null" | "null" => TypeTest::Null,
+        "list" | "List" => TypeTest::List,
+        "map" | "Map" => TypeTest::Map,
+        "set" | "Set" => TypeTest::Set,
+        "tuple" | "Tuple" => TypeTest::Tuple,
+        "result" | "Result" => TypeTest::Result,
+        "Any" | "Json" | "json" => TypeTest::Any,
+        "Function" => TypeTest::Function,
+        other => TypeTest::Named(other.to_string()),
+    }
+}

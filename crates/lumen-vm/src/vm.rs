@@ -1,0 +1,1673 @@
+//! The interpreter (§17.2): a register machine in the style of Lua 5.4.
+//!
+//! Every call frame owns a window of the register stack, above the window
+//! of the frame below it; arguments are moved into the callee's first
+//! registers and closures' captures follow them. Lumen-to-Lumen calls do
+//! not recurse on the native stack: `exec` switches frames in one loop.
+//! Builtins that call back (`map`, `sort_by`, defers) run a nested loop
+//! that stops when its own first frame returns.
+//!
+//! Effects (§9.3): `handle` pushes one entry per clause and a record with
+//! the place to continue after an abort. `perform` searches the entries
+//! innermost first (skipping those masked while their own clause runs) and
+//! pushes a *clause frame* that executes the clause's code in the handle
+//! frame's registers; `resume` returns from it into the performer, and a
+//! clause that ends without resuming raises `Unwind::Abort`, which the
+//! loop owning the handle frame catches after the frames in between were
+//! discarded and their defers run.
+
+use std::rc::Rc;
+
+use crate::error::{fail, ErrorKind, RuntimeError, TraceFrame, Unwind, VmResult};
+use crate::program::{Op, Program, TypeTest, NONE};
+use crate::value::{
+    err as mk_err, ok as mk_ok, result_is_ok, Func, Iter, Object, ObjectState, Record, Value,
+    Variant,
+};
+use crate::{format, ops};
+
+/// What the VM needs from the world: output, tools and trace events.
+pub trait Host {
+    /// Program output (`print`, `emit`).
+    fn out(&mut self, text: &str);
+    /// Diagnostic output (`debug`).
+    fn err(&mut self, text: &str);
+    /// Validates the policy, dispatches the tool and records its
+    /// `tool_call` event (§10.3, §10.4).
+    fn tool(&mut self, call: ToolCall) -> Result<serde_json::Value, RuntimeError>;
+    /// A trace event (§15); `emit` and `effect` events come through here.
+    fn event(&mut self, kind: &str, cell: Option<&str>, message: Option<&str>);
+    /// `trace_ref()`: the run id and the current sequence number.
+    fn trace_ref(&mut self) -> (String, u64);
+    /// Files for `read_file`/`write_file`, environment for `get_env`.
+    fn deterministic(&self) -> bool {
+        false
+    }
+}
+
+/// One tool dispatch, for the host.
+pub struct ToolCall<'a> {
+    pub alias: &'a str,
+    pub id: &'a str,
+    pub version: Option<&'a str>,
+    pub args: serde_json::Value,
+    /// The merged grant policy (§10.2).
+    pub policy: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A host that prints to the process's stdout/stderr and has no tools but
+/// the built-in providers' absence (for tests and embedding).
+#[derive(Default)]
+pub struct BufferHost {
+    pub out: String,
+    pub err: String,
+}
+
+impl Host for BufferHost {
+    fn out(&mut self, text: &str) {
+        self.out.push_str(text);
+    }
+    fn err(&mut self, text: &str) {
+        self.err.push_str(text);
+    }
+    fn tool(&mut self, call: ToolCall) -> Result<serde_json::Value, RuntimeError> {
+        Err(RuntimeError::new(
+            ErrorKind::ToolError,
+            format!("no provider for tool '{}'", call.id),
+        ))
+    }
+    fn event(&mut self, _: &str, _: Option<&str>, _: Option<&str>) {}
+    fn trace_ref(&mut self) -> (String, u64) {
+        ("local".into(), 0)
+    }
+}
+
+/// Call depth limit (§18: at least 10,000 must work).
+pub const MAX_FRAMES: usize = 200_000;
+
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    cell: u32,
+    pc: u32,
+    base: usize,
+    /// End of the registers in use while this frame runs: the next
+    /// frame's window starts here.
+    top: usize,
+    /// Where the result goes (absolute register), or `usize::MAX`.
+    ret: usize,
+    defers: u32,
+    records: u32,
+    masks: u32,
+    /// A clause frame: runs a handler clause for handle record `record`.
+    clause: bool,
+    record: u32,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    key: u32,
+    /// Inline clause: its frame, code and parameter registers.
+    frame: usize,
+    pc: u32,
+    params: u32,
+    /// Named handler operation: the cell (`NONE` for inline clauses).
+    cell: u32,
+    record: usize,
+}
+
+#[derive(Debug, Clone)]
+struct HandleRecord {
+    frame: usize,
+    result: u32,
+    cont: u32,
+    entries_start: usize,
+    defers: usize,
+}
+
+pub struct Vm<'h> {
+    pub prog: Rc<Program>,
+    stack: Vec<Value>,
+    frames: Vec<Frame>,
+    handlers: Vec<Entry>,
+    records: Vec<HandleRecord>,
+    /// Ranges of handler entries hidden while a clause of theirs runs.
+    masks: Vec<(usize, usize)>,
+    /// Entries pushed by `HandlePush` waiting for their `HandleEnter`.
+    pending: usize,
+    defers: Vec<(usize, Value)>,
+    pub host: &'h mut dyn Host,
+    /// Top-level cells by name (uniform call syntax at run time).
+    top_cells: std::collections::HashMap<String, u32>,
+}
+
+impl<'h> Vm<'h> {
+    pub fn new(prog: Rc<Program>, host: &'h mut dyn Host) -> Vm<'h> {
+        let top_cells = prog
+            .cells
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !c.name.contains(['.', '$']))
+            .map(|(i, c)| (c.name.to_string(), i as u32))
+            .collect();
+        Vm {
+            prog,
+            stack: Vec::with_capacity(1024),
+            frames: Vec::with_capacity(64),
+            handlers: Vec::new(),
+            records: Vec::new(),
+            masks: Vec::new(),
+            pending: 0,
+            defers: Vec::new(),
+            host,
+            top_cells,
+        }
+    }
+
+    pub fn cell_index(&self, name: &str) -> Option<usize> {
+        self.prog.cells.iter().position(|c| &*c.name == name)
+    }
+
+    /// Calls cell `cell` with `args` and runs it to completion.
+    pub fn call_cell(&mut self, cell: u32, args: Vec<Value>) -> VmResult<Value> {
+        let f = Value::Func(Rc::new(Func::Closure {
+            cell,
+            captures: Vec::new(),
+            name: None,
+        }));
+        self.call_value(&f, args)
+    }
+
+    fn top(&self) -> usize {
+        self.frames.last().map(|f| f.top).unwrap_or(0)
+    }
+
+    /// Calls a function value from Rust (builtins, defers, processes).
+    pub fn call_value(&mut self, f: &Value, args: Vec<Value>) -> VmResult<Value> {
+        match f {
+            Value::Func(func) => match &**func {
+                Func::Closure { cell, captures, .. } => {
+                    let stop = self.frames.len();
+                    let base = self.top();
+                    self.enter(
+                        *cell,
+                        base,
+                        args.into_iter(),
+                        captures,
+                        usize::MAX,
+                        false,
+                        0,
+                    )?;
+                    stacker::maybe_grow(256 * 1024, 4 * 1024 * 1024, || self.run(stop))
+                }
+                Func::Builtin(b) => crate::builtins::call(self, *b as usize, args),
+                Func::Compose(g, h) => {
+                    let mid = self.call_value(g, args)?;
+                    self.call_value(h, vec![mid])
+                }
+            },
+            other => fail(
+                ErrorKind::TypeError,
+                format!("{} is not callable", other.type_name()),
+            ),
+        }
+    }
+
+    /// Pushes a frame for `cell` at `base` with its arguments normalised
+    /// (spreads expanded, absent defaults, variadics packed) and captures.
+    #[allow(clippy::too_many_arguments)]
+    fn enter(
+        &mut self,
+        cell: u32,
+        base: usize,
+        args: impl Iterator<Item = Value>,
+        captures: &[Value],
+        ret: usize,
+        clause: bool,
+        record: u32,
+    ) -> VmResult<()> {
+        if self.frames.len() >= MAX_FRAMES {
+            return fail(
+                ErrorKind::StackOverflow,
+                format!("more than {MAX_FRAMES} nested calls"),
+            );
+        }
+        let prog = self.prog.clone();
+        let c = &prog.cells[cell as usize];
+        let np = c.nparams as usize;
+        let top = base + c.registers as usize;
+        if self.stack.len() < top {
+            self.stack.resize(top, Value::Null);
+        }
+        let mut given = Vec::with_capacity(np);
+        for a in args {
+            match a {
+                Value::Spread(inner) => match &*inner {
+                    Value::List(xs) | Value::Tuple(xs) => given.extend(xs.iter().cloned()),
+                    other => given.push(other.clone()),
+                },
+                v => given.push(v),
+            }
+        }
+        if c.variadic {
+            let fixed = np - 1;
+            let rest: Vec<Value> = if given.len() > fixed {
+                given.split_off(fixed)
+            } else {
+                Vec::new()
+            };
+            while given.len() < fixed {
+                given.push(Value::Absent);
+            }
+            given.push(Value::list(rest));
+        } else if given.len() > np {
+            return fail(
+                ErrorKind::TypeError,
+                format!("`{}` takes {np} argument(s), {} given", c.name, given.len()),
+            );
+        }
+        let n = given.len();
+        for (i, v) in given.into_iter().enumerate() {
+            self.stack[base + i] = v;
+        }
+        for i in n..np {
+            self.stack[base + i] = Value::Absent;
+        }
+        for (i, v) in captures.iter().enumerate() {
+            self.stack[base + np + i] = v.clone();
+        }
+        self.frames.push(Frame {
+            cell,
+            pc: 0,
+            base,
+            top,
+            ret,
+            defers: self.defers.len() as u32,
+            records: self.records.len() as u32,
+            masks: self.masks.len() as u32,
+            clause,
+            record,
+        });
+        Ok(())
+    }
+
+    /// Runs until the frame at index `stop` returns, handling aborts whose
+    /// `handle` lives in this run and unwinding the rest.
+    fn run(&mut self, stop: usize) -> VmResult<Value> {
+        loop {
+            match self.exec(stop) {
+                Ok(v) => return Ok(v),
+                Err(Unwind::Abort { record, value })
+                    if record < self.records.len() && self.records[record].frame >= stop =>
+                {
+                    let rec = self.records[record].clone();
+                    self.unwind_to(rec.frame + 1);
+                    self.run_defers_to(rec.defers);
+                    self.handlers.truncate(rec.entries_start);
+                    self.records.truncate(record);
+                    let f = &mut self.frames[rec.frame];
+                    f.pc = rec.cont;
+                    let slot = f.base + rec.result as usize;
+                    let masks = f.masks as usize;
+                    self.masks.truncate(
+                        masks.max(
+                            self.masks
+                                .iter()
+                                .position(|m| m.0 >= rec.entries_start)
+                                .unwrap_or(self.masks.len()),
+                        ),
+                    );
+                    self.stack[slot] = value;
+                }
+                Err(mut u) => {
+                    if let Unwind::Error(e) = &mut u {
+                        if e.trace.is_empty() {
+                            e.trace = self.stack_trace();
+                        }
+                    }
+                    self.unwind_to(stop);
+                    return Err(u);
+                }
+            }
+        }
+    }
+
+    /// Discards frames down to `len`, running their pending defers.
+    fn unwind_to(&mut self, len: usize) {
+        while self.frames.len() > len {
+            let f = self.frames[self.frames.len() - 1];
+            self.run_defers_to(f.defers as usize);
+            self.frames.pop();
+            self.drop_frame_state(&f);
+        }
+    }
+
+    fn drop_frame_state(&mut self, f: &Frame) {
+        if self.records.len() > f.records as usize {
+            let start = self.records[f.records as usize].entries_start;
+            self.handlers.truncate(start);
+            self.records.truncate(f.records as usize);
+        }
+        self.masks.truncate(f.masks as usize);
+    }
+
+    /// Runs (and drops) the defers registered after `len`, newest first;
+    /// errors in them are ignored while unwinding.
+    fn run_defers_to(&mut self, len: usize) {
+        while self.defers.len() > len {
+            if let Some((_, d)) = self.defers.pop() {
+                let _ = self.call_value(&d, Vec::new());
+            }
+        }
+    }
+
+    pub fn stack_trace(&self) -> Vec<TraceFrame> {
+        self.frames
+            .iter()
+            .rev()
+            .map(|f| {
+                let c = &self.prog.cells[f.cell as usize];
+                let pc = (f.pc as usize).min(c.lines.len().saturating_sub(1));
+                TraceFrame {
+                    cell: display_cell_name(&c.name),
+                    line: c.lines.get(pc).copied().unwrap_or(c.line),
+                }
+            })
+            .collect()
+    }
+
+    /// Finds the innermost visible handler entry for operation `key`.
+    fn find_handler(&self, key: u32) -> Option<usize> {
+        let mut i = self.handlers.len();
+        while i > 0 {
+            i -= 1;
+            if self.masks.iter().any(|(s, e)| i >= *s && i < *e) {
+                continue;
+            }
+            if self.handlers[i].key == key {
+                return Some(i);
+            }
+        }
+        None
+    }
+
+    /// The dispatch loop.
+    fn exec(&mut self, stop: usize) -> VmResult<Value> {
+        let prog = self.prog.clone();
+        let mut fi = self.frames.len() - 1;
+        let mut frame = self.frames[fi];
+        let mut cell = &prog.cells[frame.cell as usize];
+        let mut code = &cell.code[..];
+        let mut pc = frame.pc as usize;
+        let mut base = frame.base;
+        macro_rules! reg {
+            ($r:expr) => {
+                self.stack[base + $r as usize]
+            };
+        }
+        macro_rules! save {
+            () => {
+                self.frames[fi].pc = pc as u32;
+            };
+        }
+        macro_rules! reload {
+            () => {{
+                fi = self.frames.len() - 1;
+                frame = self.frames[fi];
+                cell = &prog.cells[frame.cell as usize];
+                code = &cell.code[..];
+                pc = frame.pc as usize;
+                base = frame.base;
+            }};
+        }
+        macro_rules! tryv {
+            ($e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err(e) => {
+                        save!();
+                        return Err(e);
+                    }
+                }
+            };
+        }
+        loop {
+            let ins = code[pc];
+            pc += 1;
+            match ins.op {
+                Op::Move => {
+                    let v = reg!(ins.b).clone();
+                    reg!(ins.a) = v;
+                }
+                Op::LoadConst => reg!(ins.a) = cell.consts[ins.b as usize].clone(),
+                Op::LoadNull => reg!(ins.a) = Value::Null,
+                Op::LoadBool => reg!(ins.a) = Value::Bool(ins.b != 0),
+                Op::LoadAbsent => reg!(ins.a) = Value::Absent,
+                Op::JumpIfPresent => {
+                    if !matches!(reg!(ins.a), Value::Absent) {
+                        pc = ins.b as usize;
+                    }
+                }
+                Op::Add | Op::Sub | Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Mul => {
+                    let (x, y) = (&reg!(ins.b), &reg!(ins.c));
+                    let v = if let (Value::Int(p), Value::Int(q)) = (x, y) {
+                        match ins.op {
+                            Op::Add => match p.checked_add(*q) {
+                                Some(s) => Value::Int(s),
+                                None => tryv!(ops::binary(ins.op, x, y)),
+                            },
+                            Op::Sub => match p.checked_sub(*q) {
+                                Some(s) => Value::Int(s),
+                                None => tryv!(ops::binary(ins.op, x, y)),
+                            },
+                            Op::Mul => match p.checked_mul(*q) {
+                                Some(s) => Value::Int(s),
+                                None => tryv!(ops::binary(ins.op, x, y)),
+                            },
+                            Op::Lt => Value::Bool(p < q),
+                            Op::Le => Value::Bool(p <= q),
+                            Op::Gt => Value::Bool(p > q),
+                            _ => Value::Bool(p >= q),
+                        }
+                    } else {
+                        tryv!(ops::binary(ins.op, x, y))
+                    };
+                    reg!(ins.a) = v;
+                }
+                Op::Div
+                | Op::IntDiv
+                | Op::Mod
+                | Op::Pow
+                | Op::Concat
+                | Op::BitAnd
+                | Op::BitOr
+                | Op::BitXor
+                | Op::Shl
+                | Op::Shr
+                | Op::Eq
+                | Op::Ne
+                | Op::Cmp
+                | Op::In
+                | Op::Range
+                | Op::RangeIncl => {
+                    let v = tryv!(ops::binary(ins.op, &reg!(ins.b), &reg!(ins.c)));
+                    reg!(ins.a) = v;
+                }
+                Op::Compose => {
+                    let f = Func::Compose(reg!(ins.b).clone(), reg!(ins.c).clone());
+                    reg!(ins.a) = Value::Func(Rc::new(f));
+                }
+                Op::Neg => {
+                    let v = tryv!(ops::neg(&reg!(ins.b)));
+                    reg!(ins.a) = v;
+                }
+                Op::Not => {
+                    let v = match &reg!(ins.b) {
+                        Value::Bool(b) => Value::Bool(!b),
+                        other => tryv!(fail(
+                            ErrorKind::TypeError,
+                            format!("`not` takes a Bool, not {}", other.type_name())
+                        )),
+                    };
+                    reg!(ins.a) = v;
+                }
+                Op::BitNot => {
+                    let v = match &reg!(ins.b) {
+                        Value::Int(i) => Value::Int(!i),
+                        other => tryv!(fail(
+                            ErrorKind::TypeError,
+                            format!("`~` takes an Int, not {}", other.type_name())
+                        )),
+                    };
+                    reg!(ins.a) = v;
+                }
+                Op::Jump => pc = ins.a as usize,
+                Op::JumpIfFalse => {
+                    if matches!(reg!(ins.a), Value::Bool(false)) {
+                        pc = ins.b as usize;
+                    }
+                }
+                Op::JumpIfTrue => {
+                    if matches!(reg!(ins.a), Value::Bool(true)) {
+                        pc = ins.b as usize;
+                    }
+                }
+                Op::JumpIfNull => {
+                    if reg!(ins.a).is_null() {
+                        pc = ins.b as usize;
+                    }
+                }
+                Op::JumpIfNotNull => {
+                    if !reg!(ins.a).is_null() {
+                        pc = ins.b as usize;
+                    }
+                }
+                Op::Call => {
+                    save!();
+                    let nb = frame.top;
+                    let callee = &prog.cells[ins.b as usize];
+                    let argbase = base + ins.a as usize + 1;
+                    let n = ins.c as usize;
+                    if n == callee.nparams as usize
+                        && !callee.variadic
+                        && self.frames.len() < MAX_FRAMES
+                    {
+                        // The fast path: arguments are in parameter order.
+                        let top = nb + callee.registers as usize;
+                        if self.stack.len() < top {
+                            self.stack.resize(top, Value::Null);
+                        }
+                        for i in 0..n {
+                            let v = std::mem::replace(&mut self.stack[argbase + i], Value::Null);
+                            if let Value::Spread(_) = v {
+                                self.stack[argbase + i] = v;
+                                break;
+                            }
+                            self.stack[nb + i] = v;
+                        }
+                        if (0..n).any(|i| matches!(self.stack[argbase + i], Value::Spread(_))) {
+                            let args: Vec<Value> = (0..n)
+                                .map(|i| std::mem::take(&mut self.stack[argbase + i]))
+                                .collect();
+                            tryv!(self.enter(
+                                ins.b,
+                                nb,
+                                args.into_iter(),
+                                &[],
+                                base + ins.a as usize,
+                                false,
+                                0
+                            ));
+                        } else {
+                            self.frames.push(Frame {
+                                cell: ins.b,
+                                pc: 0,
+                                base: nb,
+                                top,
+                                ret: base + ins.a as usize,
+                                defers: self.defers.len() as u32,
+                                records: self.records.len() as u32,
+                                masks: self.masks.len() as u32,
+                                clause: false,
+                                record: 0,
+                            });
+                        }
+                    } else {
+                        let args: Vec<Value> = (0..n)
+                            .map(|i| std::mem::take(&mut self.stack[argbase + i]))
+                            .collect();
+                        tryv!(self.enter(
+                            ins.b,
+                            nb,
+                            args.into_iter(),
+                            &[],
+                            base + ins.a as usize,
+                            false,
+                            0
+                        ));
+                    }
+                    reload!();
+                }
+                Op::CallValue | Op::CallMethod => {
+                    save!();
+                    let argbase = base + ins.a as usize + 1;
+                    let args: Vec<Value> = (0..ins.c as usize)
+                        .map(|i| std::mem::take(&mut self.stack[argbase + i]))
+                        .collect();
+                    let ret = base + ins.a as usize;
+                    let target = if ins.op == Op::CallValue {
+                        Target::Value(reg!(ins.a).clone())
+                    } else {
+                        tryv!(self.method_target(ins.b, &args))
+                    };
+                    let (f, args) = match target {
+                        Target::Value(f) => (f, args),
+                        Target::Field(f) => (f, args.into_iter().skip(1).collect()),
+                        Target::Cell(c) => {
+                            let nb = frame.top;
+                            tryv!(self.enter(c, nb, args.into_iter(), &[], ret, false, 0));
+                            reload!();
+                            continue;
+                        }
+                        Target::Native(name) => {
+                            let v = tryv!(crate::process::method(self, &name, args));
+                            self.stack[ret] = v;
+                            continue;
+                        }
+                    };
+                    match &f {
+                        Value::Func(func) => match &**func {
+                            Func::Closure {
+                                cell: c, captures, ..
+                            } => {
+                                let nb = frame.top;
+                                tryv!(self.enter(
+                                    *c,
+                                    nb,
+                                    args.into_iter(),
+                                    captures,
+                                    ret,
+                                    false,
+                                    0
+                                ));
+                                reload!();
+                            }
+                            _ => {
+                                let v = tryv!(self.call_value(&f, args));
+                                self.stack[ret] = v;
+                            }
+                        },
+                        other => tryv!(fail(
+                            ErrorKind::TypeError,
+                            format!("{} is not callable", other.type_name())
+                        )),
+                    }
+                }
+                Op::CallBuiltin => {
+                    save!();
+                    let argbase = base + ins.a as usize + 1;
+                    let mut args = Vec::with_capacity(ins.c as usize);
+                    for i in 0..ins.c as usize {
+                        match std::mem::take(&mut self.stack[argbase + i]) {
+                            Value::Spread(inner) => match &*inner {
+                                Value::List(xs) | Value::Tuple(xs) => {
+                                    args.extend(xs.iter().cloned())
+                                }
+                                other => args.push(other.clone()),
+                            },
+                            v => args.push(v),
+                        }
+                    }
+                    let v = tryv!(crate::builtins::call(self, ins.b as usize, args));
+                    self.stack[base + ins.a as usize] = v;
+                    // A builtin that called back may have grown the stack;
+                    // frames are unchanged.
+                }
+                Op::Return | Op::Resume => {
+                    let v = std::mem::take(&mut reg!(ins.a));
+                    save!();
+                    let f = self.frames[fi];
+                    if self.defers.len() > f.defers as usize && !f.clause {
+                        // Defers still pending in this cell (a `return`
+                        // out of blocks with defers).
+                        while self.defers.len() > f.defers as usize {
+                            let (_, d) = self.defers.pop().unwrap_or((0, Value::Null));
+                            tryv!(self.call_value(&d, Vec::new()));
+                        }
+                    }
+                    self.frames.pop();
+                    self.drop_frame_state(&f);
+                    if f.ret != usize::MAX {
+                        self.stack[f.ret] = v.clone();
+                    }
+                    if self.frames.len() <= stop {
+                        return Ok(v);
+                    }
+                    reload!();
+                }
+                Op::SpreadArg => {
+                    let v = std::mem::take(&mut reg!(ins.a));
+                    reg!(ins.a) = Value::Spread(Rc::new(v));
+                }
+                Op::LoadCell => {
+                    let c = &prog.cells[ins.b as usize];
+                    reg!(ins.a) = Value::Func(Rc::new(Func::Closure {
+                        cell: ins.b,
+                        captures: Vec::new(),
+                        name: (!c.lambda).then(|| c.name.clone()),
+                    }));
+                }
+                Op::LoadBuiltin => reg!(ins.a) = Value::Func(Rc::new(Func::Builtin(ins.b as u16))),
+                Op::Closure => {
+                    let n = prog.cells[ins.b as usize].captures as usize;
+                    let caps = (0..n).map(|i| reg!(ins.c as usize + i).clone()).collect();
+                    reg!(ins.a) = Value::Func(Rc::new(Func::Closure {
+                        cell: ins.b,
+                        captures: caps,
+                        name: None,
+                    }));
+                }
+                Op::CallTool => {
+                    save!();
+                    let v = tryv!(self.call_tool(ins.b as usize, &reg!(ins.c).clone(), frame.cell));
+                    reg!(ins.a) = v;
+                }
+                Op::Perform => {
+                    save!();
+                    let argbase = base + ins.a as usize + 1;
+                    let args: Vec<Value> = (0..ins.c as usize)
+                        .map(|i| std::mem::take(&mut self.stack[argbase + i]))
+                        .collect();
+                    let ret = base + ins.a as usize;
+                    let opname = prog.names[ins.b as usize].clone();
+                    self.host.event("effect", Some(&opname), None);
+                    match self.find_handler(ins.b) {
+                        Some(i) => {
+                            let e = self.handlers[i].clone();
+                            let rec = &self.records[e.record];
+                            self.masks.push((rec.entries_start, self.handlers.len()));
+                            let masks = self.masks.len() as u32 - 1;
+                            if e.cell == NONE {
+                                let hf = self.frames[e.frame];
+                                for (k, v) in args.into_iter().enumerate() {
+                                    self.stack[hf.base + e.params as usize + k] = v;
+                                }
+                                self.frames.push(Frame {
+                                    cell: hf.cell,
+                                    pc: e.pc,
+                                    base: hf.base,
+                                    top: frame.top,
+                                    ret,
+                                    defers: self.defers.len() as u32,
+                                    records: self.records.len() as u32,
+                                    masks,
+                                    clause: true,
+                                    record: e.record as u32,
+                                });
+                            } else {
+                                let nb = frame.top;
+                                tryv!(self.enter(e.cell, nb, args.into_iter(), &[], ret, false, 0));
+                                let last = self.frames.len() - 1;
+                                self.frames[last].masks = masks;
+                            }
+                            reload!();
+                        }
+                        None => {
+                            let v = tryv!(self.unhandled(ins.b, args, frame.cell));
+                            self.stack[ret] = v;
+                        }
+                    }
+                }
+                Op::HandlePush => {
+                    self.handlers.push(Entry {
+                        key: ins.a,
+                        frame: fi,
+                        pc: ins.b,
+                        params: ins.c,
+                        cell: NONE,
+                        record: 0,
+                    });
+                    self.pending += 1;
+                }
+                Op::HandlePushNamed => {
+                    for (key, c) in &prog.handlers[ins.a as usize] {
+                        self.handlers.push(Entry {
+                            key: *key,
+                            frame: fi,
+                            pc: 0,
+                            params: 0,
+                            cell: *c,
+                            record: 0,
+                        });
+                        self.pending += 1;
+                    }
+                }
+                Op::HandleEnter => {
+                    let start = self.handlers.len() - self.pending;
+                    self.pending = 0;
+                    let id = self.records.len();
+                    for e in &mut self.handlers[start..] {
+                        e.record = id;
+                    }
+                    self.records.push(HandleRecord {
+                        frame: fi,
+                        result: ins.a,
+                        cont: ins.b,
+                        entries_start: start,
+                        defers: self.defers.len(),
+                    });
+                }
+                Op::HandlePop => {
+                    if let Some(r) = self.records.pop() {
+                        self.handlers.truncate(r.entries_start);
+                    }
+                }
+                Op::HandleAbort => {
+                    let v = std::mem::take(&mut reg!(ins.a));
+                    save!();
+                    let record = self.frames[fi].record as usize;
+                    return Err(Unwind::Abort { record, value: v });
+                }
+                Op::DeferPush => {
+                    let d = reg!(ins.a).clone();
+                    self.defers.push((fi, d));
+                }
+                Op::DeferRun => {
+                    save!();
+                    for _ in 0..ins.a {
+                        if let Some((_, d)) = self.defers.pop() {
+                            tryv!(self.call_value(&d, Vec::new()));
+                        }
+                    }
+                }
+                Op::MakeList | Op::MakeSet | Op::MakeTuple => {
+                    let items: Vec<Value> = (0..ins.c as usize)
+                        .map(|i| reg!(ins.b as usize + i).clone())
+                        .collect();
+                    reg!(ins.a) = match ins.op {
+                        Op::MakeList => Value::list(items),
+                        Op::MakeTuple => Value::tuple(items),
+                        _ => Value::Set(Rc::new(items.into_iter().collect())),
+                    };
+                }
+                Op::MakeMap => {
+                    let m = (0..ins.c as usize)
+                        .map(|i| {
+                            (
+                                reg!(ins.b as usize + 2 * i).clone(),
+                                reg!(ins.b as usize + 2 * i + 1).clone(),
+                            )
+                        })
+                        .collect();
+                    reg!(ins.a) = Value::Map(Rc::new(m));
+                }
+                Op::Push => {
+                    let v = reg!(ins.b).clone();
+                    let spread = ins.c == 1;
+                    tryv!(push(&mut reg!(ins.a), v, spread));
+                }
+                Op::Insert => {
+                    let k = reg!(ins.b).clone();
+                    let v = reg!(ins.b + 1).clone();
+                    match &mut reg!(ins.a) {
+                        Value::Map(m) => {
+                            Rc::make_mut(m).insert(k, v);
+                        }
+                        other => {
+                            let t = other.type_name();
+                            tryv!(fail(
+                                ErrorKind::TypeError,
+                                format!("cannot insert into {t}")
+                            ))
+                        }
+                    }
+                }
+                Op::MakeRecord => {
+                    save!();
+                    let ti = ins.b as usize;
+                    let n = prog.records[ti]
+                        .as_ref()
+                        .map(|r| r.fields.len())
+                        .unwrap_or(0);
+                    let fields: Vec<Value> =
+                        (0..n).map(|i| reg!(ins.c as usize + i).clone()).collect();
+                    let v = tryv!(self.make_record(ti, fields));
+                    reg!(ins.a) = v;
+                }
+                Op::MakeObject => {
+                    let p = &prog.module.processes[ins.b as usize];
+                    reg!(ins.a) = Value::Object(Rc::new(Object {
+                        type_name: p.name.clone(),
+                        kind: p.kind.clone(),
+                        process: ins.b,
+                        state: std::cell::RefCell::new(ObjectState::default()),
+                    }));
+                }
+                Op::MakeVariant => {
+                    let (ty, tag) = prog.variants[ins.b as usize].clone();
+                    let arity = ty.variants[tag as usize].1;
+                    let payload = if ins.c == NONE {
+                        Vec::new()
+                    } else {
+                        (0..arity)
+                            .map(|i| reg!(ins.c as usize + i).clone())
+                            .collect()
+                    };
+                    reg!(ins.a) = Value::Variant(Rc::new(Variant { ty, tag, payload }));
+                }
+                Op::GetField => {
+                    let v = tryv!(self.get_field(&reg!(ins.b), ins.c));
+                    reg!(ins.a) = v;
+                }
+                Op::SetField => {
+                    save!();
+                    let v = reg!(ins.c).clone();
+                    let mut target = std::mem::take(&mut reg!(ins.a));
+                    let r = self.set_field(&mut target, ins.b, v);
+                    reg!(ins.a) = target;
+                    tryv!(r);
+                }
+                Op::GetIndex => {
+                    let v = tryv!(get_index(&reg!(ins.b), &reg!(ins.c)));
+                    reg!(ins.a) = v;
+                }
+                Op::SetIndex => {
+                    let i = reg!(ins.b).clone();
+                    let v = reg!(ins.c).clone();
+                    tryv!(set_index(&mut reg!(ins.a), &i, v));
+                }
+                Op::IterInit => {
+                    let it = tryv!(iter_of(&reg!(ins.b)));
+                    reg!(ins.a) = Value::Iter(Rc::new(std::cell::RefCell::new(it)));
+                }
+                Op::IterRange | Op::IterRangeIncl => {
+                    let (Value::Int(lo), Value::Int(hi)) = (&reg!(ins.b), &reg!(ins.c)) else {
+                        let (x, y) = (reg!(ins.b).clone(), reg!(ins.c).clone());
+                        tryv!(ops::binary(Op::Range, &x, &y));
+                        continue;
+                    };
+                    let end = if ins.op == Op::IterRangeIncl {
+                        hi.saturating_add(1)
+                    } else {
+                        *hi
+                    };
+                    let it = Iter::Range { next: *lo, end };
+                    reg!(ins.a) = Value::Iter(Rc::new(std::cell::RefCell::new(it)));
+                }
+                Op::IterNext => {
+                    let next = match &reg!(ins.b) {
+                        Value::Iter(it) => {
+                            let mut it = it.borrow_mut();
+                            match &mut *it {
+                                Iter::Range { next, end } => {
+                                    if *next < *end {
+                                        *next += 1;
+                                        Some(Value::Int(*next - 1))
+                                    } else {
+                                        None
+                                    }
+                                }
+                                Iter::Seq { items, at } => {
+                                    let v = items.get(*at).cloned();
+                                    *at += 1;
+                                    v
+                                }
+                                Iter::Keys { items, at } => {
+                                    let v = items.get(*at).cloned();
+                                    *at += 1;
+                                    v
+                                }
+                            }
+                        }
+                        _ => None,
+                    };
+                    match next {
+                        Some(v) => reg!(ins.a) = v,
+                        None => pc = ins.c as usize,
+                    }
+                }
+                Op::TestVariant => {
+                    let b = match &reg!(ins.b) {
+                        Value::Variant(v) if ins.c != NONE => {
+                            let (ty, tag) = &prog.variants[ins.c as usize];
+                            Rc::ptr_eq(&v.ty, ty) && v.tag == *tag
+                        }
+                        _ => false,
+                    };
+                    reg!(ins.a) = Value::Bool(b);
+                }
+                Op::GetPayload => {
+                    let v = match &reg!(ins.b) {
+                        Value::Variant(v) => v.payload.get(ins.c as usize).cloned(),
+                        _ => None,
+                    };
+                    reg!(ins.a) = v.unwrap_or(Value::Null);
+                }
+                Op::TestType => {
+                    let b = test_type(&prog, &prog.type_tests[ins.c as usize], &reg!(ins.b));
+                    reg!(ins.a) = Value::Bool(b);
+                }
+                Op::Convert => {
+                    let v = tryv!(convert(
+                        &prog,
+                        &prog.type_tests[ins.c as usize],
+                        &reg!(ins.b)
+                    ));
+                    reg!(ins.a) = v;
+                }
+                Op::ExpectSchema => {
+                    save!();
+                    let t = prog.type_tests[ins.c as usize].clone();
+                    let x = reg!(ins.b).clone();
+                    let v = tryv!(self.expect_schema(&t, &x));
+                    reg!(ins.a) = v;
+                }
+                Op::Len => {
+                    let v = tryv!(crate::builtins::length(&reg!(ins.b)));
+                    reg!(ins.a) = Value::Int(v);
+                }
+                Op::SliceFrom | Op::SliceMid => {
+                    let drop_end = if ins.op == Op::SliceMid {
+                        let d = code.get(pc).map(|n| n.a as usize).unwrap_or(0);
+                        pc += 1;
+                        d
+                    } else {
+                        0
+                    };
+                    let v = match &reg!(ins.b) {
+                        Value::List(xs) | Value::Tuple(xs) => {
+                            let from = (ins.c as usize).min(xs.len());
+                            let to = xs.len().saturating_sub(drop_end).max(from);
+                            Value::list(xs[from..to].to_vec())
+                        }
+                        other => tryv!(fail(
+                            ErrorKind::TypeError,
+                            format!("cannot slice {}", other.type_name())
+                        )),
+                    };
+                    reg!(ins.a) = v;
+                }
+                Op::IndexFromEnd => {
+                    let v = match &reg!(ins.b) {
+                        Value::List(xs) | Value::Tuple(xs) if xs.len() >= ins.c as usize => {
+                            xs[xs.len() - ins.c as usize].clone()
+                        }
+                        _ => tryv!(fail(ErrorKind::IndexOutOfBounds, "index out of bounds")),
+                    };
+                    reg!(ins.a) = v;
+                }
+                Op::Format => {
+                    let s = if ins.c == NONE {
+                        reg!(ins.b).display()
+                    } else {
+                        tryv!(format::format(&reg!(ins.b), &prog.specs[ins.c as usize]))
+                    };
+                    reg!(ins.a) = Value::str(s);
+                }
+                Op::Join => {
+                    let mut s = String::new();
+                    for i in 0..ins.c as usize {
+                        reg!(ins.b as usize + i).write_display(&mut s);
+                    }
+                    reg!(ins.a) = Value::str(s);
+                }
+                Op::Try => {
+                    let x = reg!(ins.b).clone();
+                    let early = match &x {
+                        Value::Variant(v) if v.ty.id == crate::value::RESULT_TYPE => {
+                            if v.tag == 0 {
+                                reg!(ins.a) = v.payload[0].clone();
+                                None
+                            } else {
+                                Some(x.clone())
+                            }
+                        }
+                        Value::Null | Value::Absent => Some(Value::Null),
+                        _ => {
+                            reg!(ins.a) = x.clone();
+                            None
+                        }
+                    };
+                    if let Some(v) = early {
+                        // Return it from this cell (defers run).
+                        reg!(ins.a) = v;
+                        pc -= 1;
+                        let a = ins.a;
+                        // Re-dispatch as a `Return a`.
+                        save!();
+                        let f = self.frames[fi];
+                        let v = std::mem::take(&mut reg!(a));
+                        while self.defers.len() > f.defers as usize {
+                            let (_, d) = self.defers.pop().unwrap_or((0, Value::Null));
+                            tryv!(self.call_value(&d, Vec::new()));
+                        }
+                        self.frames.pop();
+                        self.drop_frame_state(&f);
+                        if f.ret != usize::MAX {
+                            self.stack[f.ret] = v.clone();
+                        }
+                        if self.frames.len() <= stop {
+                            return Ok(v);
+                        }
+                        reload!();
+                    }
+                }
+                Op::NotNull => {
+                    if reg!(ins.b).is_null() {
+                        tryv!(fail(ErrorKind::NullValue, "`!` on a null value"));
+                    }
+                    let v = reg!(ins.b).clone();
+                    reg!(ins.a) = v;
+                }
+                Op::Await => {
+                    let v = await_value(&reg!(ins.b));
+                    reg!(ins.a) = v;
+                }
+                Op::TraceRef => {
+                    let (run, seq) = self.host.trace_ref();
+                    reg!(ins.a) = Value::TraceRef(Rc::new((run, seq)));
+                }
+                Op::Halt => {
+                    let m = reg!(ins.a).display();
+                    tryv!(fail(ErrorKind::Halt, m));
+                }
+                Op::Emit => {
+                    let mut s = reg!(ins.a).display();
+                    s.push('\n');
+                    self.host.out(&s);
+                    self.host
+                        .event("emit", None, Some(s.trim_end_matches('\n')));
+                }
+                Op::MatchFail => {
+                    let m = format!("no pattern matches {}", reg!(ins.a).nested());
+                    tryv!(fail(ErrorKind::MatchFailed, m));
+                }
+                Op::CheckRecord => {
+                    save!();
+                    let v = reg!(ins.a).clone();
+                    tryv!(self.check_constraints(&v));
+                }
+                Op::Raise => {
+                    let kind = cell.consts[ins.a as usize].display();
+                    let msg = cell.consts[ins.b as usize].display();
+                    let k = ErrorKind::from_keyword(&kind).unwrap_or(ErrorKind::TypeError);
+                    tryv!(fail(k, msg));
+                }
+                Op::Nop => {}
+            }
+        }
+    }
+
+    /// What `CallMethod` calls (§4.5 order): a function-valued record
+    /// field, a method of the receiver's type, a process method, then a
+    /// top-level cell or builtin by uniform call syntax.
+    fn method_target(&self, name: u32, args: &[Value]) -> VmResult<Target> {
+        let prog = &self.prog;
+        let mname = &prog.names[name as usize];
+        let Some(recv) = args.first() else {
+            return fail(
+                ErrorKind::UndefinedCell,
+                format!("no receiver for `{mname}`"),
+            );
+        };
+        if let Value::Record(r) = recv {
+            if let Some(i) = field_pos(prog, &r.ty, name) {
+                if let f @ Value::Func(_) = &r.fields[i] {
+                    return Ok(Target::Field(f.clone()));
+                }
+            }
+        }
+        let tname = runtime_type_key(recv);
+        if let Some(c) = prog.methods.get(&(tname.clone(), name)) {
+            return Ok(Target::Cell(*c));
+        }
+        if let Value::Object(_) = recv {
+            return Ok(Target::Native(mname.clone()));
+        }
+        if let Some(c) = self.top_cells.get(mname) {
+            return Ok(Target::Cell(*c));
+        }
+        if let Some(b) = lumen_compiler::builtins::index(mname) {
+            return Ok(Target::Value(Value::Func(Rc::new(Func::Builtin(b as u16)))));
+        }
+        fail(
+            ErrorKind::UndefinedCell,
+            format!("no method `{mname}` for {}", recv.type_name()),
+        )
+    }
+
+    fn unhandled(&mut self, key: u32, args: Vec<Value>, cell: u32) -> VmResult<Value> {
+        let prog = self.prog.clone();
+        let name = &prog.names[key as usize];
+        if let Some(ti) = prog.effect_tools.get(&key) {
+            let params = prog.effect_params.get(&key).cloned().unwrap_or_default();
+            let m: std::collections::BTreeMap<Value, Value> = args
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let k = params.get(i).cloned().unwrap_or_else(|| format!("arg{i}"));
+                    (Value::str(k), v)
+                })
+                .collect();
+            return self.call_tool(*ti, &Value::Map(Rc::new(m)), cell);
+        }
+        fail(
+            ErrorKind::UnhandledEffect,
+            format!("unhandled effect {name}"),
+        )
+    }
+
+    pub fn call_tool(&mut self, ti: usize, args: &Value, cell: u32) -> VmResult<Value> {
+        let prog = self.prog.clone();
+        let tool = &prog.module.tools[ti];
+        let json_args = match crate::value::to_serde(args) {
+            Ok(j) => j,
+            Err(e) => return fail(ErrorKind::ToolError, format!("tool '{}': {e}", tool.alias)),
+        };
+        // Top-level grants, overridden key by key by the agent's (§10.2).
+        let mut policy = prog
+            .module
+            .grants
+            .get(&tool.alias)
+            .cloned()
+            .unwrap_or_default();
+        let cname = &prog.cells[cell as usize].name;
+        if let Some((owner, _)) = cname.split_once('.') {
+            if let Some(g) = prog.module.grants.get(&format!("{owner}/{}", tool.alias)) {
+                for (k, v) in g {
+                    policy.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        let out = self.host.tool(ToolCall {
+            alias: &tool.alias,
+            id: &tool.id,
+            version: tool.version.as_deref(),
+            args: json_args,
+            policy,
+        })?;
+        Ok(crate::value::from_json(&out))
+    }
+
+    pub fn make_record(&mut self, ti: usize, mut fields: Vec<Value>) -> VmResult<Value> {
+        let prog = self.prog.clone();
+        let Some(rt) = prog.records[ti].clone() else {
+            return fail(ErrorKind::TypeError, "not a record type");
+        };
+        for (i, f) in fields.iter_mut().enumerate() {
+            if matches!(f, Value::Absent) {
+                *f = match prog.field_cells[ti].get(i).and_then(|x| x.0) {
+                    Some(c) => self.call_cell(c as u32, Vec::new())?,
+                    None => Value::Null,
+                };
+            }
+        }
+        let v = Value::Record(Rc::new(Record { ty: rt, fields }));
+        self.check_constraints(&v)?;
+        Ok(v)
+    }
+
+    /// The `where` conditions of a record, in declaration order.
+    pub fn check_constraints(&mut self, v: &Value) -> VmResult<()> {
+        let Value::Record(r) = v else {
+            return Ok(());
+        };
+        let prog = self.prog.clone();
+        let ti = r.ty.id as usize;
+        for (i, (_, c)) in prog.field_cells[ti].iter().enumerate() {
+            if let Some(c) = c {
+                let ok = self.call_cell(*c as u32, vec![v.clone()])?;
+                if !matches!(ok, Value::Bool(true)) {
+                    return fail(
+                        ErrorKind::ConstraintViolation,
+                        format!(
+                            "{}.{}: the `where` condition does not hold for {}",
+                            r.ty.name,
+                            r.ty.fields[i],
+                            v.nested()
+                        ),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn get_field(&self, v: &Value, name: u32) -> VmResult<Value> {
+        let prog = &self.prog;
+        match v {
+            Value::Record(r) => {
+                if let Some(i) = field_pos(prog, &r.ty, name) {
+                    return Ok(r.fields[i].clone());
+                }
+            }
+            Value::Tuple(xs) => {
+                if let Ok(i) = prog.names[name as usize].parse::<usize>() {
+                    if let Some(x) = xs.get(i) {
+                        return Ok(x.clone());
+                    }
+                    return fail(
+                        ErrorKind::IndexOutOfBounds,
+                        format!("tuple index {i} out of bounds (length {})", xs.len()),
+                    );
+                }
+            }
+            Value::Map(m) => {
+                let key = Value::str(prog.names[name as usize].clone());
+                return match m.get(&key) {
+                    Some(x) => Ok(x.clone()),
+                    None => fail(
+                        ErrorKind::KeyNotFound,
+                        format!("key {} not found", key.nested()),
+                    ),
+                };
+            }
+            Value::Null | Value::Absent => {
+                return fail(
+                    ErrorKind::NullValue,
+                    format!("field `{}` of null", prog.names[name as usize]),
+                )
+            }
+            _ => {}
+        }
+        fail(
+            ErrorKind::TypeError,
+            format!(
+                "{} has no field `{}`",
+                v.type_name(),
+                prog.names[name as usize]
+            ),
+        )
+    }
+
+    fn set_field(&mut self, target: &mut Value, name: u32, v: Value) -> VmResult<()> {
+        let prog = self.prog.clone();
+        match target {
+            Value::Record(r) => {
+                let Some(i) = field_pos(&prog, &r.ty, name) else {
+                    return fail(
+                        ErrorKind::TypeError,
+                        format!("{} has no field `{}`", r.ty.name, prog.names[name as usize]),
+                    );
+                };
+                Rc::make_mut(r).fields[i] = v;
+            }
+            Value::Map(m) => {
+                Rc::make_mut(m).insert(Value::str(prog.names[name as usize].clone()), v);
+                return Ok(());
+            }
+            other => {
+                return fail(
+                    ErrorKind::TypeError,
+                    format!("cannot set a field of {}", other.type_name()),
+                )
+            }
+        }
+        self.check_constraints(target)
+    }
+
+    fn expect_schema(&mut self, t: &TypeTest, x: &Value) -> VmResult<Value> {
+        let prog = self.prog.clone();
+        let TypeTest::Named(name) = t else {
+            return Ok(x.clone());
+        };
+        let Some(&ti) = prog.type_index.get(name) else {
+            return fail(ErrorKind::SchemaMismatch, format!("no record `{name}`"));
+        };
+        let (Some(rt), Value::Map(m)) = (prog.records[ti].clone(), x) else {
+            if test_type(&prog, t, x) {
+                return Ok(x.clone());
+            }
+            return fail(
+                ErrorKind::SchemaMismatch,
+                format!("expected an object for `{name}`, found {}", x.type_name()),
+            );
+        };
+        let finfo = &prog.module.types[ti].fields;
+        let mut fields = Vec::with_capacity(rt.fields.len());
+        for f in finfo {
+            match m.get(&Value::str(f.name.clone())) {
+                Some(v) => {
+                    if !test_type(&prog, &crate::program::parse_type_test(&f.ty), v) {
+                        return fail(
+                            ErrorKind::SchemaMismatch,
+                            format!(
+                                "field `{}` of `{name}` should be {}, found {}",
+                                f.name,
+                                f.ty,
+                                v.type_name()
+                            ),
+                        );
+                    }
+                    fields.push(v.clone());
+                }
+                None if f.default.is_some() => fields.push(Value::Absent),
+                None => {
+                    return fail(
+                        ErrorKind::SchemaMismatch,
+                        format!("field `{}` of `{name}` is missing", f.name),
+                    )
+                }
+            }
+        }
+        self.make_record(ti, fields)
+    }
+}
+
+enum Target {
+    /// A function value called with the arguments as they are.
+    Value(Value),
+    /// A function stored in a record field: called without the receiver.
+    Field(Value),
+    /// A cell (method or top-level cell by uniform call syntax).
+    Cell(u32),
+    /// A built-in method of a process instance (§11).
+    Native(String),
+}
+
+/// Where field `name` (an interned id) is in a record of type `t`.
+fn field_pos(prog: &Program, t: &crate::value::RecordType, name: u32) -> Option<usize> {
+    match prog.record_field_ids.get(t.id as usize) {
+        Some(ids) => ids.iter().position(|f| *f == name),
+        // Records the runtime makes (a machine's state record).
+        None => t
+            .fields
+            .iter()
+            .position(|f| *f == prog.names[name as usize]),
+    }
+}
+
+/// The key of a value's type in the method table.
+fn runtime_type_key(v: &Value) -> String {
+    match v {
+        Value::Int(_) => "Int".into(),
+        Value::Float(_) => "Float".into(),
+        Value::Str(_) => "String".into(),
+        Value::Bool(_) => "Bool".into(),
+        Value::Bytes(_) => "Bytes".into(),
+        Value::List(_) => "list".into(),
+        Value::Map(_) => "map".into(),
+        Value::Set(_) => "set".into(),
+        Value::Tuple(_) => "tuple".into(),
+        other => other.type_name(),
+    }
+}
+
+/// Cell names as stack traces show them: lambdas and clauses by their
+/// enclosing cell.
+fn display_cell_name(n: &str) -> String {
+    n.to_string()
+}
+
+fn push(target: &mut Value, v: Value, spread: bool) -> VmResult<()> {
+    match target {
+        Value::List(xs) | Value::Tuple(xs) => {
+            let xs = Rc::make_mut(xs);
+            if spread {
+                match v {
+                    Value::List(ys) | Value::Tuple(ys) => xs.extend(ys.iter().cloned()),
+                    Value::Set(ys) => xs.extend(ys.iter().cloned()),
+                    other => xs.push(other),
+                }
+            } else {
+                xs.push(v);
+            }
+        }
+        Value::Set(s) => {
+            let s = Rc::make_mut(s);
+            if spread {
+                match v {
+                    Value::List(ys) | Value::Tuple(ys) => s.extend(ys.iter().cloned()),
+                    Value::Set(ys) => s.extend(ys.iter().cloned()),
+                    other => {
+                        s.insert(other);
+                    }
+                }
+            } else {
+                s.insert(v);
+            }
+        }
+        other => {
+            return fail(
+                ErrorKind::TypeError,
+                format!("cannot add elements to {}", other.type_name()),
+            )
+        }
+    }
+    Ok(())
+}
+
+fn index_of(len: usize, i: i64) -> Option<usize> {
+    let i = if i < 0 { len as i64 + i } else { i };
+    (0..len as i64).contains(&i).then_some(i as usize)
+}
+
+pub fn get_index(c: &Value, i: &Value) -> VmResult<Value> {
+    match (c, i) {
+        (Value::List(xs) | Value::Tuple(xs), Value::Int(i)) => match index_of(xs.len(), *i) {
+            Some(k) => Ok(xs[k].clone()),
+            None => fail(
+                ErrorKind::IndexOutOfBounds,
+                format!("index {i} out of bounds (length {})", xs.len()),
+            ),
+        },
+        (Value::Str(s), Value::Int(i)) => {
+            let n = s.chars().count();
+            match index_of(n, *i) {
+                Some(k) => Ok(Value::str(
+                    s.chars().nth(k).map(String::from).unwrap_or_default(),
+                )),
+                None => fail(
+                    ErrorKind::IndexOutOfBounds,
+                    format!("index {i} out of bounds (length {n})"),
+                ),
+            }
+        }
+        (Value::Bytes(b), Value::Int(i)) => match index_of(b.len(), *i) {
+            Some(k) => Ok(Value::Int(b[k] as i64)),
+            None => fail(
+                ErrorKind::IndexOutOfBounds,
+                format!("index {i} out of bounds (length {})", b.len()),
+            ),
+        },
+        (Value::Map(m), k) => match m.get(k) {
+            Some(v) => Ok(v.clone()),
+            None => fail(
+                ErrorKind::KeyNotFound,
+                format!("key {} not found", k.nested()),
+            ),
+        },
+        (Value::Null | Value::Absent, _) => fail(ErrorKind::NullValue, "indexing null"),
+        (c, i) => fail(
+            ErrorKind::TypeError,
+            format!("cannot index {} with {}", c.type_name(), i.type_name()),
+        ),
+    }
+}
+
+pub fn set_index(c: &mut Value, i: &Value, v: Value) -> VmResult<()> {
+    match (c, i) {
+        (Value::List(xs), Value::Int(i)) => match index_of(xs.len(), *i) {
+            Some(k) => {
+                Rc::make_mut(xs)[k] = v;
+                Ok(())
+            }
+            None => fail(
+                ErrorKind::IndexOutOfBounds,
+                format!("index {i} out of bounds (length {})", xs.len()),
+            ),
+        },
+        (Value::Map(m), k) => {
+            Rc::make_mut(m).insert(k.clone(), v);
+            Ok(())
+        }
+        (c, i) => fail(
+            ErrorKind::TypeError,
+            format!(
+                "cannot assign an element of {} at {}",
+                c.type_name(),
+                i.type_name()
+            ),
+        ),
+    }
+}
+
+pub fn iter_of(v: &Value) -> VmResult<Iter> {
+    Ok(match v {
+        Value::List(xs) | Value::Tuple(xs) => Iter::Seq {
+            items: xs.clone(),
+            at: 0,
+        },
+        Value::Set(s) => Iter::Keys {
+            items: s.iter().cloned().collect(),
+            at: 0,
+        },
+        Value::Map(m) => Iter::Keys {
+            items: m
+                .iter()
+                .map(|(k, v)| Value::tuple(vec![k.clone(), v.clone()]))
+                .collect(),
+            at: 0,
+        },
+        other => {
+            return fail(
+                ErrorKind::TypeError,
+                format!("{} is not iterable", other.type_name()),
+            )
+        }
+    })
+}
+
+fn await_value(v: &Value) -> Value {
+    match v {
+        Value::Future(x) => (**x).clone(),
+        Value::List(xs) => Value::list(xs.iter().map(await_value).collect()),
+        Value::Tuple(xs) => Value::tuple(xs.iter().map(await_value).collect()),
+        other => other.clone(),
+    }
+}
+
+pub fn test_type(prog: &Program, t: &TypeTest, v: &Value) -> bool {
+    match t {
+        TypeTest::Any => true,
+        TypeTest::Null => v.is_null(),
+        TypeTest::Int => matches!(v, Value::Int(_)),
+        TypeTest::Float => matches!(v, Value::Float(_)),
+        TypeTest::Str => matches!(v, Value::Str(_)),
+        TypeTest::Bool => matches!(v, Value::Bool(_)),
+        TypeTest::Bytes => matches!(v, Value::Bytes(_)),
+        TypeTest::List => matches!(v, Value::List(_)),
+        TypeTest::Map => matches!(v, Value::Map(_)),
+        TypeTest::Set => matches!(v, Value::Set(_)),
+        TypeTest::Tuple => matches!(v, Value::Tuple(_)),
+        TypeTest::Function => matches!(v, Value::Func(_)),
+        TypeTest::Result => result_is_ok(v).is_some(),
+        TypeTest::Named(n) => match v {
+            Value::Record(r) => &r.ty.name == n,
+            Value::Variant(x) => &x.ty.name == n,
+            Value::Object(o) => &o.type_name == n,
+            _ => {
+                // An alias of a builtin type.
+                let _ = prog;
+                false
+            }
+        },
+        TypeTest::Union(ts) => ts.iter().any(|t| test_type(prog, t, v)),
+    }
+}
+
+/// `e as T` (§6.3).
+fn convert(prog: &Program, t: &TypeTest, v: &Value) -> VmResult<Value> {
+    let bad = || {
+        fail(
+            ErrorKind::TypeError,
+            format!("cannot convert {} {} to {t:?}", v.type_name(), v.nested()),
+        )
+    };
+    match (t, v) {
+        (TypeTest::Int, Value::Int(_)) => Ok(v.clone()),
+        (TypeTest::Int, Value::Float(f)) if f.is_finite() => Ok(Value::Int(f.trunc() as i64)),
+        (TypeTest::Int, Value::Str(s)) => match s.trim().parse::<i64>() {
+            Ok(i) => Ok(Value::Int(i)),
+            Err(_) => bad(),
+        },
+        (TypeTest::Int, Value::Bool(b)) => Ok(Value::Int(i64::from(*b))),
+        (TypeTest::Float, Value::Int(i)) => Ok(Value::Float(*i as f64)),
+        (TypeTest::Float, Value::Float(_)) => Ok(v.clone()),
+        (TypeTest::Float, Value::Str(s)) => match s.trim().parse::<f64>() {
+            Ok(f) => Ok(Value::Float(f)),
+            Err(_) => bad(),
+        },
+        (TypeTest::Str, _) => Ok(Value::str(v.display())),
+        _ if test_type(prog, t, v) => Ok(v.clone()),
+        _ => bad(),
+    }
+}
+
+/// Kept for `mk_ok`/`mk_err` users in builtins.
+pub fn ok(v: Value) -> Value {
+    mk_ok(v)
+}
+
+pub fn err(v: Value) -> Value {
+    mk_err(v)
+}
