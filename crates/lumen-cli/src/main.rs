@@ -317,7 +317,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let events = lumen_runtime::trace::read(&trace_dir, &run_id)?;
             if verify {
                 match lumen_runtime::trace::verify(&events) {
-                    Ok(()) => eprintln!("chain ok"),
+                    Ok(()) => println!("chain ok"),
                     Err(seq) => {
                         eprintln!("error: the trace chain is broken at seq {seq}");
                         return Ok(1);

@@ -28,8 +28,6 @@ pub enum ErrorKind {
     UndefinedVariable,
     UndefinedCell,
     StackOverflow,
-    /// A machine step on an invalid transition or similar process misuse.
-    MachineError,
 }
 
 impl ErrorKind {
@@ -57,7 +55,6 @@ impl ErrorKind {
             UndefinedVariable => "undefined variable",
             UndefinedCell => "undefined cell",
             StackOverflow => "stack overflow",
-            MachineError => "machine error",
         }
     }
 
@@ -85,7 +82,6 @@ impl ErrorKind {
             UndefinedVariable,
             UndefinedCell,
             StackOverflow,
-            MachineError,
         ]
         .into_iter()
         .find(|k| k.keyword() == s)
@@ -119,7 +115,15 @@ impl RuntimeError {
     /// The §14.2 report: the header, then `  at CELL (FILE:LINE)` lines.
     pub fn report(&self, file: &str) -> String {
         let mut s = format!("runtime error[{}]: {}\n", self.kind.keyword(), self.message);
-        for f in &self.trace {
+        let n = self.trace.len();
+        for (i, f) in self.trace.iter().enumerate() {
+            // Deep recursion: the innermost 20 and outermost 5 frames.
+            if n > 30 && (20..n - 5).contains(&i) {
+                if i == 20 {
+                    s.push_str(&format!("  ... {} more frames\n", n - 25));
+                }
+                continue;
+            }
             s.push_str(&format!("  at {} ({file}:{})\n", f.cell, f.line));
         }
         s

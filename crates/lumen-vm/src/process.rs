@@ -92,7 +92,7 @@ fn machine(vm: &mut Vm, o: &Rc<Object>, name: &str, args: &[Value]) -> VmResult<
         "start" => {
             let Some(i) = p.initial.as_deref().and_then(state_index) else {
                 return fail(
-                    ErrorKind::MachineError,
+                    ErrorKind::InvalidArgument,
                     format!("machine `{}` has no initial state", p.name),
                 );
             };
@@ -107,7 +107,7 @@ fn machine(vm: &mut Vm, o: &Rc<Object>, name: &str, args: &[Value]) -> VmResult<
             };
             let Some(i) = state_index(&target) else {
                 return fail(
-                    ErrorKind::MachineError,
+                    ErrorKind::InvalidArgument,
                     format!("machine `{}` has no state `{target}`", p.name),
                 );
             };
@@ -132,7 +132,7 @@ fn machine(vm: &mut Vm, o: &Rc<Object>, name: &str, args: &[Value]) -> VmResult<
                 guard += 1;
                 if guard > 10_000_000 {
                     return fail(
-                        ErrorKind::MachineError,
+                        ErrorKind::InvalidArgument,
                         format!(
                             "machine `{}` did not reach a terminal state in 10,000,000 steps",
                             p.name
@@ -177,7 +177,7 @@ fn enter(vm: &mut Vm, o: &Object, i: usize, args: Vec<Value>) -> VmResult<()> {
     let s = &p.states[i];
     if args.len() != s.params.len() {
         return fail(
-            ErrorKind::MachineError,
+            ErrorKind::InvalidArgument,
             format!(
                 "state `{}` of `{}` takes {} value(s), {} given",
                 s.name,
@@ -218,7 +218,7 @@ fn advance(vm: &mut Vm, o: &Object) -> VmResult<bool> {
             Value::Bool(false) => return Ok(false),
             other => {
                 return fail(
-                    ErrorKind::MachineError,
+                    ErrorKind::InvalidArgument,
                     format!("the guard of `{}` gave {}", s.name, other.type_name()),
                 )
             }
@@ -226,7 +226,7 @@ fn advance(vm: &mut Vm, o: &Object) -> VmResult<bool> {
     }
     let Some(t) = p.states.iter().position(|x| &x.name == target) else {
         return fail(
-            ErrorKind::MachineError,
+            ErrorKind::InvalidArgument,
             format!(
                 "invalid transition from `{}` to unknown state `{target}`",
                 s.name

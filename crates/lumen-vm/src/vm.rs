@@ -225,6 +225,23 @@ impl<'h> Vm<'h> {
         clause: bool,
         record: u32,
     ) -> VmResult<()> {
+        self.enter_with(cell, base, args, captures, ret, clause, record, false)
+    }
+
+    /// `enter`; `placed`: the compiler already put the arguments in
+    /// parameter order with variadics packed (`Call`).
+    #[allow(clippy::too_many_arguments)]
+    fn enter_with(
+        &mut self,
+        cell: u32,
+        base: usize,
+        args: impl Iterator<Item = Value>,
+        captures: &[Value],
+        ret: usize,
+        clause: bool,
+        record: u32,
+        placed: bool,
+    ) -> VmResult<()> {
         if self.frames.len() >= MAX_FRAMES {
             return fail(
                 ErrorKind::StackOverflow,
@@ -248,7 +265,7 @@ impl<'h> Vm<'h> {
                 v => given.push(v),
             }
         }
-        if c.variadic {
+        if c.variadic && !placed {
             let fixed = np - 1;
             let rest: Vec<Value> = if given.len() > fixed {
                 given.split_off(fixed)
@@ -568,14 +585,15 @@ impl<'h> Vm<'h> {
                             let args: Vec<Value> = (0..n)
                                 .map(|i| std::mem::take(&mut self.stack[argbase + i]))
                                 .collect();
-                            tryv!(self.enter(
+                            tryv!(self.enter_with(
                                 ins.b,
                                 nb,
                                 args.into_iter(),
                                 &[],
                                 base + ins.a as usize,
                                 false,
-                                0
+                                0,
+                                true
                             ));
                         } else {
                             self.frames.push(Frame {
@@ -595,14 +613,15 @@ impl<'h> Vm<'h> {
                         let args: Vec<Value> = (0..n)
                             .map(|i| std::mem::take(&mut self.stack[argbase + i]))
                             .collect();
-                        tryv!(self.enter(
+                        tryv!(self.enter_with(
                             ins.b,
                             nb,
                             args.into_iter(),
                             &[],
                             base + ins.a as usize,
                             false,
-                            0
+                            0,
+                            true
                         ));
                     }
                     reload!();
