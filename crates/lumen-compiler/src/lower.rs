@@ -208,6 +208,27 @@ fn type_string(t: &TypeExpr) -> String {
     }
 }
 
+/// An expression whose evaluation runs no code that could assign a
+/// local: names, literals, and operators over them.
+fn simple(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Name(_)
+        | ExprKind::Int(_)
+        | ExprKind::Float(_)
+        | ExprKind::Bool(_)
+        | ExprKind::Null
+        | ExprKind::RawStr(_) => true,
+        ExprKind::Str(segs) => segs.iter().all(|s| matches!(s, StrSeg::Text(_))),
+        ExprKind::Unary { expr, .. } => simple(expr),
+        ExprKind::Binary { op, lhs, rhs } => {
+            !matches!(*op, "|>") && simple(lhs) && simple(rhs)
+        }
+        ExprKind::Index { expr, index, .. } => simple(expr) && simple(index),
+        ExprKind::Field { expr, .. } => simple(expr),
+        _ => false,
+    }
+}
+
 fn literal_json(l: &Literal) -> Value {
     match l {
         Literal::Int(i) => json!(i),
@@ -822,6 +843,15 @@ impl Lowerer<'_> {
             StmtKind::Let { pattern, value, .. } => {
                 let v = f.reg();
                 self.expr(f, value, v);
+                // A plain name binds the value's register itself.
+                if let PatternKind::Bind(n) = &pattern.kind {
+                    let variant = n.starts_with(|c: char| c.is_ascii_uppercase())
+                        && matches!(self.sy.values.get(n), Some(ValueDef::Variant { .. }));
+                    if !variant {
+                        f.bind(n, v);
+                        return;
+                    }
+                }
                 let mut fails = Vec::new();
                 let mut binds = HashMap::new();
                 self.pattern(f, pattern, v, &mut fails, &mut binds);
@@ -838,6 +868,25 @@ impl Lowerer<'_> {
                 }
             }
             StmtKind::Assign { target, op, value } => {
+                if let Some(r) = self.local_root(f, target) {
+                    // `x op= e` and `x = a op b` on a local write the
+                    // local's register with the operator's one
+                    // instruction, which reads its operands first.
+                    if let Some(o) = op.as_ref().and_then(|o| bop(o)) {
+                        let b = self.operand(f, value);
+                        f.emit(o, r as i64, r as i64, b as i64);
+                        return;
+                    }
+                    if op.is_none() {
+                        if let ExprKind::Binary { op: bo, lhs, rhs } = &value.kind {
+                            if let Some(o) = bop(bo) {
+                                let (a, b) = self.operands(f, lhs, rhs);
+                                f.emit(o, r as i64, a as i64, b as i64);
+                                return;
+                            }
+                        }
+                    }
+                }
                 let v = f.reg();
                 match op {
                     None => self.expr(f, value, v),
@@ -993,6 +1042,34 @@ impl Lowerer<'_> {
             }
             _ => {}
         }
+    }
+
+    /// The register holding `e`'s value: a local's own register (no copy,
+    /// so a collection is not shared with a temporary and stays unique
+    /// for in-place updates), else a temporary it is evaluated into.
+    fn operand(&mut self, f: &mut Func, e: &Expr) -> u32 {
+        if let Some(r) = self.local_root(f, e) {
+            return r;
+        }
+        let r = f.reg();
+        self.expr(f, e, r);
+        r
+    }
+
+    /// Both operands of a binary operator, left to right: the left one
+    /// may stay in its local's register only when evaluating the right one
+    /// cannot change that local (a handler clause can assign the locals
+    /// of its cell while a call runs).
+    fn operands(&mut self, f: &mut Func, lhs: &Expr, rhs: &Expr) -> (u32, u32) {
+        let a = if simple(rhs) {
+            self.operand(f, lhs)
+        } else {
+            let a = f.reg();
+            self.expr(f, lhs, a);
+            a
+        };
+        let b = self.operand(f, rhs);
+        (a, b)
     }
 
     /// The register of `e` when it is a plain local name.
@@ -1456,8 +1533,7 @@ impl Lowerer<'_> {
                 f.emit(Op::Move, d, acc as i64, 0);
             }
             ExprKind::Unary { op, expr } => {
-                let r = f.reg();
-                self.expr(f, expr, r);
+                let r = self.operand(f, expr);
                 let o = match *op {
                     "-" => Op::Neg,
                     "not" => Op::Not,
@@ -1520,10 +1596,7 @@ impl Lowerer<'_> {
                     );
                 }
                 _ => {
-                    let a = f.reg();
-                    self.expr(f, lhs, a);
-                    let b = f.reg();
-                    self.expr(f, rhs, b);
+                    let (a, b) = self.operands(f, lhs, rhs);
                     f.emit(bop(op).unwrap_or(Op::Eq), d, a as i64, b as i64);
                 }
             },
@@ -1563,8 +1636,7 @@ impl Lowerer<'_> {
                         return self.qualified_value(f, t, name, dst);
                     }
                 }
-                let r = f.reg();
-                self.expr(f, expr, r);
+                let r = self.operand(f, expr);
                 let j = safe.then(|| f.emit(Op::JumpIfNull, r as i64, 0, 0));
                 let k = f.konst(json!(name));
                 f.emit(Op::GetField, d, r as i64, k);
@@ -1576,11 +1648,15 @@ impl Lowerer<'_> {
                 }
             }
             ExprKind::Index { expr, index, safe } => {
-                let r = f.reg();
-                self.expr(f, expr, r);
+                let r = if simple(index) {
+                    self.operand(f, expr)
+                } else {
+                    let r = f.reg();
+                    self.expr(f, expr, r);
+                    r
+                };
                 let j = safe.then(|| f.emit(Op::JumpIfNull, r as i64, 0, 0));
-                let i = f.reg();
-                self.expr(f, index, i);
+                let i = self.operand(f, index);
                 f.emit(Op::GetIndex, d, r as i64, i as i64);
                 if let Some(j) = j {
                     let end = f.emit(Op::Jump, 0, 0, 0);
@@ -1863,8 +1939,7 @@ impl Lowerer<'_> {
     fn cond(&mut self, f: &mut Func, c: &Cond) -> Vec<usize> {
         match c {
             Cond::Expr(e) => {
-                let r = f.reg();
-                self.expr(f, e, r);
+                let r = self.operand(f, e);
                 vec![f.emit(Op::JumpIfFalse, r as i64, 0, 0)]
             }
             Cond::Let(p, e) => {
