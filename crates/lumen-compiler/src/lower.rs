@@ -220,9 +220,7 @@ fn simple(e: &Expr) -> bool {
         | ExprKind::RawStr(_) => true,
         ExprKind::Str(segs) => segs.iter().all(|s| matches!(s, StrSeg::Text(_))),
         ExprKind::Unary { expr, .. } => simple(expr),
-        ExprKind::Binary { op, lhs, rhs } => {
-            !matches!(*op, "|>") && simple(lhs) && simple(rhs)
-        }
+        ExprKind::Binary { op, lhs, rhs } => !matches!(*op, "|>") && simple(lhs) && simple(rhs),
         ExprKind::Index { expr, index, .. } => simple(expr) && simple(index),
         ExprKind::Field { expr, .. } => simple(expr),
         _ => false,
@@ -804,6 +802,15 @@ impl Lowerer<'_> {
     }
 
     fn block(&mut self, f: &mut Func, b: &Block, dst: u32) {
+        self.block_with(f, b, dst, true)
+    }
+
+    /// A block whose value nobody reads (a loop body): no `null` for it.
+    fn block_discard(&mut self, f: &mut Func, b: &Block, dst: u32) {
+        self.block_with(f, b, dst, false)
+    }
+
+    fn block_with(&mut self, f: &mut Func, b: &Block, dst: u32, valued_use: bool) {
         f.scopes.push(HashMap::new());
         f.defers.push(0);
         let mark = f.next;
@@ -827,7 +834,7 @@ impl Lowerer<'_> {
             f.next = f.next.min(mark.max(top + 1)).max(mark);
             let _ = mark;
         }
-        if !valued {
+        if !valued && valued_use {
             f.emit(Op::LoadNull, dst as i64, 0, 0);
         }
         let d = f.defers.pop().unwrap_or(0);
@@ -844,13 +851,8 @@ impl Lowerer<'_> {
                 let v = f.reg();
                 self.expr(f, value, v);
                 // A plain name binds the value's register itself.
-                if let PatternKind::Bind(n) = &pattern.kind {
-                    let variant = n.starts_with(|c: char| c.is_ascii_uppercase())
-                        && matches!(self.sy.values.get(n), Some(ValueDef::Variant { .. }));
-                    if !variant {
-                        f.bind(n, v);
-                        return;
-                    }
+                if self.bind_plain(f, pattern, v) {
+                    return;
                 }
                 let mut fails = Vec::new();
                 let mut binds = HashMap::new();
@@ -875,6 +877,12 @@ impl Lowerer<'_> {
                     if let Some(o) = op.as_ref().and_then(|o| bop(o)) {
                         let b = self.operand(f, value);
                         f.emit(o, r as i64, r as i64, b as i64);
+                        return;
+                    }
+                    if op.is_none() && matches!(value.kind, ExprKind::Call { .. }) {
+                        // A call writes its destination last, after its
+                        // arguments (which may read the local) are taken.
+                        self.expr(f, value, r);
                         return;
                     }
                     if op.is_none() {
@@ -1041,6 +1049,23 @@ impl Lowerer<'_> {
                 self.assign(f, expr, base);
             }
             _ => {}
+        }
+    }
+
+    /// Binds a pattern that is a plain name (`_` binds nothing) to the
+    /// register `r` itself; false for any other pattern.
+    fn bind_plain(&mut self, f: &mut Func, p: &Pattern, r: u32) -> bool {
+        match &p.kind {
+            PatternKind::Wild => true,
+            PatternKind::Bind(n) => {
+                let variant = n.starts_with(|c: char| c.is_ascii_uppercase())
+                    && matches!(self.sy.values.get(n), Some(ValueDef::Variant { .. }));
+                if !variant {
+                    f.bind(n, r);
+                }
+                !variant
+            }
+            _ => false,
         }
     }
 
@@ -1803,7 +1828,7 @@ impl Lowerer<'_> {
                     defer_depth: f.defers.len(),
                 });
                 let scratch = f.reg();
-                self.block(f, body, scratch);
+                self.block_discard(f, body, scratch);
                 f.emit(Op::Jump, start, 0, 0);
                 self.close_loop(f, start);
             }
@@ -1823,10 +1848,12 @@ impl Lowerer<'_> {
                 let exit = f.emit(Op::IterNext, item as i64, it as i64, 0);
                 f.scopes.push(HashMap::new());
                 let mut fails = Vec::new();
-                let mut binds = HashMap::new();
-                self.pattern(f, pattern, item, &mut fails, &mut binds);
-                for (n, r) in binds {
-                    f.bind(&n, r);
+                if !self.bind_plain(f, pattern, item) {
+                    let mut binds = HashMap::new();
+                    self.pattern(f, pattern, item, &mut fails, &mut binds);
+                    for (n, r) in binds {
+                        f.bind(&n, r);
+                    }
                 }
                 if let Some(c) = filter {
                     let r = f.reg();
@@ -1841,7 +1868,7 @@ impl Lowerer<'_> {
                     defer_depth: f.defers.len(),
                 });
                 let scratch = f.reg();
-                self.block(f, body, scratch);
+                self.block_discard(f, body, scratch);
                 f.emit(Op::Jump, start, 0, 0);
                 f.scopes.pop();
                 self.close_loop(f, start);
@@ -1859,7 +1886,7 @@ impl Lowerer<'_> {
                     defer_depth: f.defers.len(),
                 });
                 let scratch = f.reg();
-                self.block(f, body, scratch);
+                self.block_discard(f, body, scratch);
                 f.emit(Op::Jump, start, 0, 0);
                 f.scopes.pop();
                 self.close_loop(f, start);

@@ -123,6 +123,17 @@ pub enum Op {
     Raise,
     /// Marks register `a` as a spread argument.
     SpreadArg,
+    /// `Call` in a cell that has spread arguments (arguments normalised
+    /// at run time).
+    CallSpread,
+    /// A comparison fused with the `JumpIfFalse` after it: `a` = the
+    /// comparison (kind in `x`) of registers `c & 0xffff` and `c >> 16`;
+    /// jump to `b` if false, else skip the `JumpIfFalse` (kept in place
+    /// for jumps that land on it).
+    CmpJump,
+    /// `LoadConst c, d; OP a, b, c` fused: loads the constant into `c`
+    /// too, then skips the original `OP` (kept for jumps to it).
+    BinK,
     Nop,
 }
 
@@ -131,6 +142,12 @@ pub const NONE: u32 = u32::MAX;
 #[derive(Debug, Clone, Copy)]
 pub struct Ins {
     pub op: Op,
+    /// The operator of a fused instruction (an index into `CMP_OPS` or
+    /// `BIN_OPS`); fits in the padding after `op`.
+    pub x: u8,
+    /// A fourth small operand: a constant index (`BinK`), or a result
+    /// register + 1 for calls whose `Move` was fused away (0: none).
+    pub d: u16,
     pub a: u32,
     pub b: u32,
     pub c: u32,
@@ -682,9 +699,35 @@ impl Program {
 
 impl Ins {
     pub const fn new(op: Op, a: u32, b: u32, c: u32) -> Ins {
-        Ins { op, a, b, c }
+        Ins {
+            op,
+            x: 0,
+            d: 0,
+            a,
+            b,
+            c,
+        }
     }
 }
+
+/// The comparison kinds of `CmpJump`.
+pub const CMP_OPS: [Op; 6] = [Op::Lt, Op::Le, Op::Gt, Op::Ge, Op::Eq, Op::Ne];
+
+/// The operators `BinK` fuses with the constant load before them.
+pub const BIN_OPS: [Op; 12] = [
+    Op::Add,
+    Op::Sub,
+    Op::Mul,
+    Op::Div,
+    Op::IntDiv,
+    Op::Mod,
+    Op::Lt,
+    Op::Le,
+    Op::Gt,
+    Op::Ge,
+    Op::Eq,
+    Op::Ne,
+];
 
 fn binary(op: lir::Op) -> Op {
     use lir::Op as L;
@@ -716,11 +759,84 @@ fn binary(op: lir::Op) -> Op {
     }
 }
 
-/// `Range r, lo, hi; IterInit it, r` becomes `IterRange it, lo, hi` (the
-/// range register is left untouched, so nothing else can observe it).
+/// Fused instructions (positions are kept: the first slot of a pair
+/// becomes a `Nop` or is skipped):
+/// - `Range r, lo, hi; IterInit it, r` becomes `IterRange it, lo, hi`
+///   (the range register is never written, and nothing else reads it);
+/// - `Lt t, x, y; JumpIfFalse t, L` becomes `CmpJump` (not when something
+///   jumps to the `JumpIfFalse` itself);
+/// - `Call` becomes `CallSpread` in cells with spread arguments.
 fn fuse(code: &mut [Ins]) {
+    let mut target = vec![false; code.len() + 1];
+    for i in code.iter() {
+        let t = match i.op {
+            Op::Jump => Some(i.a),
+            Op::JumpIfFalse
+            | Op::JumpIfTrue
+            | Op::JumpIfNull
+            | Op::JumpIfNotNull
+            | Op::JumpIfPresent
+            | Op::HandleEnter
+            | Op::HandlePush => Some(i.b),
+            Op::IterNext => Some(i.c),
+            _ => None,
+        };
+        if let Some(t) = t {
+            if let Some(x) = target.get_mut(t as usize) {
+                *x = true;
+            }
+        }
+    }
+    let spreads = code.iter().any(|i| i.op == Op::SpreadArg);
+    if spreads {
+        for i in code.iter_mut().filter(|i| i.op == Op::Call) {
+            i.op = Op::CallSpread;
+        }
+    }
     for i in 0..code.len().saturating_sub(1) {
         let (x, y) = (code[i], code[i + 1]);
+        // The first slot of each pair is rewritten and skips the second,
+        // which stays as it was for any jump that lands on it.
+        if let Some(k) = CMP_OPS.iter().position(|o| *o == x.op) {
+            if y.op == Op::JumpIfFalse && y.a == x.a && x.b < 65536 && x.c < 65536 {
+                code[i] = Ins {
+                    op: Op::CmpJump,
+                    x: k as u8,
+                    d: 0,
+                    a: x.a,
+                    b: y.b,
+                    c: x.b | (x.c << 16),
+                };
+                continue;
+            }
+        }
+        if x.op == Op::LoadConst && x.b < 65536 {
+            if let Some(k) = BIN_OPS.iter().position(|o| *o == y.op) {
+                if y.c == x.a && y.b != x.a {
+                    code[i] = Ins {
+                        op: Op::BinK,
+                        x: k as u8,
+                        d: x.b as u16,
+                        a: y.a,
+                        b: y.b,
+                        c: y.c,
+                    };
+                    continue;
+                }
+            }
+        }
+        if matches!(x.op, Op::Call | Op::CallBuiltin)
+            && y.op == Op::Move
+            && y.b == x.a
+            && y.a < 65535
+            && !target[i + 1]
+        {
+            // The result goes straight to the `Move`'s destination; the
+            // call returns past the `Move`.
+            code[i].d = (y.a + 1) as u16;
+            code[i + 1] = Ins::new(Op::Nop, 0, 0, 0);
+            continue;
+        }
         if matches!(x.op, Op::Range | Op::RangeIncl) && y.op == Op::IterInit && y.b == x.a {
             let op = if x.op == Op::Range {
                 Op::IterRange

@@ -85,6 +85,11 @@ impl Host for BufferHost {
 /// Call depth limit (§18: at least 10,000 must work).
 pub const MAX_FRAMES: usize = 200_000;
 
+/// Register slots of the whole stack. Reserved once, so the stack never
+/// moves and the interpreter can keep a raw pointer to it; exceeding it is
+/// a `stack overflow` (the memory is only touched as far as it is used).
+pub const STACK_SLOTS: usize = 4 << 20;
+
 #[derive(Debug, Clone, Copy)]
 struct Frame {
     cell: u32,
@@ -151,7 +156,7 @@ impl<'h> Vm<'h> {
             .collect();
         Vm {
             prog,
-            stack: Vec::with_capacity(1024),
+            stack: Vec::with_capacity(STACK_SLOTS),
             frames: Vec::with_capacity(64),
             handlers: Vec::new(),
             records: Vec::new(),
@@ -252,6 +257,12 @@ impl<'h> Vm<'h> {
         let c = &prog.cells[cell as usize];
         let np = c.nparams as usize;
         let top = base + c.registers as usize;
+        if top > STACK_SLOTS {
+            return fail(
+                ErrorKind::StackOverflow,
+                format!("the register stack is full ({STACK_SLOTS} slots)"),
+            );
+        }
         if self.stack.len() < top {
             self.stack.resize(top, Value::Null);
         }
@@ -416,10 +427,31 @@ impl<'h> Vm<'h> {
         let mut code = &cell.code[..];
         let mut pc = frame.pc as usize;
         let mut base = frame.base;
+        // SAFETY (for every `reg!` below): the stack was reserved with
+        // `STACK_SLOTS` capacity and `enter` never lets it grow past that,
+        // so its buffer never moves; every frame's window
+        // `[base, base + registers)` lies within `stack.len()` (`enter` and
+        // the call fast path resize before pushing a frame, a clause frame
+        // uses its handle frame's window); and `Program::load` checked
+        // every register operand against its cell's register count.
+        let sp: *mut Value = self.stack.as_mut_ptr();
         macro_rules! reg {
             ($r:expr) => {
-                self.stack[base + $r as usize]
+                (*sp.add(base + $r as usize))
             };
+        }
+        // Writes a register, skipping the drop glue when the old value
+        // holds nothing to release (most of the time: a scalar).
+        macro_rules! set {
+            ($r:expr, $v:expr) => {{
+                let v = $v;
+                let slot: *mut Value = sp.add(base + $r as usize);
+                if is_scalar(&*slot) {
+                    std::ptr::write(slot, v);
+                } else {
+                    *slot = v;
+                }
+            }};
         }
         macro_rules! save {
             () => {
@@ -448,730 +480,823 @@ impl<'h> Vm<'h> {
             };
         }
         loop {
-            let ins = code[pc];
+            // SAFETY: every cell ends with `Return` and load checked jump
+            // targets, so `pc` stays inside `code`.
+            let ins = unsafe { *code.get_unchecked(pc) };
             pc += 1;
-            match ins.op {
-                Op::Move => {
-                    let v = reg!(ins.b).clone();
-                    reg!(ins.a) = v;
-                }
-                Op::LoadConst => reg!(ins.a) = cell.consts[ins.b as usize].clone(),
-                Op::LoadNull => reg!(ins.a) = Value::Null,
-                Op::LoadBool => reg!(ins.a) = Value::Bool(ins.b != 0),
-                Op::LoadAbsent => reg!(ins.a) = Value::Absent,
-                Op::JumpIfPresent => {
-                    if !matches!(reg!(ins.a), Value::Absent) {
-                        pc = ins.b as usize;
+            #[allow(unused_unsafe)]
+            unsafe {
+                match ins.op {
+                    Op::Move => {
+                        let v = fast_clone(&reg!(ins.b));
+                        set!(ins.a, v);
                     }
-                }
-                Op::Add | Op::Sub | Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Mul => {
-                    let (x, y) = (&reg!(ins.b), &reg!(ins.c));
-                    let v = if let (Value::Int(p), Value::Int(q)) = (x, y) {
-                        match ins.op {
-                            Op::Add => match p.checked_add(*q) {
-                                Some(s) => Value::Int(s),
-                                None => tryv!(ops::binary(ins.op, x, y)),
-                            },
-                            Op::Sub => match p.checked_sub(*q) {
-                                Some(s) => Value::Int(s),
-                                None => tryv!(ops::binary(ins.op, x, y)),
-                            },
-                            Op::Mul => match p.checked_mul(*q) {
-                                Some(s) => Value::Int(s),
-                                None => tryv!(ops::binary(ins.op, x, y)),
-                            },
-                            Op::Lt => Value::Bool(p < q),
-                            Op::Le => Value::Bool(p <= q),
-                            Op::Gt => Value::Bool(p > q),
-                            _ => Value::Bool(p >= q),
+                    Op::LoadConst => {
+                        set!(ins.a, fast_clone(cell.consts.get_unchecked(ins.b as usize)))
+                    }
+                    Op::LoadNull => set!(ins.a, Value::Null),
+                    Op::LoadBool => set!(ins.a, Value::Bool(ins.b != 0)),
+                    Op::LoadAbsent => set!(ins.a, Value::Absent),
+                    Op::JumpIfPresent => {
+                        if !matches!(reg!(ins.a), Value::Absent) {
+                            pc = ins.b as usize;
                         }
-                    } else {
-                        tryv!(ops::binary(ins.op, x, y))
-                    };
-                    reg!(ins.a) = v;
-                }
-                Op::Div
-                | Op::IntDiv
-                | Op::Mod
-                | Op::Pow
-                | Op::Concat
-                | Op::BitAnd
-                | Op::BitOr
-                | Op::BitXor
-                | Op::Shl
-                | Op::Shr
-                | Op::Eq
-                | Op::Ne
-                | Op::Cmp
-                | Op::In
-                | Op::Range
-                | Op::RangeIncl => {
-                    let v = tryv!(ops::binary(ins.op, &reg!(ins.b), &reg!(ins.c)));
-                    reg!(ins.a) = v;
-                }
-                Op::Compose => {
-                    let f = Func::Compose(reg!(ins.b).clone(), reg!(ins.c).clone());
-                    reg!(ins.a) = Value::Func(Rc::new(f));
-                }
-                Op::Neg => {
-                    let v = tryv!(ops::neg(&reg!(ins.b)));
-                    reg!(ins.a) = v;
-                }
-                Op::Not => {
-                    let v = match &reg!(ins.b) {
-                        Value::Bool(b) => Value::Bool(!b),
-                        other => tryv!(fail(
-                            ErrorKind::TypeError,
-                            format!("`not` takes a Bool, not {}", other.type_name())
-                        )),
-                    };
-                    reg!(ins.a) = v;
-                }
-                Op::BitNot => {
-                    let v = match &reg!(ins.b) {
-                        Value::Int(i) => Value::Int(!i),
-                        other => tryv!(fail(
-                            ErrorKind::TypeError,
-                            format!("`~` takes an Int, not {}", other.type_name())
-                        )),
-                    };
-                    reg!(ins.a) = v;
-                }
-                Op::Jump => pc = ins.a as usize,
-                Op::JumpIfFalse => {
-                    if matches!(reg!(ins.a), Value::Bool(false)) {
-                        pc = ins.b as usize;
                     }
-                }
-                Op::JumpIfTrue => {
-                    if matches!(reg!(ins.a), Value::Bool(true)) {
-                        pc = ins.b as usize;
-                    }
-                }
-                Op::JumpIfNull => {
-                    if reg!(ins.a).is_null() {
-                        pc = ins.b as usize;
-                    }
-                }
-                Op::JumpIfNotNull => {
-                    if !reg!(ins.a).is_null() {
-                        pc = ins.b as usize;
-                    }
-                }
-                Op::Call => {
-                    save!();
-                    let nb = frame.top;
-                    let callee = &prog.cells[ins.b as usize];
-                    let argbase = base + ins.a as usize + 1;
-                    let n = ins.c as usize;
-                    if n == callee.nparams as usize
-                        && !callee.variadic
-                        && self.frames.len() < MAX_FRAMES
-                    {
-                        // The fast path: arguments are in parameter order.
-                        let top = nb + callee.registers as usize;
-                        if self.stack.len() < top {
-                            self.stack.resize(top, Value::Null);
-                        }
-                        for i in 0..n {
-                            let v = std::mem::replace(&mut self.stack[argbase + i], Value::Null);
-                            if let Value::Spread(_) = v {
-                                self.stack[argbase + i] = v;
-                                break;
+                    Op::Add => {
+                        let v = match (&reg!(ins.b), &reg!(ins.c)) {
+                            (Value::Int(p), Value::Int(q)) if p.checked_add(*q).is_some() => {
+                                Value::Int(p + q)
                             }
-                            self.stack[nb + i] = v;
-                        }
-                        if (0..n).any(|i| matches!(self.stack[argbase + i], Value::Spread(_))) {
-                            let args: Vec<Value> = (0..n)
-                                .map(|i| std::mem::take(&mut self.stack[argbase + i]))
-                                .collect();
-                            tryv!(self.enter_with(
-                                ins.b,
-                                nb,
-                                args.into_iter(),
-                                &[],
-                                base + ins.a as usize,
-                                false,
-                                0,
-                                true
-                            ));
+                            (x, y) => tryv!(ops::binary(Op::Add, x, y)),
+                        };
+                        set!(ins.a, v);
+                    }
+                    Op::Sub => {
+                        let v = match (&reg!(ins.b), &reg!(ins.c)) {
+                            (Value::Int(p), Value::Int(q)) if p.checked_sub(*q).is_some() => {
+                                Value::Int(p - q)
+                            }
+                            (x, y) => tryv!(ops::binary(Op::Sub, x, y)),
+                        };
+                        set!(ins.a, v);
+                    }
+                    Op::Mul => {
+                        let v = match (&reg!(ins.b), &reg!(ins.c)) {
+                            (Value::Int(p), Value::Int(q)) if p.checked_mul(*q).is_some() => {
+                                Value::Int(p * q)
+                            }
+                            (x, y) => tryv!(ops::binary(Op::Mul, x, y)),
+                        };
+                        set!(ins.a, v);
+                    }
+                    Op::Mod => {
+                        let v = match (&reg!(ins.b), &reg!(ins.c)) {
+                            (Value::Int(p), Value::Int(q)) if *q > 0 && *p >= 0 => {
+                                Value::Int(p % q)
+                            }
+                            (x, y) => tryv!(ops::binary(Op::Mod, x, y)),
+                        };
+                        set!(ins.a, v);
+                    }
+                    Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Eq | Op::Ne => {
+                        let b = match (&reg!(ins.b), &reg!(ins.c)) {
+                            (Value::Int(p), Value::Int(q)) => int_cmp(ins.op, *p, *q),
+                            (x, y) => match tryv!(ops::binary(ins.op, x, y)) {
+                                Value::Bool(b) => b,
+                                _ => false,
+                            },
+                        };
+                        set!(ins.a, Value::Bool(b));
+                    }
+                    Op::CmpJump => {
+                        let op = crate::program::CMP_OPS[ins.x as usize];
+                        let b = match (&reg!(ins.c & 0xffff), &reg!(ins.c >> 16)) {
+                            (Value::Int(p), Value::Int(q)) => int_cmp(op, *p, *q),
+                            (p, q) => match tryv!(ops::binary(op, p, q)) {
+                                Value::Bool(b) => b,
+                                _ => false,
+                            },
+                        };
+                        set!(ins.a, Value::Bool(b));
+                        if b {
+                            pc += 1;
                         } else {
+                            pc = ins.b as usize;
+                        }
+                    }
+                    Op::BinK => {
+                        let k = fast_clone(cell.consts.get_unchecked(ins.d as usize));
+                        let op = crate::program::BIN_OPS[ins.x as usize];
+                        let v = match (&reg!(ins.b), &k) {
+                            (Value::Int(p), Value::Int(q)) => match op {
+                                Op::Add if p.checked_add(*q).is_some() => Value::Int(p + q),
+                                Op::Sub if p.checked_sub(*q).is_some() => Value::Int(p - q),
+                                Op::Mul if p.checked_mul(*q).is_some() => Value::Int(p * q),
+                                Op::Mod if *q > 0 && *p >= 0 => Value::Int(p % q),
+                                Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Eq | Op::Ne => {
+                                    Value::Bool(int_cmp(op, *p, *q))
+                                }
+                                _ => tryv!(ops::binary(op, &Value::Int(*p), &k)),
+                            },
+                            (x, _) => tryv!(ops::binary(op, x, &k)),
+                        };
+                        set!(ins.c, k);
+                        set!(ins.a, v);
+                        pc += 1;
+                    }
+                    Op::Div
+                    | Op::IntDiv
+                    | Op::Pow
+                    | Op::Concat
+                    | Op::BitAnd
+                    | Op::BitOr
+                    | Op::BitXor
+                    | Op::Shl
+                    | Op::Shr
+                    | Op::Cmp
+                    | Op::In
+                    | Op::Range
+                    | Op::RangeIncl => {
+                        let v = tryv!(ops::binary(ins.op, &reg!(ins.b), &reg!(ins.c)));
+                        set!(ins.a, v);
+                    }
+                    Op::Compose => {
+                        let f = Func::Compose(reg!(ins.b).clone(), reg!(ins.c).clone());
+                        set!(ins.a, Value::Func(Rc::new(f)));
+                    }
+                    Op::Neg => {
+                        let v = tryv!(ops::neg(&reg!(ins.b)));
+                        set!(ins.a, v);
+                    }
+                    Op::Not => {
+                        let v = match &reg!(ins.b) {
+                            Value::Bool(b) => Value::Bool(!b),
+                            other => tryv!(fail(
+                                ErrorKind::TypeError,
+                                format!("`not` takes a Bool, not {}", other.type_name())
+                            )),
+                        };
+                        set!(ins.a, v);
+                    }
+                    Op::BitNot => {
+                        let v = match &reg!(ins.b) {
+                            Value::Int(i) => Value::Int(!i),
+                            other => tryv!(fail(
+                                ErrorKind::TypeError,
+                                format!("`~` takes an Int, not {}", other.type_name())
+                            )),
+                        };
+                        set!(ins.a, v);
+                    }
+                    Op::Jump => pc = ins.a as usize,
+                    Op::JumpIfFalse => {
+                        if matches!(reg!(ins.a), Value::Bool(false)) {
+                            pc = ins.b as usize;
+                        }
+                    }
+                    Op::JumpIfTrue => {
+                        if matches!(reg!(ins.a), Value::Bool(true)) {
+                            pc = ins.b as usize;
+                        }
+                    }
+                    Op::JumpIfNull => {
+                        if reg!(ins.a).is_null() {
+                            pc = ins.b as usize;
+                        }
+                    }
+                    Op::JumpIfNotNull => {
+                        if !reg!(ins.a).is_null() {
+                            pc = ins.b as usize;
+                        }
+                    }
+                    Op::Call => {
+                        save!();
+                        let nb = frame.top;
+                        let callee = &prog.cells[ins.b as usize];
+                        let argbase = base + ins.a as usize + 1;
+                        let n = ins.c as usize;
+                        let top = nb + callee.registers as usize;
+                        if n == callee.nparams as usize
+                            && !callee.variadic
+                            && self.frames.len() < MAX_FRAMES
+                            && top <= STACK_SLOTS
+                        {
+                            // The fast path: the compiler placed the arguments
+                            // in parameter order (`CallSpread` takes spreads).
+                            if self.stack.len() < top {
+                                self.stack.resize(top, Value::Null);
+                            }
+                            for i in 0..n {
+                                let v = std::mem::take(&mut *sp.add(argbase + i));
+                                *sp.add(nb + i) = v;
+                            }
+                            if ins.d != 0 {
+                                // The fused `Move`: skip it on return.
+                                self.frames[fi].pc += 1;
+                            }
                             self.frames.push(Frame {
                                 cell: ins.b,
                                 pc: 0,
                                 base: nb,
                                 top,
-                                ret: base + ins.a as usize,
+                                ret: base + ret_reg(&ins),
                                 defers: self.defers.len() as u32,
                                 records: self.records.len() as u32,
                                 masks: self.masks.len() as u32,
                                 clause: false,
                                 record: 0,
                             });
+                        } else {
+                            let args: Vec<Value> = (0..n)
+                                .map(|i| std::mem::take(&mut *sp.add(argbase + i)))
+                                .collect();
+                            if ins.d != 0 {
+                                self.frames[fi].pc += 1;
+                            }
+                            tryv!(self.enter_with(
+                                ins.b,
+                                nb,
+                                args.into_iter(),
+                                &[],
+                                base + ret_reg(&ins),
+                                false,
+                                0,
+                                true
+                            ));
                         }
-                    } else {
-                        let args: Vec<Value> = (0..n)
-                            .map(|i| std::mem::take(&mut self.stack[argbase + i]))
+                        reload!();
+                    }
+                    Op::CallSpread => {
+                        save!();
+                        let argbase = base + ins.a as usize + 1;
+                        let args: Vec<Value> = (0..ins.c as usize)
+                            .map(|i| std::mem::take(&mut *sp.add(argbase + i)))
                             .collect();
-                        tryv!(self.enter_with(
+                        let nb = frame.top;
+                        tryv!(self.enter(
                             ins.b,
                             nb,
                             args.into_iter(),
                             &[],
                             base + ins.a as usize,
                             false,
-                            0,
-                            true
+                            0
                         ));
+                        reload!();
                     }
-                    reload!();
-                }
-                Op::CallValue | Op::CallMethod => {
-                    save!();
-                    let argbase = base + ins.a as usize + 1;
-                    let args: Vec<Value> = (0..ins.c as usize)
-                        .map(|i| std::mem::take(&mut self.stack[argbase + i]))
-                        .collect();
-                    let ret = base + ins.a as usize;
-                    let target = if ins.op == Op::CallValue {
-                        Target::Value(reg!(ins.a).clone())
-                    } else {
-                        tryv!(self.method_target(ins.b, &args))
-                    };
-                    let (f, args) = match target {
-                        Target::Value(f) => (f, args),
-                        Target::Field(f) => (f, args.into_iter().skip(1).collect()),
-                        Target::Cell(c) => {
-                            let nb = frame.top;
-                            tryv!(self.enter(c, nb, args.into_iter(), &[], ret, false, 0));
+                    Op::CallValue | Op::CallMethod => {
+                        save!();
+                        let argbase = base + ins.a as usize + 1;
+                        let args: Vec<Value> = (0..ins.c as usize)
+                            .map(|i| std::mem::take(&mut self.stack[argbase + i]))
+                            .collect();
+                        let ret = base + ins.a as usize;
+                        let target = if ins.op == Op::CallValue {
+                            Target::Value(reg!(ins.a).clone())
+                        } else {
+                            tryv!(self.method_target(ins.b, &args))
+                        };
+                        let (f, args) = match target {
+                            Target::Value(f) => (f, args),
+                            Target::Field(f) => (f, args.into_iter().skip(1).collect()),
+                            Target::Cell(c) => {
+                                let nb = frame.top;
+                                tryv!(self.enter(c, nb, args.into_iter(), &[], ret, false, 0));
+                                reload!();
+                                continue;
+                            }
+                            Target::Native(name) => {
+                                let v = tryv!(crate::process::method(self, &name, args));
+                                self.stack[ret] = v;
+                                continue;
+                            }
+                        };
+                        match &f {
+                            Value::Func(func) => match &**func {
+                                Func::Closure {
+                                    cell: c, captures, ..
+                                } => {
+                                    let nb = frame.top;
+                                    tryv!(self.enter(
+                                        *c,
+                                        nb,
+                                        args.into_iter(),
+                                        captures,
+                                        ret,
+                                        false,
+                                        0
+                                    ));
+                                    reload!();
+                                }
+                                _ => {
+                                    let v = tryv!(self.call_value(&f, args));
+                                    self.stack[ret] = v;
+                                }
+                            },
+                            other => tryv!(fail(
+                                ErrorKind::TypeError,
+                                format!("{} is not callable", other.type_name())
+                            )),
+                        }
+                    }
+                    Op::CallBuiltin => {
+                        save!();
+                        let argbase = base + ins.a as usize + 1;
+                        let mut args = Vec::with_capacity(ins.c as usize);
+                        for i in 0..ins.c as usize {
+                            match std::mem::take(&mut self.stack[argbase + i]) {
+                                Value::Spread(inner) => match &*inner {
+                                    Value::List(xs) | Value::Tuple(xs) => {
+                                        args.extend(xs.iter().cloned())
+                                    }
+                                    other => args.push(other.clone()),
+                                },
+                                v => args.push(v),
+                            }
+                        }
+                        let v = tryv!(crate::builtins::call(self, ins.b as usize, args));
+                        self.stack[base + ret_reg(&ins)] = v;
+                        if ins.d != 0 {
+                            pc += 1;
+                        }
+                        // A builtin that called back may have grown the stack;
+                        // frames are unchanged.
+                    }
+                    Op::Return | Op::Resume => {
+                        let v = std::mem::take(&mut reg!(ins.a));
+                        let f = self.frames[fi];
+                        if !f.clause
+                            && self.defers.len() == f.defers as usize
+                            && self.records.len() == f.records as usize
+                            && self.masks.len() == f.masks as usize
+                            && fi > stop
+                        {
+                            // The common case: nothing registered by this frame.
+                            self.frames.pop();
+                            *sp.add(f.ret) = v;
                             reload!();
                             continue;
                         }
-                        Target::Native(name) => {
-                            let v = tryv!(crate::process::method(self, &name, args));
-                            self.stack[ret] = v;
-                            continue;
+                        save!();
+                        if self.defers.len() > f.defers as usize && !f.clause {
+                            // Defers still pending in this cell (a `return`
+                            // out of blocks with defers).
+                            while self.defers.len() > f.defers as usize {
+                                let (_, d) = self.defers.pop().unwrap_or((0, Value::Null));
+                                tryv!(self.call_value(&d, Vec::new()));
+                            }
                         }
-                    };
-                    match &f {
-                        Value::Func(func) => match &**func {
-                            Func::Closure {
-                                cell: c, captures, ..
-                            } => {
-                                let nb = frame.top;
-                                tryv!(self.enter(
-                                    *c,
-                                    nb,
-                                    args.into_iter(),
-                                    captures,
-                                    ret,
-                                    false,
-                                    0
-                                ));
+                        self.frames.pop();
+                        self.drop_frame_state(&f);
+                        if self.frames.len() <= stop {
+                            return Ok(v);
+                        }
+                        if f.ret != usize::MAX {
+                            self.stack[f.ret] = v;
+                        }
+                        reload!();
+                    }
+                    Op::SpreadArg => {
+                        let v = std::mem::take(&mut reg!(ins.a));
+                        set!(ins.a, Value::Spread(Rc::new(v)));
+                    }
+                    Op::LoadCell => {
+                        let c = &prog.cells[ins.b as usize];
+                        reg!(ins.a) = Value::Func(Rc::new(Func::Closure {
+                            cell: ins.b,
+                            captures: Vec::new(),
+                            name: (!c.lambda).then(|| c.name.clone()),
+                        }));
+                    }
+                    Op::LoadBuiltin => {
+                        set!(ins.a, Value::Func(Rc::new(Func::Builtin(ins.b as u16))))
+                    }
+                    Op::Closure => {
+                        let n = prog.cells[ins.b as usize].captures as usize;
+                        let caps = (0..n).map(|i| reg!(ins.c as usize + i).clone()).collect();
+                        reg!(ins.a) = Value::Func(Rc::new(Func::Closure {
+                            cell: ins.b,
+                            captures: caps,
+                            name: None,
+                        }));
+                    }
+                    Op::CallTool => {
+                        save!();
+                        let v =
+                            tryv!(self.call_tool(ins.b as usize, &reg!(ins.c).clone(), frame.cell));
+                        set!(ins.a, v);
+                    }
+                    Op::Perform => {
+                        save!();
+                        let argbase = base + ins.a as usize + 1;
+                        let args: Vec<Value> = (0..ins.c as usize)
+                            .map(|i| std::mem::take(&mut self.stack[argbase + i]))
+                            .collect();
+                        let ret = base + ins.a as usize;
+                        let opname = prog.names[ins.b as usize].clone();
+                        self.host.event("effect", Some(&opname), None);
+                        match self.find_handler(ins.b) {
+                            Some(i) => {
+                                let e = self.handlers[i].clone();
+                                let rec = &self.records[e.record];
+                                self.masks.push((rec.entries_start, self.handlers.len()));
+                                let masks = self.masks.len() as u32 - 1;
+                                if e.cell == NONE {
+                                    let hf = self.frames[e.frame];
+                                    for (k, v) in args.into_iter().enumerate() {
+                                        self.stack[hf.base + e.params as usize + k] = v;
+                                    }
+                                    self.frames.push(Frame {
+                                        cell: hf.cell,
+                                        pc: e.pc,
+                                        base: hf.base,
+                                        top: frame.top,
+                                        ret,
+                                        defers: self.defers.len() as u32,
+                                        records: self.records.len() as u32,
+                                        masks,
+                                        clause: true,
+                                        record: e.record as u32,
+                                    });
+                                } else {
+                                    let nb = frame.top;
+                                    tryv!(self.enter(
+                                        e.cell,
+                                        nb,
+                                        args.into_iter(),
+                                        &[],
+                                        ret,
+                                        false,
+                                        0
+                                    ));
+                                    let last = self.frames.len() - 1;
+                                    self.frames[last].masks = masks;
+                                }
                                 reload!();
                             }
-                            _ => {
-                                let v = tryv!(self.call_value(&f, args));
+                            None => {
+                                let v = tryv!(self.unhandled(ins.b, args, frame.cell));
                                 self.stack[ret] = v;
                             }
-                        },
-                        other => tryv!(fail(
-                            ErrorKind::TypeError,
-                            format!("{} is not callable", other.type_name())
-                        )),
-                    }
-                }
-                Op::CallBuiltin => {
-                    save!();
-                    let argbase = base + ins.a as usize + 1;
-                    let mut args = Vec::with_capacity(ins.c as usize);
-                    for i in 0..ins.c as usize {
-                        match std::mem::take(&mut self.stack[argbase + i]) {
-                            Value::Spread(inner) => match &*inner {
-                                Value::List(xs) | Value::Tuple(xs) => {
-                                    args.extend(xs.iter().cloned())
-                                }
-                                other => args.push(other.clone()),
-                            },
-                            v => args.push(v),
                         }
                     }
-                    let v = tryv!(crate::builtins::call(self, ins.b as usize, args));
-                    self.stack[base + ins.a as usize] = v;
-                    // A builtin that called back may have grown the stack;
-                    // frames are unchanged.
-                }
-                Op::Return | Op::Resume => {
-                    let v = std::mem::take(&mut reg!(ins.a));
-                    save!();
-                    let f = self.frames[fi];
-                    if self.defers.len() > f.defers as usize && !f.clause {
-                        // Defers still pending in this cell (a `return`
-                        // out of blocks with defers).
-                        while self.defers.len() > f.defers as usize {
-                            let (_, d) = self.defers.pop().unwrap_or((0, Value::Null));
-                            tryv!(self.call_value(&d, Vec::new()));
-                        }
-                    }
-                    self.frames.pop();
-                    self.drop_frame_state(&f);
-                    if f.ret != usize::MAX {
-                        self.stack[f.ret] = v.clone();
-                    }
-                    if self.frames.len() <= stop {
-                        return Ok(v);
-                    }
-                    reload!();
-                }
-                Op::SpreadArg => {
-                    let v = std::mem::take(&mut reg!(ins.a));
-                    reg!(ins.a) = Value::Spread(Rc::new(v));
-                }
-                Op::LoadCell => {
-                    let c = &prog.cells[ins.b as usize];
-                    reg!(ins.a) = Value::Func(Rc::new(Func::Closure {
-                        cell: ins.b,
-                        captures: Vec::new(),
-                        name: (!c.lambda).then(|| c.name.clone()),
-                    }));
-                }
-                Op::LoadBuiltin => reg!(ins.a) = Value::Func(Rc::new(Func::Builtin(ins.b as u16))),
-                Op::Closure => {
-                    let n = prog.cells[ins.b as usize].captures as usize;
-                    let caps = (0..n).map(|i| reg!(ins.c as usize + i).clone()).collect();
-                    reg!(ins.a) = Value::Func(Rc::new(Func::Closure {
-                        cell: ins.b,
-                        captures: caps,
-                        name: None,
-                    }));
-                }
-                Op::CallTool => {
-                    save!();
-                    let v = tryv!(self.call_tool(ins.b as usize, &reg!(ins.c).clone(), frame.cell));
-                    reg!(ins.a) = v;
-                }
-                Op::Perform => {
-                    save!();
-                    let argbase = base + ins.a as usize + 1;
-                    let args: Vec<Value> = (0..ins.c as usize)
-                        .map(|i| std::mem::take(&mut self.stack[argbase + i]))
-                        .collect();
-                    let ret = base + ins.a as usize;
-                    let opname = prog.names[ins.b as usize].clone();
-                    self.host.event("effect", Some(&opname), None);
-                    match self.find_handler(ins.b) {
-                        Some(i) => {
-                            let e = self.handlers[i].clone();
-                            let rec = &self.records[e.record];
-                            self.masks.push((rec.entries_start, self.handlers.len()));
-                            let masks = self.masks.len() as u32 - 1;
-                            if e.cell == NONE {
-                                let hf = self.frames[e.frame];
-                                for (k, v) in args.into_iter().enumerate() {
-                                    self.stack[hf.base + e.params as usize + k] = v;
-                                }
-                                self.frames.push(Frame {
-                                    cell: hf.cell,
-                                    pc: e.pc,
-                                    base: hf.base,
-                                    top: frame.top,
-                                    ret,
-                                    defers: self.defers.len() as u32,
-                                    records: self.records.len() as u32,
-                                    masks,
-                                    clause: true,
-                                    record: e.record as u32,
-                                });
-                            } else {
-                                let nb = frame.top;
-                                tryv!(self.enter(e.cell, nb, args.into_iter(), &[], ret, false, 0));
-                                let last = self.frames.len() - 1;
-                                self.frames[last].masks = masks;
-                            }
-                            reload!();
-                        }
-                        None => {
-                            let v = tryv!(self.unhandled(ins.b, args, frame.cell));
-                            self.stack[ret] = v;
-                        }
-                    }
-                }
-                Op::HandlePush => {
-                    self.handlers.push(Entry {
-                        key: ins.a,
-                        frame: fi,
-                        pc: ins.b,
-                        params: ins.c,
-                        cell: NONE,
-                        record: 0,
-                    });
-                    self.pending += 1;
-                }
-                Op::HandlePushNamed => {
-                    for (key, c) in &prog.handlers[ins.a as usize] {
+                    Op::HandlePush => {
                         self.handlers.push(Entry {
-                            key: *key,
+                            key: ins.a,
                             frame: fi,
-                            pc: 0,
-                            params: 0,
-                            cell: *c,
+                            pc: ins.b,
+                            params: ins.c,
+                            cell: NONE,
                             record: 0,
                         });
                         self.pending += 1;
                     }
-                }
-                Op::HandleEnter => {
-                    let start = self.handlers.len() - self.pending;
-                    self.pending = 0;
-                    let id = self.records.len();
-                    for e in &mut self.handlers[start..] {
-                        e.record = id;
-                    }
-                    self.records.push(HandleRecord {
-                        frame: fi,
-                        result: ins.a,
-                        cont: ins.b,
-                        entries_start: start,
-                        defers: self.defers.len(),
-                    });
-                }
-                Op::HandlePop => {
-                    if let Some(r) = self.records.pop() {
-                        self.handlers.truncate(r.entries_start);
-                    }
-                }
-                Op::HandleAbort => {
-                    let v = std::mem::take(&mut reg!(ins.a));
-                    save!();
-                    let record = self.frames[fi].record as usize;
-                    return Err(Unwind::Abort { record, value: v });
-                }
-                Op::DeferPush => {
-                    let d = reg!(ins.a).clone();
-                    self.defers.push((fi, d));
-                }
-                Op::DeferRun => {
-                    save!();
-                    for _ in 0..ins.a {
-                        if let Some((_, d)) = self.defers.pop() {
-                            tryv!(self.call_value(&d, Vec::new()));
+                    Op::HandlePushNamed => {
+                        for (key, c) in &prog.handlers[ins.a as usize] {
+                            self.handlers.push(Entry {
+                                key: *key,
+                                frame: fi,
+                                pc: 0,
+                                params: 0,
+                                cell: *c,
+                                record: 0,
+                            });
+                            self.pending += 1;
                         }
                     }
-                }
-                Op::MakeList | Op::MakeSet | Op::MakeTuple => {
-                    let items: Vec<Value> = (0..ins.c as usize)
-                        .map(|i| reg!(ins.b as usize + i).clone())
-                        .collect();
-                    reg!(ins.a) = match ins.op {
-                        Op::MakeList => Value::list(items),
-                        Op::MakeTuple => Value::tuple(items),
-                        _ => Value::Set(Rc::new(items.into_iter().collect())),
-                    };
-                }
-                Op::MakeMap => {
-                    let m = (0..ins.c as usize)
-                        .map(|i| {
-                            (
-                                reg!(ins.b as usize + 2 * i).clone(),
-                                reg!(ins.b as usize + 2 * i + 1).clone(),
-                            )
-                        })
-                        .collect();
-                    reg!(ins.a) = Value::Map(Rc::new(m));
-                }
-                Op::Push => {
-                    let v = reg!(ins.b).clone();
-                    let spread = ins.c == 1;
-                    tryv!(push(&mut reg!(ins.a), v, spread));
-                }
-                Op::Insert => {
-                    let k = reg!(ins.b).clone();
-                    let v = reg!(ins.b + 1).clone();
-                    match &mut reg!(ins.a) {
-                        Value::Map(m) => {
-                            Rc::make_mut(m).insert(k, v);
+                    Op::HandleEnter => {
+                        let start = self.handlers.len() - self.pending;
+                        self.pending = 0;
+                        let id = self.records.len();
+                        for e in &mut self.handlers[start..] {
+                            e.record = id;
                         }
-                        other => {
-                            let t = other.type_name();
-                            tryv!(fail(
-                                ErrorKind::TypeError,
-                                format!("cannot insert into {t}")
-                            ))
+                        self.records.push(HandleRecord {
+                            frame: fi,
+                            result: ins.a,
+                            cont: ins.b,
+                            entries_start: start,
+                            defers: self.defers.len(),
+                        });
+                    }
+                    Op::HandlePop => {
+                        if let Some(r) = self.records.pop() {
+                            self.handlers.truncate(r.entries_start);
                         }
                     }
-                }
-                Op::MakeRecord => {
-                    save!();
-                    let ti = ins.b as usize;
-                    let n = prog.records[ti]
-                        .as_ref()
-                        .map(|r| r.fields.len())
-                        .unwrap_or(0);
-                    let fields: Vec<Value> =
-                        (0..n).map(|i| reg!(ins.c as usize + i).clone()).collect();
-                    let v = tryv!(self.make_record(ti, fields));
-                    reg!(ins.a) = v;
-                }
-                Op::MakeObject => {
-                    let p = &prog.module.processes[ins.b as usize];
-                    reg!(ins.a) = Value::Object(Rc::new(Object {
-                        type_name: p.name.clone(),
-                        kind: p.kind.clone(),
-                        process: ins.b,
-                        state: std::cell::RefCell::new(ObjectState::default()),
-                    }));
-                }
-                Op::MakeVariant => {
-                    let (ty, tag) = prog.variants[ins.b as usize].clone();
-                    let arity = ty.variants[tag as usize].1;
-                    let payload = if ins.c == NONE {
-                        Vec::new()
-                    } else {
-                        (0..arity)
-                            .map(|i| reg!(ins.c as usize + i).clone())
-                            .collect()
-                    };
-                    reg!(ins.a) = Value::Variant(Rc::new(Variant { ty, tag, payload }));
-                }
-                Op::GetField => {
-                    let v = tryv!(self.get_field(&reg!(ins.b), ins.c));
-                    reg!(ins.a) = v;
-                }
-                Op::SetField => {
-                    save!();
-                    let v = reg!(ins.c).clone();
-                    let mut target = std::mem::take(&mut reg!(ins.a));
-                    let r = self.set_field(&mut target, ins.b, v);
-                    reg!(ins.a) = target;
-                    tryv!(r);
-                }
-                Op::GetIndex => {
-                    let v = tryv!(get_index(&reg!(ins.b), &reg!(ins.c)));
-                    reg!(ins.a) = v;
-                }
-                Op::SetIndex => {
-                    let i = reg!(ins.b).clone();
-                    let v = reg!(ins.c).clone();
-                    tryv!(set_index(&mut reg!(ins.a), &i, v));
-                }
-                Op::IterInit => {
-                    let it = tryv!(iter_of(&reg!(ins.b)));
-                    reg!(ins.a) = Value::Iter(Rc::new(std::cell::RefCell::new(it)));
-                }
-                Op::IterRange | Op::IterRangeIncl => {
-                    let (Value::Int(lo), Value::Int(hi)) = (&reg!(ins.b), &reg!(ins.c)) else {
-                        let (x, y) = (reg!(ins.b).clone(), reg!(ins.c).clone());
-                        tryv!(ops::binary(Op::Range, &x, &y));
-                        continue;
-                    };
-                    let end = if ins.op == Op::IterRangeIncl {
-                        hi.saturating_add(1)
-                    } else {
-                        *hi
-                    };
-                    let it = Iter::Range { next: *lo, end };
-                    reg!(ins.a) = Value::Iter(Rc::new(std::cell::RefCell::new(it)));
-                }
-                Op::IterNext => {
-                    let next = match &reg!(ins.b) {
-                        Value::Iter(it) => {
-                            let mut it = it.borrow_mut();
-                            match &mut *it {
-                                Iter::Range { next, end } => {
-                                    if *next < *end {
-                                        *next += 1;
-                                        Some(Value::Int(*next - 1))
-                                    } else {
-                                        None
+                    Op::HandleAbort => {
+                        let v = std::mem::take(&mut reg!(ins.a));
+                        save!();
+                        let record = self.frames[fi].record as usize;
+                        return Err(Unwind::Abort { record, value: v });
+                    }
+                    Op::DeferPush => {
+                        let d = reg!(ins.a).clone();
+                        self.defers.push((fi, d));
+                    }
+                    Op::DeferRun => {
+                        save!();
+                        for _ in 0..ins.a {
+                            if let Some((_, d)) = self.defers.pop() {
+                                tryv!(self.call_value(&d, Vec::new()));
+                            }
+                        }
+                    }
+                    Op::MakeList | Op::MakeSet | Op::MakeTuple => {
+                        let items: Vec<Value> = (0..ins.c as usize)
+                            .map(|i| reg!(ins.b as usize + i).clone())
+                            .collect();
+                        reg!(ins.a) = match ins.op {
+                            Op::MakeList => Value::list(items),
+                            Op::MakeTuple => Value::tuple(items),
+                            _ => Value::Set(Rc::new(items.into_iter().collect())),
+                        };
+                    }
+                    Op::MakeMap => {
+                        let m = (0..ins.c as usize)
+                            .map(|i| {
+                                (
+                                    reg!(ins.b as usize + 2 * i).clone(),
+                                    reg!(ins.b as usize + 2 * i + 1).clone(),
+                                )
+                            })
+                            .collect();
+                        set!(ins.a, Value::Map(Rc::new(m)));
+                    }
+                    Op::Push => {
+                        let v = reg!(ins.b).clone();
+                        let spread = ins.c == 1;
+                        tryv!(push(&mut reg!(ins.a), v, spread));
+                    }
+                    Op::Insert => {
+                        let k = reg!(ins.b).clone();
+                        let v = reg!(ins.b + 1).clone();
+                        match &mut reg!(ins.a) {
+                            Value::Map(m) => {
+                                Rc::make_mut(m).insert(k, v);
+                            }
+                            other => {
+                                let t = other.type_name();
+                                tryv!(fail(
+                                    ErrorKind::TypeError,
+                                    format!("cannot insert into {t}")
+                                ))
+                            }
+                        }
+                    }
+                    Op::MakeRecord => {
+                        save!();
+                        let ti = ins.b as usize;
+                        let n = prog.records[ti]
+                            .as_ref()
+                            .map(|r| r.fields.len())
+                            .unwrap_or(0);
+                        let fields: Vec<Value> =
+                            (0..n).map(|i| reg!(ins.c as usize + i).clone()).collect();
+                        let v = tryv!(self.make_record(ti, fields));
+                        set!(ins.a, v);
+                    }
+                    Op::MakeObject => {
+                        let p = &prog.module.processes[ins.b as usize];
+                        reg!(ins.a) = Value::Object(Rc::new(Object {
+                            type_name: p.name.clone(),
+                            kind: p.kind.clone(),
+                            process: ins.b,
+                            state: std::cell::RefCell::new(ObjectState::default()),
+                        }));
+                    }
+                    Op::MakeVariant => {
+                        let (ty, tag) = prog.variants[ins.b as usize].clone();
+                        let arity = ty.variants[tag as usize].1;
+                        let payload = if ins.c == NONE {
+                            Vec::new()
+                        } else {
+                            (0..arity)
+                                .map(|i| reg!(ins.c as usize + i).clone())
+                                .collect()
+                        };
+                        set!(ins.a, Value::Variant(Rc::new(Variant { ty, tag, payload })));
+                    }
+                    Op::GetField => {
+                        let v = tryv!(self.get_field(&reg!(ins.b), ins.c));
+                        set!(ins.a, v);
+                    }
+                    Op::SetField => {
+                        save!();
+                        let v = reg!(ins.c).clone();
+                        let mut target = std::mem::take(&mut reg!(ins.a));
+                        let r = self.set_field(&mut target, ins.b, v);
+                        set!(ins.a, target);
+                        tryv!(r);
+                    }
+                    Op::GetIndex => {
+                        let v = tryv!(get_index(&reg!(ins.b), &reg!(ins.c)));
+                        set!(ins.a, v);
+                    }
+                    Op::SetIndex => {
+                        let i = reg!(ins.b).clone();
+                        let v = reg!(ins.c).clone();
+                        tryv!(set_index(&mut reg!(ins.a), &i, v));
+                    }
+                    Op::IterInit => {
+                        let it = tryv!(iter_of(&reg!(ins.b)));
+                        set!(ins.a, Value::Iter(Rc::new(std::cell::RefCell::new(it))));
+                    }
+                    Op::IterRange | Op::IterRangeIncl => {
+                        let (Value::Int(lo), Value::Int(hi)) = (&reg!(ins.b), &reg!(ins.c)) else {
+                            let (x, y) = (reg!(ins.b).clone(), reg!(ins.c).clone());
+                            tryv!(ops::binary(Op::Range, &x, &y));
+                            continue;
+                        };
+                        let end = if ins.op == Op::IterRangeIncl {
+                            hi.saturating_add(1)
+                        } else {
+                            *hi
+                        };
+                        let it = Iter::Range { next: *lo, end };
+                        set!(ins.a, Value::Iter(Rc::new(std::cell::RefCell::new(it))));
+                    }
+                    Op::IterNext => {
+                        let next = match &reg!(ins.b) {
+                            Value::Iter(it) => {
+                                let mut it = it.borrow_mut();
+                                match &mut *it {
+                                    Iter::Range { next, end } => {
+                                        if *next < *end {
+                                            *next += 1;
+                                            Some(Value::Int(*next - 1))
+                                        } else {
+                                            None
+                                        }
+                                    }
+                                    Iter::Seq { items, at } => {
+                                        let v = items.get(*at).cloned();
+                                        *at += 1;
+                                        v
+                                    }
+                                    Iter::Keys { items, at } => {
+                                        let v = items.get(*at).cloned();
+                                        *at += 1;
+                                        v
                                     }
                                 }
-                                Iter::Seq { items, at } => {
-                                    let v = items.get(*at).cloned();
-                                    *at += 1;
-                                    v
-                                }
-                                Iter::Keys { items, at } => {
-                                    let v = items.get(*at).cloned();
-                                    *at += 1;
-                                    v
-                                }
                             }
+                            _ => None,
+                        };
+                        match next {
+                            Some(v) => set!(ins.a, v),
+                            None => pc = ins.c as usize,
                         }
-                        _ => None,
-                    };
-                    match next {
-                        Some(v) => reg!(ins.a) = v,
-                        None => pc = ins.c as usize,
                     }
-                }
-                Op::TestVariant => {
-                    let b = match &reg!(ins.b) {
-                        Value::Variant(v) if ins.c != NONE => {
-                            let (ty, tag) = &prog.variants[ins.c as usize];
-                            Rc::ptr_eq(&v.ty, ty) && v.tag == *tag
-                        }
-                        _ => false,
-                    };
-                    reg!(ins.a) = Value::Bool(b);
-                }
-                Op::GetPayload => {
-                    let v = match &reg!(ins.b) {
-                        Value::Variant(v) => v.payload.get(ins.c as usize).cloned(),
-                        _ => None,
-                    };
-                    reg!(ins.a) = v.unwrap_or(Value::Null);
-                }
-                Op::TestType => {
-                    let b = test_type(&prog, &prog.type_tests[ins.c as usize], &reg!(ins.b));
-                    reg!(ins.a) = Value::Bool(b);
-                }
-                Op::Convert => {
-                    let v = tryv!(convert(
-                        &prog,
-                        &prog.type_tests[ins.c as usize],
-                        &reg!(ins.b)
-                    ));
-                    reg!(ins.a) = v;
-                }
-                Op::ExpectSchema => {
-                    save!();
-                    let t = prog.type_tests[ins.c as usize].clone();
-                    let x = reg!(ins.b).clone();
-                    let v = tryv!(self.expect_schema(&t, &x));
-                    reg!(ins.a) = v;
-                }
-                Op::Len => {
-                    let v = tryv!(crate::builtins::length(&reg!(ins.b)));
-                    reg!(ins.a) = Value::Int(v);
-                }
-                Op::SliceFrom | Op::SliceMid => {
-                    let drop_end = if ins.op == Op::SliceMid {
-                        let d = code.get(pc).map(|n| n.a as usize).unwrap_or(0);
-                        pc += 1;
-                        d
-                    } else {
-                        0
-                    };
-                    let v = match &reg!(ins.b) {
-                        Value::List(xs) | Value::Tuple(xs) => {
-                            let from = (ins.c as usize).min(xs.len());
-                            let to = xs.len().saturating_sub(drop_end).max(from);
-                            Value::list(xs[from..to].to_vec())
-                        }
-                        other => tryv!(fail(
-                            ErrorKind::TypeError,
-                            format!("cannot slice {}", other.type_name())
-                        )),
-                    };
-                    reg!(ins.a) = v;
-                }
-                Op::IndexFromEnd => {
-                    let v = match &reg!(ins.b) {
-                        Value::List(xs) | Value::Tuple(xs) if xs.len() >= ins.c as usize => {
-                            xs[xs.len() - ins.c as usize].clone()
-                        }
-                        _ => tryv!(fail(ErrorKind::IndexOutOfBounds, "index out of bounds")),
-                    };
-                    reg!(ins.a) = v;
-                }
-                Op::Format => {
-                    let s = if ins.c == NONE {
-                        reg!(ins.b).display()
-                    } else {
-                        tryv!(format::format(&reg!(ins.b), &prog.specs[ins.c as usize]))
-                    };
-                    reg!(ins.a) = Value::str(s);
-                }
-                Op::Join => {
-                    let mut s = String::new();
-                    for i in 0..ins.c as usize {
-                        reg!(ins.b as usize + i).write_display(&mut s);
-                    }
-                    reg!(ins.a) = Value::str(s);
-                }
-                Op::Try => {
-                    let x = reg!(ins.b).clone();
-                    let early = match &x {
-                        Value::Variant(v) if v.ty.id == crate::value::RESULT_TYPE => {
-                            if v.tag == 0 {
-                                reg!(ins.a) = v.payload[0].clone();
-                                None
-                            } else {
-                                Some(x.clone())
+                    Op::TestVariant => {
+                        let b = match &reg!(ins.b) {
+                            Value::Variant(v) if ins.c != NONE => {
+                                let (ty, tag) = &prog.variants[ins.c as usize];
+                                Rc::ptr_eq(&v.ty, ty) && v.tag == *tag
                             }
-                        }
-                        Value::Null | Value::Absent => Some(Value::Null),
-                        _ => {
-                            reg!(ins.a) = x.clone();
-                            None
-                        }
-                    };
-                    if let Some(v) = early {
-                        // Return it from this cell (defers run).
-                        reg!(ins.a) = v;
-                        pc -= 1;
-                        let a = ins.a;
-                        // Re-dispatch as a `Return a`.
+                            _ => false,
+                        };
+                        set!(ins.a, Value::Bool(b));
+                    }
+                    Op::GetPayload => {
+                        let v = match &reg!(ins.b) {
+                            Value::Variant(v) => v.payload.get(ins.c as usize).cloned(),
+                            _ => None,
+                        };
+                        set!(ins.a, v.unwrap_or(Value::Null));
+                    }
+                    Op::TestType => {
+                        let b = test_type(&prog, &prog.type_tests[ins.c as usize], &reg!(ins.b));
+                        set!(ins.a, Value::Bool(b));
+                    }
+                    Op::Convert => {
+                        let v = tryv!(convert(
+                            &prog,
+                            &prog.type_tests[ins.c as usize],
+                            &reg!(ins.b)
+                        ));
+                        set!(ins.a, v);
+                    }
+                    Op::ExpectSchema => {
                         save!();
-                        let f = self.frames[fi];
-                        let v = std::mem::take(&mut reg!(a));
-                        while self.defers.len() > f.defers as usize {
-                            let (_, d) = self.defers.pop().unwrap_or((0, Value::Null));
-                            tryv!(self.call_value(&d, Vec::new()));
-                        }
-                        self.frames.pop();
-                        self.drop_frame_state(&f);
-                        if f.ret != usize::MAX {
-                            self.stack[f.ret] = v.clone();
-                        }
-                        if self.frames.len() <= stop {
-                            return Ok(v);
-                        }
-                        reload!();
+                        let t = prog.type_tests[ins.c as usize].clone();
+                        let x = reg!(ins.b).clone();
+                        let v = tryv!(self.expect_schema(&t, &x));
+                        set!(ins.a, v);
                     }
-                }
-                Op::NotNull => {
-                    if reg!(ins.b).is_null() {
-                        tryv!(fail(ErrorKind::NullValue, "`!` on a null value"));
+                    Op::Len => {
+                        let v = tryv!(crate::builtins::length(&reg!(ins.b)));
+                        set!(ins.a, Value::Int(v));
                     }
-                    let v = reg!(ins.b).clone();
-                    reg!(ins.a) = v;
+                    Op::SliceFrom | Op::SliceMid => {
+                        let drop_end = if ins.op == Op::SliceMid {
+                            let d = code.get(pc).map(|n| n.a as usize).unwrap_or(0);
+                            pc += 1;
+                            d
+                        } else {
+                            0
+                        };
+                        let v = match &reg!(ins.b) {
+                            Value::List(xs) | Value::Tuple(xs) => {
+                                let from = (ins.c as usize).min(xs.len());
+                                let to = xs.len().saturating_sub(drop_end).max(from);
+                                Value::list(xs[from..to].to_vec())
+                            }
+                            other => tryv!(fail(
+                                ErrorKind::TypeError,
+                                format!("cannot slice {}", other.type_name())
+                            )),
+                        };
+                        set!(ins.a, v);
+                    }
+                    Op::IndexFromEnd => {
+                        let v = match &reg!(ins.b) {
+                            Value::List(xs) | Value::Tuple(xs) if xs.len() >= ins.c as usize => {
+                                xs[xs.len() - ins.c as usize].clone()
+                            }
+                            _ => tryv!(fail(ErrorKind::IndexOutOfBounds, "index out of bounds")),
+                        };
+                        set!(ins.a, v);
+                    }
+                    Op::Format => {
+                        let s = if ins.c == NONE {
+                            reg!(ins.b).display()
+                        } else {
+                            tryv!(format::format(&reg!(ins.b), &prog.specs[ins.c as usize]))
+                        };
+                        set!(ins.a, Value::str(s));
+                    }
+                    Op::Join => {
+                        let mut s = String::new();
+                        for i in 0..ins.c as usize {
+                            reg!(ins.b as usize + i).write_display(&mut s);
+                        }
+                        set!(ins.a, Value::str(s));
+                    }
+                    Op::Try => {
+                        let x = reg!(ins.b).clone();
+                        let early = match &x {
+                            Value::Variant(v) if v.ty.id == crate::value::RESULT_TYPE => {
+                                if v.tag == 0 {
+                                    set!(ins.a, v.payload[0].clone());
+                                    None
+                                } else {
+                                    Some(x.clone())
+                                }
+                            }
+                            Value::Null | Value::Absent => Some(Value::Null),
+                            _ => {
+                                set!(ins.a, x.clone());
+                                None
+                            }
+                        };
+                        if let Some(v) = early {
+                            // Return it from this cell (defers run).
+                            set!(ins.a, v);
+                            pc -= 1;
+                            let a = ins.a;
+                            // Re-dispatch as a `Return a`.
+                            save!();
+                            let f = self.frames[fi];
+                            let v = std::mem::take(&mut reg!(a));
+                            while self.defers.len() > f.defers as usize {
+                                let (_, d) = self.defers.pop().unwrap_or((0, Value::Null));
+                                tryv!(self.call_value(&d, Vec::new()));
+                            }
+                            self.frames.pop();
+                            self.drop_frame_state(&f);
+                            if f.ret != usize::MAX {
+                                self.stack[f.ret] = v.clone();
+                            }
+                            if self.frames.len() <= stop {
+                                return Ok(v);
+                            }
+                            reload!();
+                        }
+                    }
+                    Op::NotNull => {
+                        if reg!(ins.b).is_null() {
+                            tryv!(fail(ErrorKind::NullValue, "`!` on a null value"));
+                        }
+                        let v = reg!(ins.b).clone();
+                        set!(ins.a, v);
+                    }
+                    Op::Await => {
+                        let v = await_value(&reg!(ins.b));
+                        set!(ins.a, v);
+                    }
+                    Op::TraceRef => {
+                        let (run, seq) = self.host.trace_ref();
+                        set!(ins.a, Value::TraceRef(Rc::new((run, seq))));
+                    }
+                    Op::Halt => {
+                        let m = reg!(ins.a).display();
+                        tryv!(fail(ErrorKind::Halt, m));
+                    }
+                    Op::Emit => {
+                        let mut s = reg!(ins.a).display();
+                        s.push('\n');
+                        self.host.out(&s);
+                        self.host
+                            .event("emit", None, Some(s.trim_end_matches('\n')));
+                    }
+                    Op::MatchFail => {
+                        let m = format!("no pattern matches {}", reg!(ins.a).nested());
+                        tryv!(fail(ErrorKind::MatchFailed, m));
+                    }
+                    Op::CheckRecord => {
+                        save!();
+                        let v = reg!(ins.a).clone();
+                        tryv!(self.check_constraints(&v));
+                    }
+                    Op::Raise => {
+                        let kind = cell.consts[ins.a as usize].display();
+                        let msg = cell.consts[ins.b as usize].display();
+                        let k = ErrorKind::from_keyword(&kind).unwrap_or(ErrorKind::TypeError);
+                        tryv!(fail(k, msg));
+                    }
+                    Op::Nop => {}
                 }
-                Op::Await => {
-                    let v = await_value(&reg!(ins.b));
-                    reg!(ins.a) = v;
-                }
-                Op::TraceRef => {
-                    let (run, seq) = self.host.trace_ref();
-                    reg!(ins.a) = Value::TraceRef(Rc::new((run, seq)));
-                }
-                Op::Halt => {
-                    let m = reg!(ins.a).display();
-                    tryv!(fail(ErrorKind::Halt, m));
-                }
-                Op::Emit => {
-                    let mut s = reg!(ins.a).display();
-                    s.push('\n');
-                    self.host.out(&s);
-                    self.host
-                        .event("emit", None, Some(s.trim_end_matches('\n')));
-                }
-                Op::MatchFail => {
-                    let m = format!("no pattern matches {}", reg!(ins.a).nested());
-                    tryv!(fail(ErrorKind::MatchFailed, m));
-                }
-                Op::CheckRecord => {
-                    save!();
-                    let v = reg!(ins.a).clone();
-                    tryv!(self.check_constraints(&v));
-                }
-                Op::Raise => {
-                    let kind = cell.consts[ins.a as usize].display();
-                    let msg = cell.consts[ins.b as usize].display();
-                    let k = ErrorKind::from_keyword(&kind).unwrap_or(ErrorKind::TypeError);
-                    tryv!(fail(k, msg));
-                }
-                Op::Nop => {}
             }
         }
     }
@@ -1441,6 +1566,49 @@ enum Target {
     Cell(u32),
     /// A built-in method of a process instance (§11).
     Native(String),
+}
+
+/// Where a call's result goes: its base register, or the destination of
+/// the `Move` fused into it.
+#[inline(always)]
+fn ret_reg(ins: &crate::program::Ins) -> usize {
+    if ins.d == 0 {
+        ins.a as usize
+    } else {
+        ins.d as usize - 1
+    }
+}
+
+/// Values without drop glue.
+#[inline(always)]
+fn is_scalar(v: &Value) -> bool {
+    matches!(
+        v,
+        Value::Null | Value::Absent | Value::Bool(_) | Value::Int(_) | Value::Float(_)
+    )
+}
+
+/// `clone` with the scalar cases inline.
+#[inline(always)]
+fn fast_clone(v: &Value) -> Value {
+    match v {
+        Value::Int(i) => Value::Int(*i),
+        Value::Float(f) => Value::Float(*f),
+        Value::Bool(b) => Value::Bool(*b),
+        Value::Null => Value::Null,
+        other => other.clone(),
+    }
+}
+
+fn int_cmp(op: Op, p: i64, q: i64) -> bool {
+    match op {
+        Op::Lt => p < q,
+        Op::Le => p <= q,
+        Op::Gt => p > q,
+        Op::Ge => p >= q,
+        Op::Eq => p == q,
+        _ => p != q,
+    }
 }
 
 /// Where field `name` (an interned id) is in a record of type `t`.
