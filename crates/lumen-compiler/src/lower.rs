@@ -1036,12 +1036,12 @@ impl Lowerer<'_> {
                 self.assign(f, expr, base);
             }
             ExprKind::Index { expr, index, .. } => {
-                let i = f.reg();
                 if let Some(r) = self.local_root(f, expr) {
-                    self.expr(f, index, i);
+                    let i = self.operand(f, index);
                     f.emit(Op::SetIndex, r as i64, i as i64, v as i64);
                     return;
                 }
+                let i = f.reg();
                 let base = f.reg();
                 self.expr(f, expr, base);
                 self.expr(f, index, i);

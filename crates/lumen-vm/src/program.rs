@@ -134,6 +134,12 @@ pub enum Op {
     /// `LoadConst c, d; OP a, b, c` fused: loads the constant into `c`
     /// too, then skips the original `OP` (kept for jumps to it).
     BinK,
+    /// `LoadConst t, d; CMP a, x, t; JumpIfFalse a, b` fused (`c` = x |
+    /// t << 16, kind in `x`); skips the two instructions it covers.
+    CmpKJump,
+    /// `Jump a` where `a` holds a loop test (`IterNext`, `CmpJump`,
+    /// `CmpKJump`): performs that test directly.
+    JumpLoop,
     Nop,
 }
 
@@ -233,6 +239,8 @@ pub struct Program {
     pub process_index: HashMap<String, usize>,
     /// Where each record type's field names are, as name ids.
     pub record_field_ids: Vec<Vec<u32>>,
+    /// By LIR type index: the record has `where` conditions.
+    pub constrained: Vec<bool>,
 }
 
 /// A module that cannot be run (it was not produced by this compiler).
@@ -291,6 +299,7 @@ impl Program {
             type_index: HashMap::new(),
             process_index: HashMap::new(),
             record_field_ids: Vec::new(),
+            constrained: Vec::new(),
             module: lir::Module {
                 version: String::new(),
                 doc_hash: String::new(),
@@ -348,6 +357,11 @@ impl Program {
                 p.enums_by_name.insert(t.name.clone(), et);
             }
         }
+        p.constrained = p
+            .field_cells
+            .iter()
+            .map(|f| f.iter().any(|(_, c)| c.is_some()))
+            .collect();
         for (tname, ms) in &module.methods {
             for (m, cell) in ms {
                 let id = p.intern(m);
@@ -810,6 +824,28 @@ fn fuse(code: &mut [Ins]) {
                 continue;
             }
         }
+        if x.op == Op::LoadConst && x.b < 65536 && i + 2 < code.len() {
+            let z = code[i + 2];
+            if let Some(k) = CMP_OPS.iter().position(|o| *o == y.op) {
+                if y.c == x.a
+                    && y.b != x.a
+                    && z.op == Op::JumpIfFalse
+                    && z.a == y.a
+                    && y.b < 65536
+                    && x.a < 65536
+                {
+                    code[i] = Ins {
+                        op: Op::CmpKJump,
+                        x: k as u8,
+                        d: x.b as u16,
+                        a: y.a,
+                        b: z.b,
+                        c: y.b | (x.a << 16),
+                    };
+                    continue;
+                }
+            }
+        }
         if x.op == Op::LoadConst && x.b < 65536 {
             if let Some(k) = BIN_OPS.iter().position(|o| *o == y.op) {
                 if y.c == x.a && y.b != x.a {
@@ -845,6 +881,14 @@ fn fuse(code: &mut [Ins]) {
             };
             code[i] = Ins::new(Op::Nop, 0, 0, 0);
             code[i + 1] = Ins::new(op, y.a, x.b, x.c);
+        }
+    }
+    for i in 0..code.len() {
+        if code[i].op == Op::Jump {
+            let t = code[code[i].a as usize].op;
+            if matches!(t, Op::IterNext | Op::CmpJump | Op::CmpKJump) {
+                code[i].op = Op::JumpLoop;
+            }
         }
     }
 }

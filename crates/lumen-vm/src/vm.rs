@@ -453,6 +453,73 @@ impl<'h> Vm<'h> {
                 }
             }};
         }
+        // `IterNext` (at position `$at`): the next item, or the exit.
+        macro_rules! iter_next {
+            ($i:expr, $at:expr) => {{
+                let i = $i;
+                let next = match &reg!(i.b) {
+                    Value::Iter(it) => {
+                        let mut it = it.borrow_mut();
+                        match &mut *it {
+                            Iter::Range { next, end } => {
+                                if *next < *end {
+                                    *next += 1;
+                                    Some(Value::Int(*next - 1))
+                                } else {
+                                    None
+                                }
+                            }
+                            Iter::Seq { items, at } => {
+                                let v = items.get(*at).cloned();
+                                *at += 1;
+                                v
+                            }
+                            Iter::Keys { items, at } => {
+                                let v = items.get(*at).cloned();
+                                *at += 1;
+                                v
+                            }
+                        }
+                    }
+                    _ => None,
+                };
+                match next {
+                    Some(v) => {
+                        set!(i.a, v);
+                        pc = $at + 1;
+                    }
+                    None => pc = i.c as usize,
+                }
+            }};
+        }
+        // `CmpJump`/`CmpKJump` (at position `$at`): compare, then jump
+        // to the target or past the instructions the fusion covers.
+        macro_rules! cmp_jump {
+            ($i:expr, $at:expr) => {{
+                let i = $i;
+                let op = crate::program::CMP_OPS[i.x as usize];
+                let k = i.op == Op::CmpKJump;
+                if k {
+                    set!(
+                        i.c >> 16,
+                        fast_clone(cell.consts.get_unchecked(i.d as usize))
+                    );
+                }
+                let b = match (&reg!(i.c & 0xffff), &reg!(i.c >> 16)) {
+                    (Value::Int(p), Value::Int(q)) => int_cmp(op, *p, *q),
+                    (p, q) => match tryv!(ops::binary(op, p, q)) {
+                        Value::Bool(b) => b,
+                        _ => false,
+                    },
+                };
+                set!(i.a, Value::Bool(b));
+                pc = if b {
+                    $at + if k { 3 } else { 2 }
+                } else {
+                    i.b as usize
+                };
+            }};
+        }
         macro_rules! save {
             () => {
                 self.frames[fi].pc = pc as u32;
@@ -548,20 +615,16 @@ impl<'h> Vm<'h> {
                         };
                         set!(ins.a, Value::Bool(b));
                     }
-                    Op::CmpJump => {
-                        let op = crate::program::CMP_OPS[ins.x as usize];
-                        let b = match (&reg!(ins.c & 0xffff), &reg!(ins.c >> 16)) {
-                            (Value::Int(p), Value::Int(q)) => int_cmp(op, *p, *q),
-                            (p, q) => match tryv!(ops::binary(op, p, q)) {
-                                Value::Bool(b) => b,
-                                _ => false,
-                            },
-                        };
-                        set!(ins.a, Value::Bool(b));
-                        if b {
-                            pc += 1;
-                        } else {
-                            pc = ins.b as usize;
+                    Op::CmpJump | Op::CmpKJump => cmp_jump!(ins, pc - 1),
+                    Op::JumpLoop => {
+                        // A backward jump onto a loop's test: run the test
+                        // here instead of dispatching it separately.
+                        let l = ins.a as usize;
+                        let t = *code.get_unchecked(l);
+                        match t.op {
+                            Op::IterNext => iter_next!(t, l),
+                            Op::CmpJump | Op::CmpKJump => cmp_jump!(t, l),
+                            _ => pc = l,
                         }
                     }
                     Op::BinK => {
@@ -674,7 +737,7 @@ impl<'h> Vm<'h> {
                                 // The fused `Move`: skip it on return.
                                 self.frames[fi].pc += 1;
                             }
-                            self.frames.push(Frame {
+                            let fr = Frame {
                                 cell: ins.b,
                                 pc: 0,
                                 base: nb,
@@ -685,7 +748,16 @@ impl<'h> Vm<'h> {
                                 masks: self.masks.len() as u32,
                                 clause: false,
                                 record: 0,
-                            });
+                            };
+                            self.frames.push(fr);
+                            // Switch to the callee without reading it back.
+                            fi += 1;
+                            frame = fr;
+                            cell = callee;
+                            code = &cell.code[..];
+                            pc = 0;
+                            base = nb;
+                            continue;
                         } else {
                             let args: Vec<Value> = (0..n)
                                 .map(|i| std::mem::take(&mut *sp.add(argbase + i)))
@@ -1096,38 +1168,7 @@ impl<'h> Vm<'h> {
                         let it = Iter::Range { next: *lo, end };
                         set!(ins.a, Value::Iter(Rc::new(std::cell::RefCell::new(it))));
                     }
-                    Op::IterNext => {
-                        let next = match &reg!(ins.b) {
-                            Value::Iter(it) => {
-                                let mut it = it.borrow_mut();
-                                match &mut *it {
-                                    Iter::Range { next, end } => {
-                                        if *next < *end {
-                                            *next += 1;
-                                            Some(Value::Int(*next - 1))
-                                        } else {
-                                            None
-                                        }
-                                    }
-                                    Iter::Seq { items, at } => {
-                                        let v = items.get(*at).cloned();
-                                        *at += 1;
-                                        v
-                                    }
-                                    Iter::Keys { items, at } => {
-                                        let v = items.get(*at).cloned();
-                                        *at += 1;
-                                        v
-                                    }
-                                }
-                            }
-                            _ => None,
-                        };
-                        match next {
-                            Some(v) => set!(ins.a, v),
-                            None => pc = ins.c as usize,
-                        }
-                    }
+                    Op::IterNext => iter_next!(ins, pc - 1),
                     Op::TestVariant => {
                         let b = match &reg!(ins.b) {
                             Value::Variant(v) if ins.c != NONE => {
@@ -1398,7 +1439,7 @@ impl<'h> Vm<'h> {
             return fail(ErrorKind::TypeError, "not a record type");
         };
         for (i, f) in fields.iter_mut().enumerate() {
-            if matches!(f, Value::Absent) {
+            if let Value::Absent = f {
                 *f = match prog.field_cells[ti].get(i).and_then(|x| x.0) {
                     Some(c) => self.call_cell(c as u32, Vec::new())?,
                     None => Value::Null,
@@ -1415,8 +1456,11 @@ impl<'h> Vm<'h> {
         let Value::Record(r) = v else {
             return Ok(());
         };
-        let prog = self.prog.clone();
         let ti = r.ty.id as usize;
+        if !self.prog.constrained.get(ti).copied().unwrap_or(false) {
+            return Ok(());
+        }
+        let prog = self.prog.clone();
         for (i, (_, c)) in prog.field_cells[ti].iter().enumerate() {
             if let Some(c) = c {
                 let ok = self.call_cell(*c as u32, vec![v.clone()])?;
