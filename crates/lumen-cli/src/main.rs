@@ -69,6 +69,10 @@ enum Cmd {
         /// Replay tool calls from this cassette (§10.6)
         #[arg(long, value_name = "CASSETTE")]
         tools: Option<PathBuf>,
+        /// Stop with a runtime error after N steps (calls and loop
+        /// iterations), for untrusted or runaway programs (§18)
+        #[arg(long, value_name = "N")]
+        max_steps: Option<u64>,
     },
     /// Run the tests (cells named test_* or marked @test) of files or
     /// directories; ends with `N passed, M failed`
@@ -300,7 +304,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             cell,
             trace_dir,
             tools,
-        } => run_file(&file, &cell, trace_dir.as_deref(), tools.as_deref()),
+            max_steps,
+        } => run_file(
+            &file,
+            &cell,
+            trace_dir.as_deref(),
+            tools.as_deref(),
+            max_steps,
+        ),
         Cmd::Test {
             paths,
             filter,
@@ -424,6 +435,7 @@ fn run_file(
     cell: &str,
     trace_dir: Option<&Path>,
     tools: Option<&Path>,
+    max_steps: Option<u64>,
 ) -> anyhow::Result<u8> {
     let cassette = load_cassette(tools)?;
     let Some(l) = load(file, tools)? else {
@@ -453,6 +465,9 @@ fn run_file(
     h.record("cell_start", cellf(None));
     let result = {
         let mut vm = lumen_vm::Vm::new(l.prog.clone(), &mut h);
+        if let Some(n) = max_steps {
+            vm.set_budget(n);
+        }
         vm.call_cell(id, Vec::new())
     };
     let code = match result {

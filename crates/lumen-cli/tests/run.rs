@@ -210,6 +210,18 @@ fn run_exit_codes_and_entry_cells() {
     // exit(n).
     let (s, out, _) = run_code("print(\"a\")\nexit(3)\nprint(\"b\")\n");
     assert_eq!((s, out.as_str()), (3, "a\n"));
+    // An instruction budget stops a runaway loop with a clear error.
+    let dir0 = tempfile::tempdir().unwrap();
+    let inf = dir0.path().join("inf.lm");
+    std::fs::write(&inf, "let mut n = 0\nloop\n  n += 1\nend\n").unwrap();
+    let out = lumen()
+        .args(["run", "--max-steps", "1000"])
+        .arg(&inf)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("runtime error[halt]: the instruction budget of 1000 steps is exhausted"));
     // --cell picks another entry; one with required parameters is refused.
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("p.lm");

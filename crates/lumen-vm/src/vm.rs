@@ -141,6 +141,10 @@ pub struct Vm<'h> {
     pending: usize,
     defers: Vec<(usize, Value)>,
     pub host: &'h mut dyn Host,
+    /// Steps left (§18: an instruction budget when asked): every call and
+    /// every backward jump is one step.
+    budget: u64,
+    budget_total: u64,
     /// Top-level cells by name (uniform call syntax at run time).
     top_cells: std::collections::HashMap<String, u32>,
 }
@@ -164,8 +168,29 @@ impl<'h> Vm<'h> {
             pending: 0,
             defers: Vec::new(),
             host,
+            budget: u64::MAX,
+            budget_total: u64::MAX,
             top_cells,
         }
+    }
+
+    /// Limits the run to `steps` calls and backward jumps; past that the
+    /// program stops with the runtime error `halt`.
+    pub fn set_budget(&mut self, steps: u64) {
+        self.budget = steps.max(1);
+        self.budget_total = steps.max(1);
+    }
+
+    #[cold]
+    fn budget_exhausted(&self) -> Unwind {
+        RuntimeError::new(
+            ErrorKind::Halt,
+            format!(
+                "the instruction budget of {} steps is exhausted",
+                self.budget_total
+            ),
+        )
+        .into()
     }
 
     pub fn cell_index(&self, name: &str) -> Option<usize> {
@@ -520,6 +545,15 @@ impl<'h> Vm<'h> {
                 };
             }};
         }
+        macro_rules! step {
+            () => {
+                self.budget -= 1;
+                if self.budget == 0 {
+                    save!();
+                    return Err(self.budget_exhausted());
+                }
+            };
+        }
         macro_rules! save {
             () => {
                 self.frames[fi].pc = pc as u32;
@@ -619,6 +653,7 @@ impl<'h> Vm<'h> {
                     Op::JumpLoop => {
                         // A backward jump onto a loop's test: run the test
                         // here instead of dispatching it separately.
+                        step!();
                         let l = ins.a as usize;
                         let t = *code.get_unchecked(l);
                         match t.op {
@@ -691,7 +726,12 @@ impl<'h> Vm<'h> {
                         };
                         set!(ins.a, v);
                     }
-                    Op::Jump => pc = ins.a as usize,
+                    Op::Jump => {
+                        if (ins.a as usize) < pc {
+                            step!();
+                        }
+                        pc = ins.a as usize
+                    }
                     Op::JumpIfFalse => {
                         if matches!(reg!(ins.a), Value::Bool(false)) {
                             pc = ins.b as usize;
@@ -714,6 +754,7 @@ impl<'h> Vm<'h> {
                     }
                     Op::Call => {
                         save!();
+                        step!();
                         let nb = frame.top;
                         let callee = &prog.cells[ins.b as usize];
                         let argbase = base + ins.a as usize + 1;
@@ -798,6 +839,7 @@ impl<'h> Vm<'h> {
                     }
                     Op::CallValue | Op::CallMethod => {
                         save!();
+                        step!();
                         let argbase = base + ins.a as usize + 1;
                         let args: Vec<Value> = (0..ins.c as usize)
                             .map(|i| std::mem::take(&mut self.stack[argbase + i]))
