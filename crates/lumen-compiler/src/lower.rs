@@ -46,6 +46,9 @@ struct LoopCtx {
     /// `Func::defers` depth when the loop began: `break` and `continue`
     /// run the defers of the blocks they leave.
     defer_depth: usize,
+    /// `Func::handles` when the loop began: `break` and `continue` out of
+    /// a `handle` body uninstall its handlers.
+    handle_depth: u32,
 }
 
 /// One function being emitted.
@@ -60,6 +63,8 @@ struct Func {
     line: u32,
     lambdas: u32,
     defers: Vec<u32>,
+    /// `handle` bodies being lowered around the current point.
+    handles: u32,
 }
 
 impl Func {
@@ -75,6 +80,7 @@ impl Func {
             line: 0,
             lambdas: 0,
             defers: vec![0],
+            handles: 0,
         }
     }
 
@@ -929,6 +935,7 @@ impl Lowerer<'_> {
                         self.expr(f, v, res);
                     }
                     self.leave_blocks(f, f.loops[i].defer_depth);
+                    self.leave_handles(f, f.loops[i].handle_depth);
                     let j = f.emit(Op::Jump, 0, 0, 0);
                     f.loops[i].breaks.push(j);
                 }
@@ -936,6 +943,7 @@ impl Lowerer<'_> {
             StmtKind::Continue(label) => {
                 if let Some(i) = self.loop_index(f, label) {
                     self.leave_blocks(f, f.loops[i].defer_depth);
+                    self.leave_handles(f, f.loops[i].handle_depth);
                     let j = f.emit(Op::Jump, 0, 0, 0);
                     f.loops[i].continues.push(j);
                 }
@@ -1002,6 +1010,13 @@ impl Lowerer<'_> {
         let n: u32 = f.defers.iter().skip(depth).sum();
         if n > 0 {
             f.emit(Op::DeferRun, n as i64, 0, 0);
+        }
+    }
+
+    /// Uninstalls the handlers of the `handle` bodies a jump leaves.
+    fn leave_handles(&mut self, f: &mut Func, depth: u32) {
+        for _ in depth..f.handles {
+            f.emit(Op::HandlePop, 0, 0, 0);
         }
     }
 
@@ -1826,6 +1841,7 @@ impl Lowerer<'_> {
                     continues: Vec::new(),
                     result: Some(dst),
                     defer_depth: f.defers.len(),
+                    handle_depth: f.handles,
                 });
                 let scratch = f.reg();
                 self.block_discard(f, body, scratch);
@@ -1866,6 +1882,7 @@ impl Lowerer<'_> {
                     continues: fails,
                     result: None,
                     defer_depth: f.defers.len(),
+                    handle_depth: f.handles,
                 });
                 let scratch = f.reg();
                 self.block_discard(f, body, scratch);
@@ -1884,6 +1901,7 @@ impl Lowerer<'_> {
                     continues: Vec::new(),
                     result: None,
                     defer_depth: f.defers.len(),
+                    handle_depth: f.handles,
                 });
                 let scratch = f.reg();
                 self.block_discard(f, body, scratch);
@@ -1913,10 +1931,13 @@ impl Lowerer<'_> {
                     }
                 }
                 let enter = f.emit(Op::HandleEnter, d, 0, 0);
+                f.handles += 1;
                 self.block(f, body, dst);
+                f.handles -= 1;
                 f.emit(Op::HandlePop, installed, d, 0);
                 let over = f.emit(Op::Jump, 0, 0, 0);
                 let saved = f.next;
+                let loops = std::mem::take(&mut f.loops);
                 for (c, at) in clauses.iter().zip(pushes) {
                     // Registers above everything the cell used so far, so
                     // nothing live in the body is overwritten.
@@ -1935,6 +1956,7 @@ impl Lowerer<'_> {
                     f.emit(Op::HandleAbort, out as i64, 0, 0);
                 }
                 f.next = saved;
+                f.loops = loops;
                 f.patch(over);
                 f.patch(enter);
             }

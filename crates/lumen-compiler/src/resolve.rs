@@ -1677,7 +1677,11 @@ impl Resolver<'_> {
                             .insert(p.clone(), local(false, c.span));
                     }
                     tail_resumes(&c.body, &mut cx.resume_ok);
+                    // A clause runs in its own frame: `break` and
+                    // `continue` cannot leave it for a loop outside.
+                    let loops = std::mem::take(&mut cx.loops);
                     self.block(cx, &c.body, false);
+                    cx.loops = loops;
                     self.pop_scope_warn(cx);
                 }
             }

@@ -927,7 +927,12 @@ impl<'h> Vm<'h> {
                         {
                             // The common case: nothing registered by this frame.
                             self.frames.pop();
-                            *sp.add(f.ret) = v;
+                            let slot = sp.add(f.ret);
+                            if is_scalar(&*slot) {
+                                std::ptr::write(slot, v);
+                            } else {
+                                *slot = v;
+                            }
                             reload!();
                             continue;
                         }
