@@ -13,6 +13,11 @@ use codespan_reporting::term::{self, termcolor};
 use lumen_compiler::resolve::Options;
 use lumen_compiler::{Diagnostic, Severity};
 
+/// Live bytes are counted so a program that outgrows `--max-memory` stops
+/// with a runtime error (§18) instead of being killed.
+#[global_allocator]
+static ALLOC: lumen_vm::mem::CountingAlloc = lumen_vm::mem::CountingAlloc;
+
 #[derive(Parser)]
 #[command(
     name = "lumen",
@@ -73,6 +78,10 @@ enum Cmd {
         /// iterations), for untrusted or runaway programs (§18)
         #[arg(long, value_name = "N")]
         max_steps: Option<u64>,
+        /// Stop with a runtime error when the program uses more than MIB
+        /// mebibytes (default: 80 % of the machine's memory)
+        #[arg(long, value_name = "MIB")]
+        max_memory: Option<usize>,
     },
     /// Run the tests (cells named test_* or marked @test) of files or
     /// directories; ends with `N passed, M failed`
@@ -305,12 +314,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             trace_dir,
             tools,
             max_steps,
+            max_memory,
         } => run_file(
             &file,
             &cell,
             trace_dir.as_deref(),
             tools.as_deref(),
             max_steps,
+            max_memory,
         ),
         Cmd::Test {
             paths,
@@ -436,7 +447,9 @@ fn run_file(
     trace_dir: Option<&Path>,
     tools: Option<&Path>,
     max_steps: Option<u64>,
+    max_memory: Option<usize>,
 ) -> anyhow::Result<u8> {
+    set_memory_limit(max_memory);
     let cassette = load_cassette(tools)?;
     let Some(l) = load(file, tools)? else {
         return Ok(1);
@@ -560,7 +573,17 @@ fn lumen_files(p: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     }
 }
 
+/// The memory limit of a run: `--max-memory` MiB, else 80 % of the
+/// machine's memory.
+fn set_memory_limit(mib: Option<usize>) {
+    lumen_vm::mem::set_limit(match mib {
+        Some(m) => m.saturating_mul(1 << 20),
+        None => lumen_vm::mem::default_limit(),
+    });
+}
+
 fn test_paths(paths: &[PathBuf], filter: Option<&str>, tools: Option<&Path>) -> anyhow::Result<u8> {
+    set_memory_limit(None);
     // A malformed cassette is a usage error before anything runs.
     load_cassette(tools)?;
     let mut files = Vec::new();

@@ -222,6 +222,34 @@ fn run_exit_codes_and_entry_cells() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("runtime error[halt]: the instruction budget of 1000 steps is exhausted"));
+    // A memory limit: growing a list past it stops the program with a
+    // clear error; a range too large to build is refused up front.
+    std::fs::write(
+        &inf,
+        "let xs = [[i] for i in 0..100000000]\nprint(len(xs))\n",
+    )
+    .unwrap();
+    let out = lumen()
+        .args(["run", "--max-memory", "64"])
+        .arg(&inf)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("runtime error[halt]: the memory limit of 64 MiB is exceeded"),
+        "{err}"
+    );
+    std::fs::write(&inf, "print(len(0..1000000000000))\n").unwrap();
+    let out = lumen()
+        .args(["run", "--max-memory", "64"])
+        .arg(&inf)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(
+        "runtime error[invalid argument]: range of 1000000000000 elements would pass the memory limit of 64 MiB"
+    ));
     // --cell picks another entry; one with required parameters is refused.
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("p.lm");

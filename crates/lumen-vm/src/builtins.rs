@@ -206,6 +206,9 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
         }
         "range" => {
             let (x, y) = (int(name, ar(0))?, int(name, ar(1))?);
+            if y > x {
+                crate::ops::check_size((y as i128 - x as i128) as u128, "range")?;
+            }
             Value::list(if y > x {
                 (x..y).map(Value::Int).collect()
             } else {
@@ -530,6 +533,7 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
         "pad_left" | "pad_right" => {
             let s = string(name, ar(0))?;
             let w = int(name, ar(1))?.max(0) as usize;
+            crate::ops::check_size((w / 16) as u128, name)?;
             let n = s.chars().count();
             let pad = " ".repeat(w.saturating_sub(n));
             Value::str(if name == "pad_left" {

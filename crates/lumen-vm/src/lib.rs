@@ -17,6 +17,7 @@
 pub mod builtins;
 pub mod error;
 pub mod format;
+pub mod mem;
 pub mod ops;
 pub mod process;
 pub mod program;

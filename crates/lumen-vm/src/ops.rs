@@ -201,11 +201,29 @@ pub fn binary(op: Op, a: &Value, b: &Value) -> VmResult<Value> {
             if end <= *x {
                 Value::list(Vec::new())
             } else {
+                let n = (end as i128 - *x as i128) as u128;
+                check_size(n, "range")?;
                 Value::list((*x..end).map(Int).collect())
             }
         }
         _ => return mismatch("operator", a, b),
     })
+}
+
+/// Refuses to build a collection of `n` values that would pass the
+/// memory limit (or could not be addressed at all).
+pub fn check_size(n: u128, what: &str) -> VmResult<()> {
+    let bytes = n.saturating_mul(std::mem::size_of::<Value>() as u128);
+    if bytes > usize::MAX as u128 / 2 || crate::mem::would_exceed(bytes as usize) {
+        return fail(
+            ErrorKind::InvalidArgument,
+            format!(
+                "{what} of {n} elements would pass the memory limit of {}",
+                crate::mem::mib(crate::mem::limit())
+            ),
+        );
+    }
+    Ok(())
 }
 
 /// Comparison for `< <= > >=`: `Ok(None)` for NaN, a type error for values

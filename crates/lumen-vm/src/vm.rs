@@ -160,7 +160,11 @@ impl<'h> Vm<'h> {
             .collect();
         Vm {
             prog,
-            stack: Vec::with_capacity(STACK_SLOTS),
+            stack: {
+                let v: Vec<Value> = Vec::with_capacity(STACK_SLOTS);
+                crate::mem::reserve(v.capacity() * std::mem::size_of::<Value>());
+                v
+            },
             frames: Vec::with_capacity(64),
             handlers: Vec::new(),
             records: Vec::new(),
@@ -188,6 +192,19 @@ impl<'h> Vm<'h> {
             format!(
                 "the instruction budget of {} steps is exhausted",
                 self.budget_total
+            ),
+        )
+        .into()
+    }
+
+    #[cold]
+    fn memory_exhausted(&self) -> Unwind {
+        RuntimeError::new(
+            ErrorKind::Halt,
+            format!(
+                "the memory limit of {} is exceeded ({} in use)",
+                crate::mem::mib(crate::mem::limit()),
+                crate::mem::mib(crate::mem::in_use())
             ),
         )
         .into()
@@ -548,9 +565,16 @@ impl<'h> Vm<'h> {
         macro_rules! step {
             () => {
                 self.budget -= 1;
-                if self.budget == 0 {
-                    save!();
-                    return Err(self.budget_exhausted());
+                if self.budget & 0x3ff == 0 {
+                    // Every 1,024 steps: the budget, then memory.
+                    if self.budget == 0 {
+                        save!();
+                        return Err(self.budget_exhausted());
+                    }
+                    if crate::mem::in_use() > crate::mem::limit() {
+                        save!();
+                        return Err(self.memory_exhausted());
+                    }
                 }
             };
         }
@@ -1645,6 +1669,12 @@ impl<'h> Vm<'h> {
             }
         }
         self.make_record(ti, fields)
+    }
+}
+
+impl Drop for Vm<'_> {
+    fn drop(&mut self) {
+        crate::mem::unreserve(self.stack.capacity() * std::mem::size_of::<Value>());
     }
 }
 
