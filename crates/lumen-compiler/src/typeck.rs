@@ -1397,15 +1397,28 @@ impl Checker<'_> {
         generics: &[Generic],
         args: &[Arg],
     ) -> Ty {
+        self.generic_type(n, generics, |t, subst| {
+            t.construct_fields(e, n, fields, args, subst)
+        })
+    }
+
+    /// `name[T1, T2..]` with the type arguments `check` binds while the
+    /// type's generic parameters are in scope (unbound ones are `Any`).
+    fn generic_type(
+        &mut self,
+        name: &str,
+        generics: &[Generic],
+        check: impl FnOnce(&mut Self, &mut Subst),
+    ) -> Ty {
         let saved = self.enter_generics(generics.iter().map(|g| g.name.clone()));
         let mut subst = Subst::new();
-        self.construct_fields(e, n, fields, args, &mut subst);
+        check(self, &mut subst);
         self.generics = saved;
         let targs = generics
             .iter()
             .map(|g| subst.get(&g.name).cloned().unwrap_or(Ty::Any))
             .collect();
-        Ty::Named(n.to_string(), targs)
+        Ty::Named(name.to_string(), targs)
     }
 
     fn construct_fields(
@@ -1487,15 +1500,9 @@ impl Checker<'_> {
         payload: &[TypeExpr],
         args: &[Arg],
     ) -> Ty {
-        let saved = self.enter_generics(generics.iter().map(|g| g.name.clone()));
-        let mut subst = Subst::new();
-        self.check_payload(e, n, payload, args, &mut subst);
-        self.generics = saved;
-        let targs = generics
-            .iter()
-            .map(|g| subst.get(&g.name).cloned().unwrap_or(Ty::Any))
-            .collect();
-        Ty::Named(enum_name.to_string(), targs)
+        self.generic_type(enum_name, generics, |t, subst| {
+            t.check_payload(e, n, payload, args, subst)
+        })
     }
 
     fn check_payload(

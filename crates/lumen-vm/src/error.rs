@@ -4,88 +4,46 @@ use std::fmt;
 
 use crate::value::Value;
 
-/// The stable kinds of §14.2.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    IntegerOverflow,
-    DivisionByZero,
-    IndexOutOfBounds,
-    KeyNotFound,
-    NullValue,
-    TypeError,
-    Halt,
-    AssertionFailed,
-    ConstraintViolation,
-    MatchFailed,
-    UnwrapFailed,
-    InvalidArgument,
-    FormatError,
-    SchemaMismatch,
-    UnhandledEffect,
-    ResumeError,
-    PolicyViolation,
-    ToolError,
-    UndefinedVariable,
-    UndefinedCell,
-    StackOverflow,
+macro_rules! kinds {
+    ($($name:ident = $text:literal),* $(,)?) => {
+        /// The stable kinds of §14.2.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ErrorKind { $($name),* }
+
+        impl ErrorKind {
+            pub fn keyword(self) -> &'static str {
+                match self { $(ErrorKind::$name => $text),* }
+            }
+
+            pub fn from_keyword(s: &str) -> Option<ErrorKind> {
+                match s { $($text => Some(ErrorKind::$name),)* _ => None }
+            }
+        }
+    };
 }
 
-impl ErrorKind {
-    pub fn keyword(self) -> &'static str {
-        use ErrorKind::*;
-        match self {
-            IntegerOverflow => "integer overflow",
-            DivisionByZero => "division by zero",
-            IndexOutOfBounds => "index out of bounds",
-            KeyNotFound => "key not found",
-            NullValue => "null value",
-            TypeError => "type error",
-            Halt => "halt",
-            AssertionFailed => "assertion failed",
-            ConstraintViolation => "constraint violation",
-            MatchFailed => "match failed",
-            UnwrapFailed => "unwrap failed",
-            InvalidArgument => "invalid argument",
-            FormatError => "format error",
-            SchemaMismatch => "schema mismatch",
-            UnhandledEffect => "unhandled effect",
-            ResumeError => "resume error",
-            PolicyViolation => "policy violation",
-            ToolError => "tool error",
-            UndefinedVariable => "undefined variable",
-            UndefinedCell => "undefined cell",
-            StackOverflow => "stack overflow",
-        }
-    }
-
-    pub fn from_keyword(s: &str) -> Option<ErrorKind> {
-        use ErrorKind::*;
-        [
-            IntegerOverflow,
-            DivisionByZero,
-            IndexOutOfBounds,
-            KeyNotFound,
-            NullValue,
-            TypeError,
-            Halt,
-            AssertionFailed,
-            ConstraintViolation,
-            MatchFailed,
-            UnwrapFailed,
-            InvalidArgument,
-            FormatError,
-            SchemaMismatch,
-            UnhandledEffect,
-            ResumeError,
-            PolicyViolation,
-            ToolError,
-            UndefinedVariable,
-            UndefinedCell,
-            StackOverflow,
-        ]
-        .into_iter()
-        .find(|k| k.keyword() == s)
-    }
+kinds! {
+    IntegerOverflow = "integer overflow",
+    DivisionByZero = "division by zero",
+    IndexOutOfBounds = "index out of bounds",
+    KeyNotFound = "key not found",
+    NullValue = "null value",
+    TypeError = "type error",
+    Halt = "halt",
+    AssertionFailed = "assertion failed",
+    ConstraintViolation = "constraint violation",
+    MatchFailed = "match failed",
+    UnwrapFailed = "unwrap failed",
+    InvalidArgument = "invalid argument",
+    FormatError = "format error",
+    SchemaMismatch = "schema mismatch",
+    UnhandledEffect = "unhandled effect",
+    ResumeError = "resume error",
+    PolicyViolation = "policy violation",
+    ToolError = "tool error",
+    UndefinedVariable = "undefined variable",
+    UndefinedCell = "undefined cell",
+    StackOverflow = "stack overflow",
 }
 
 /// One frame of a stack trace: cell name, file, line.
