@@ -464,11 +464,14 @@ impl<'h> Vm<'h> {
     fn exec(&mut self, stop: usize) -> VmResult<Value> {
         let prog = self.prog.clone();
         let mut fi = self.frames.len() - 1;
-        let mut frame = self.frames[fi];
-        let mut cell = &prog.cells[frame.cell as usize];
+        let frame0 = self.frames[fi];
+        // The running frame's cell and the end of its registers.
+        let mut cur = frame0.cell;
+        let mut top = frame0.top;
+        let mut cell = &prog.cells[cur as usize];
         let mut code = &cell.code[..];
-        let mut pc = frame.pc as usize;
-        let mut base = frame.base;
+        let mut pc = frame0.pc as usize;
+        let mut base = frame0.base;
         // SAFETY (for every `reg!` below): the stack was reserved with
         // `STACK_SLOTS` capacity and `enter` never lets it grow past that,
         // so its buffer never moves; every frame's window
@@ -586,11 +589,13 @@ impl<'h> Vm<'h> {
         macro_rules! reload {
             () => {{
                 fi = self.frames.len() - 1;
-                frame = self.frames[fi];
-                cell = &prog.cells[frame.cell as usize];
+                let f = &self.frames[fi];
+                cur = f.cell;
+                top = f.top;
+                cell = &prog.cells[cur as usize];
                 code = &cell.code[..];
-                pc = frame.pc as usize;
-                base = frame.base;
+                pc = f.pc as usize;
+                base = f.base;
             }};
         }
         macro_rules! tryv {
@@ -779,20 +784,20 @@ impl<'h> Vm<'h> {
                     Op::Call => {
                         save!();
                         step!();
-                        let nb = frame.top;
+                        let nb = top;
                         let callee = &prog.cells[ins.b as usize];
                         let argbase = base + ins.a as usize + 1;
                         let n = ins.c as usize;
-                        let top = nb + callee.registers as usize;
+                        let ctop = nb + callee.registers as usize;
                         if n == callee.nparams as usize
                             && !callee.variadic
                             && self.frames.len() < MAX_FRAMES
-                            && top <= STACK_SLOTS
+                            && ctop <= STACK_SLOTS
                         {
                             // The fast path: the compiler placed the arguments
                             // in parameter order (`CallSpread` takes spreads).
-                            if self.stack.len() < top {
-                                self.stack.resize(top, Value::Null);
+                            if self.stack.len() < ctop {
+                                self.stack.resize(ctop, Value::Null);
                             }
                             for i in 0..n {
                                 let v = std::mem::take(&mut *sp.add(argbase + i));
@@ -806,7 +811,7 @@ impl<'h> Vm<'h> {
                                 cell: ins.b,
                                 pc: 0,
                                 base: nb,
-                                top,
+                                top: ctop,
                                 ret: base + ret_reg(&ins),
                                 defers: self.defers.len() as u32,
                                 records: self.records.len() as u32,
@@ -817,7 +822,8 @@ impl<'h> Vm<'h> {
                             self.frames.push(fr);
                             // Switch to the callee without reading it back.
                             fi += 1;
-                            frame = fr;
+                            cur = fr.cell;
+                            top = fr.top;
                             cell = callee;
                             code = &cell.code[..];
                             pc = 0;
@@ -849,7 +855,7 @@ impl<'h> Vm<'h> {
                         let args: Vec<Value> = (0..ins.c as usize)
                             .map(|i| std::mem::take(&mut *sp.add(argbase + i)))
                             .collect();
-                        let nb = frame.top;
+                        let nb = top;
                         tryv!(self.enter(
                             ins.b,
                             nb,
@@ -878,7 +884,7 @@ impl<'h> Vm<'h> {
                             Target::Value(f) => (f, args),
                             Target::Field(f) => (f, args.into_iter().skip(1).collect()),
                             Target::Cell(c) => {
-                                let nb = frame.top;
+                                let nb = top;
                                 tryv!(self.enter(c, nb, args.into_iter(), &[], ret, false, 0));
                                 reload!();
                                 continue;
@@ -894,7 +900,7 @@ impl<'h> Vm<'h> {
                                 Func::Closure {
                                     cell: c, captures, ..
                                 } => {
-                                    let nb = frame.top;
+                                    let nb = top;
                                     tryv!(self.enter(
                                         *c,
                                         nb,
@@ -1005,8 +1011,7 @@ impl<'h> Vm<'h> {
                     }
                     Op::CallTool => {
                         save!();
-                        let v =
-                            tryv!(self.call_tool(ins.b as usize, &reg!(ins.c).clone(), frame.cell));
+                        let v = tryv!(self.call_tool(ins.b as usize, &reg!(ins.c).clone(), cur));
                         set!(ins.a, v);
                     }
                     Op::Perform => {
@@ -1033,7 +1038,7 @@ impl<'h> Vm<'h> {
                                         cell: hf.cell,
                                         pc: e.pc,
                                         base: hf.base,
-                                        top: frame.top,
+                                        top,
                                         ret,
                                         defers: self.defers.len() as u32,
                                         records: self.records.len() as u32,
@@ -1042,7 +1047,7 @@ impl<'h> Vm<'h> {
                                         record: e.record as u32,
                                     });
                                 } else {
-                                    let nb = frame.top;
+                                    let nb = top;
                                     tryv!(self.enter(
                                         e.cell,
                                         nb,
@@ -1058,7 +1063,7 @@ impl<'h> Vm<'h> {
                                 reload!();
                             }
                             None => {
-                                let v = tryv!(self.unhandled(ins.b, args, frame.cell));
+                                let v = tryv!(self.unhandled(ins.b, args, cur));
                                 self.stack[ret] = v;
                             }
                         }
