@@ -543,3 +543,69 @@ proptest! {
         prop_assert!(!stderr.contains("panicked"), "{}", stderr);
     }
 }
+
+/// `@deterministic` (§10.7): a tool that cannot be replayed is refused;
+/// with a cassette that records it, the program runs and replays it.
+/// Machines: moving to a state that does not exist, or entering one with
+/// the wrong values, is a runtime error.
+#[test]
+fn deterministic_tools_and_machine_misuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("d.lm");
+    std::fs::write(
+        &f,
+        "@deterministic true\nuse tool llm.chat as Chat\ngrant Chat max_tokens 5\ncell main() -> Json / {external} = Chat(prompt: \"hi\")\n",
+    )
+    .unwrap();
+    let out = lumen().arg("run").arg(&f).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("error[nondeterministic]"));
+    let c = dir.path().join("c.json");
+    std::fs::write(
+        &c,
+        r#"{"version": 1, "interactions": [{"tool": "llm.chat", "args": {"prompt": "hi"}, "result": "hello"}]}"#,
+    )
+    .unwrap();
+    lumen()
+        .arg("run")
+        .arg(&f)
+        .arg("--tools")
+        .arg(&c)
+        .assert()
+        .success()
+        .stdout("hello\n");
+    // A cassette miss for an id it mentions is a tool error.
+    std::fs::write(
+        &f,
+        "use tool llm.chat as Chat\ngrant Chat max_tokens 5\nprint(Chat(prompt: \"other\"))\n",
+    )
+    .unwrap();
+    let out = lumen()
+        .arg("run")
+        .arg(&f)
+        .arg("--tools")
+        .arg(&c)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(
+        "runtime error[tool error]: cassette has no interaction for llm.chat with args {\"prompt\":\"other\"}"
+    ));
+    let m = "machine M\n  initial: A\n  state A(n: Int)\n    transition B(n + 1)\n  end\n  state B(n: Int)\n    terminal: true\n  end\nend\n";
+    for (call, want) in [
+        (
+            "M().resume_from(\"Nope\")",
+            "machine `M` has no state `Nope`",
+        ),
+        ("M().start()", "state `A` of `M` takes 1 value(s), 0 given"),
+    ] {
+        std::fs::write(&f, format!("{m}print({call})\n")).unwrap();
+        let out = lumen().arg("run").arg(&f).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{call}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("runtime error[invalid argument]: {want}")),
+            "{call}: {err}"
+        );
+    }
+}
