@@ -463,26 +463,53 @@ impl<'h> Vm<'h> {
     /// The dispatch loop.
     fn exec(&mut self, stop: usize) -> VmResult<Value> {
         let prog = self.prog.clone();
-        let mut fi = self.frames.len() - 1;
-        let frame0 = self.frames[fi];
-        // The running frame's cell and the end of its registers.
-        let mut cur = frame0.cell;
-        let mut top = frame0.top;
-        let mut cell = &prog.cells[cur as usize];
-        let mut code = &cell.code[..];
-        let mut pc = frame0.pc as usize;
-        let mut base = frame0.base;
+        // Only the instruction stream, the running frame's registers and
+        // its constants stay in locals (few enough to live in machine
+        // registers); the frame's index, cell and top!() are read back from
+        // `self.frames` on the slow paths that need them.
+        //
         // SAFETY (for every `reg!` below): the stack was reserved with
         // `STACK_SLOTS` capacity and `enter` never lets it grow past that,
         // so its buffer never moves; every frame's window
-        // `[base, base + registers)` lies within `stack.len()` (`enter` and
+        // `[base!(), base!() + registers)` lies within `stack.len()` (`enter` and
         // the call fast path resize before pushing a frame, a clause frame
         // uses its handle frame's window); and `Program::load` checked
         // every register operand against its cell's register count.
         let sp: *mut Value = self.stack.as_mut_ptr();
+        let frame0 = self.frames[self.frames.len() - 1];
+        let cell0 = &prog.cells[frame0.cell as usize];
+        let mut code: *const crate::program::Ins = cell0.code.as_ptr();
+        let mut consts: *const Value = cell0.consts.as_ptr();
+        let mut pc = frame0.pc as usize;
+        let mut regs: *mut Value = unsafe { sp.add(frame0.base) };
+        macro_rules! fi {
+            () => {
+                (self.frames.len() - 1)
+            };
+        }
+        macro_rules! base {
+            () => {
+                (regs.offset_from(sp) as usize)
+            };
+        }
+        macro_rules! top {
+            () => {
+                self.frames[self.frames.len() - 1].top
+            };
+        }
+        macro_rules! cur {
+            () => {
+                self.frames[self.frames.len() - 1].cell
+            };
+        }
+        macro_rules! konst {
+            ($i:expr) => {
+                &*consts.add($i as usize)
+            };
+        }
         macro_rules! reg {
             ($r:expr) => {
-                (*sp.add(base + $r as usize))
+                (*regs.add($r as usize))
             };
         }
         // Writes a register, skipping the drop glue when the old value
@@ -490,7 +517,7 @@ impl<'h> Vm<'h> {
         macro_rules! set {
             ($r:expr, $v:expr) => {{
                 let v = $v;
-                let slot: *mut Value = sp.add(base + $r as usize);
+                let slot: *mut Value = regs.add($r as usize);
                 if is_scalar(&*slot) {
                     std::ptr::write(slot, v);
                 } else {
@@ -545,10 +572,7 @@ impl<'h> Vm<'h> {
                 let op = crate::program::CMP_OPS[i.x as usize];
                 let k = i.op == Op::CmpKJump;
                 if k {
-                    set!(
-                        i.c >> 16,
-                        fast_clone(cell.consts.get_unchecked(i.d as usize))
-                    );
+                    set!(i.c >> 16, fast_clone(konst!(i.d)));
                 }
                 let b = match (&reg!(i.c & 0xffff), &reg!(i.c >> 16)) {
                     (Value::Int(p), Value::Int(q)) => int_cmp(op, *p, *q),
@@ -583,19 +607,18 @@ impl<'h> Vm<'h> {
         }
         macro_rules! save {
             () => {
-                self.frames[fi].pc = pc as u32;
+                let last = self.frames.len() - 1;
+                self.frames[last].pc = pc as u32;
             };
         }
         macro_rules! reload {
             () => {{
-                fi = self.frames.len() - 1;
-                let f = &self.frames[fi];
-                cur = f.cell;
-                top = f.top;
-                cell = &prog.cells[cur as usize];
-                code = &cell.code[..];
+                let f = &self.frames[self.frames.len() - 1];
+                let c = &prog.cells[f.cell as usize];
+                code = c.code.as_ptr();
+                consts = c.consts.as_ptr();
                 pc = f.pc as usize;
-                base = f.base;
+                regs = sp.add(f.base);
             }};
         }
         macro_rules! tryv {
@@ -612,7 +635,7 @@ impl<'h> Vm<'h> {
         loop {
             // SAFETY: every cell ends with `Return` and load checked jump
             // targets, so `pc` stays inside `code`.
-            let ins = unsafe { *code.get_unchecked(pc) };
+            let ins = unsafe { *code.add(pc) };
             pc += 1;
             #[allow(unused_unsafe)]
             unsafe {
@@ -622,7 +645,7 @@ impl<'h> Vm<'h> {
                         set!(ins.a, v);
                     }
                     Op::LoadConst => {
-                        set!(ins.a, fast_clone(cell.consts.get_unchecked(ins.b as usize)))
+                        set!(ins.a, fast_clone(konst!(ins.b)))
                     }
                     Op::LoadNull => set!(ins.a, Value::Null),
                     Op::LoadBool => set!(ins.a, Value::Bool(ins.b != 0)),
@@ -684,7 +707,7 @@ impl<'h> Vm<'h> {
                         // here instead of dispatching it separately.
                         step!();
                         let l = ins.a as usize;
-                        let t = *code.get_unchecked(l);
+                        let t = *code.add(l);
                         match t.op {
                             Op::IterNext => iter_next!(t, l),
                             Op::CmpJump | Op::CmpKJump => cmp_jump!(t, l),
@@ -692,7 +715,7 @@ impl<'h> Vm<'h> {
                         }
                     }
                     Op::BinK => {
-                        let k = fast_clone(cell.consts.get_unchecked(ins.d as usize));
+                        let k = fast_clone(konst!(ins.d));
                         let op = crate::program::BIN_OPS[ins.x as usize];
                         let v = match (&reg!(ins.b), &k) {
                             (Value::Int(p), Value::Int(q)) => match op {
@@ -784,9 +807,9 @@ impl<'h> Vm<'h> {
                     Op::Call => {
                         save!();
                         step!();
-                        let nb = top;
+                        let nb = top!();
                         let callee = &prog.cells[ins.b as usize];
-                        let argbase = base + ins.a as usize + 1;
+                        let argbase = base!() + ins.a as usize + 1;
                         let n = ins.c as usize;
                         let ctop = nb + callee.registers as usize;
                         if n == callee.nparams as usize
@@ -805,14 +828,16 @@ impl<'h> Vm<'h> {
                             }
                             if ins.d != 0 {
                                 // The fused `Move`: skip it on return.
-                                self.frames[fi].pc += 1;
+                                if let Some(f) = self.frames.last_mut() {
+                                    f.pc += 1;
+                                }
                             }
                             let fr = Frame {
                                 cell: ins.b,
                                 pc: 0,
                                 base: nb,
                                 top: ctop,
-                                ret: base + ret_reg(&ins),
+                                ret: base!() + ret_reg(&ins),
                                 defers: self.defers.len() as u32,
                                 records: self.records.len() as u32,
                                 masks: self.masks.len() as u32,
@@ -821,27 +846,26 @@ impl<'h> Vm<'h> {
                             };
                             self.frames.push(fr);
                             // Switch to the callee without reading it back.
-                            fi += 1;
-                            cur = fr.cell;
-                            top = fr.top;
-                            cell = callee;
-                            code = &cell.code[..];
+                            code = callee.code.as_ptr();
+                            consts = callee.consts.as_ptr();
                             pc = 0;
-                            base = nb;
+                            regs = sp.add(nb);
                             continue;
                         } else {
                             let args: Vec<Value> = (0..n)
                                 .map(|i| std::mem::take(&mut *sp.add(argbase + i)))
                                 .collect();
                             if ins.d != 0 {
-                                self.frames[fi].pc += 1;
+                                if let Some(f) = self.frames.last_mut() {
+                                    f.pc += 1;
+                                }
                             }
                             tryv!(self.enter_with(
                                 ins.b,
                                 nb,
                                 args.into_iter(),
                                 &[],
-                                base + ret_reg(&ins),
+                                base!() + ret_reg(&ins),
                                 false,
                                 0,
                                 true
@@ -851,17 +875,17 @@ impl<'h> Vm<'h> {
                     }
                     Op::CallSpread => {
                         save!();
-                        let argbase = base + ins.a as usize + 1;
+                        let argbase = base!() + ins.a as usize + 1;
                         let args: Vec<Value> = (0..ins.c as usize)
                             .map(|i| std::mem::take(&mut *sp.add(argbase + i)))
                             .collect();
-                        let nb = top;
+                        let nb = top!();
                         tryv!(self.enter(
                             ins.b,
                             nb,
                             args.into_iter(),
                             &[],
-                            base + ins.a as usize,
+                            base!() + ins.a as usize,
                             false,
                             0
                         ));
@@ -870,11 +894,11 @@ impl<'h> Vm<'h> {
                     Op::CallValue | Op::CallMethod => {
                         save!();
                         step!();
-                        let argbase = base + ins.a as usize + 1;
+                        let argbase = base!() + ins.a as usize + 1;
                         let args: Vec<Value> = (0..ins.c as usize)
                             .map(|i| std::mem::take(&mut self.stack[argbase + i]))
                             .collect();
-                        let ret = base + ins.a as usize;
+                        let ret = base!() + ins.a as usize;
                         let target = if ins.op == Op::CallValue {
                             Target::Value(reg!(ins.a).clone())
                         } else {
@@ -884,7 +908,7 @@ impl<'h> Vm<'h> {
                             Target::Value(f) => (f, args),
                             Target::Field(f) => (f, args.into_iter().skip(1).collect()),
                             Target::Cell(c) => {
-                                let nb = top;
+                                let nb = top!();
                                 tryv!(self.enter(c, nb, args.into_iter(), &[], ret, false, 0));
                                 reload!();
                                 continue;
@@ -900,7 +924,7 @@ impl<'h> Vm<'h> {
                                 Func::Closure {
                                     cell: c, captures, ..
                                 } => {
-                                    let nb = top;
+                                    let nb = top!();
                                     tryv!(self.enter(
                                         *c,
                                         nb,
@@ -925,7 +949,7 @@ impl<'h> Vm<'h> {
                     }
                     Op::CallBuiltin => {
                         save!();
-                        let argbase = base + ins.a as usize + 1;
+                        let argbase = base!() + ins.a as usize + 1;
                         let mut args = Vec::with_capacity(ins.c as usize);
                         for i in 0..ins.c as usize {
                             match std::mem::take(&mut self.stack[argbase + i]) {
@@ -939,7 +963,7 @@ impl<'h> Vm<'h> {
                             }
                         }
                         let v = tryv!(crate::builtins::call(self, ins.b as usize, args));
-                        self.stack[base + ret_reg(&ins)] = v;
+                        self.stack[base!() + ret_reg(&ins)] = v;
                         if ins.d != 0 {
                             pc += 1;
                         }
@@ -948,12 +972,12 @@ impl<'h> Vm<'h> {
                     }
                     Op::Return | Op::Resume => {
                         let v = std::mem::take(&mut reg!(ins.a));
-                        let f = self.frames[fi];
+                        let f = self.frames[fi!()];
                         if !f.clause
                             && self.defers.len() == f.defers as usize
                             && self.records.len() == f.records as usize
                             && self.masks.len() == f.masks as usize
-                            && fi > stop
+                            && fi!() > stop
                         {
                             // The common case: nothing registered by this frame.
                             self.frames.pop();
@@ -1011,16 +1035,16 @@ impl<'h> Vm<'h> {
                     }
                     Op::CallTool => {
                         save!();
-                        let v = tryv!(self.call_tool(ins.b as usize, &reg!(ins.c).clone(), cur));
+                        let v = tryv!(self.call_tool(ins.b as usize, &reg!(ins.c).clone(), cur!()));
                         set!(ins.a, v);
                     }
                     Op::Perform => {
                         save!();
-                        let argbase = base + ins.a as usize + 1;
+                        let argbase = base!() + ins.a as usize + 1;
                         let args: Vec<Value> = (0..ins.c as usize)
                             .map(|i| std::mem::take(&mut self.stack[argbase + i]))
                             .collect();
-                        let ret = base + ins.a as usize;
+                        let ret = base!() + ins.a as usize;
                         let opname = prog.names[ins.b as usize].clone();
                         self.host.event("effect", Some(&opname), None);
                         match self.find_handler(ins.b) {
@@ -1034,11 +1058,12 @@ impl<'h> Vm<'h> {
                                     for (k, v) in args.into_iter().enumerate() {
                                         self.stack[hf.base + e.params as usize + k] = v;
                                     }
+                                    let t = top!();
                                     self.frames.push(Frame {
                                         cell: hf.cell,
                                         pc: e.pc,
                                         base: hf.base,
-                                        top,
+                                        top: t,
                                         ret,
                                         defers: self.defers.len() as u32,
                                         records: self.records.len() as u32,
@@ -1047,7 +1072,7 @@ impl<'h> Vm<'h> {
                                         record: e.record as u32,
                                     });
                                 } else {
-                                    let nb = top;
+                                    let nb = top!();
                                     tryv!(self.enter(
                                         e.cell,
                                         nb,
@@ -1063,7 +1088,7 @@ impl<'h> Vm<'h> {
                                 reload!();
                             }
                             None => {
-                                let v = tryv!(self.unhandled(ins.b, args, cur));
+                                let v = tryv!(self.unhandled(ins.b, args, cur!()));
                                 self.stack[ret] = v;
                             }
                         }
@@ -1071,7 +1096,7 @@ impl<'h> Vm<'h> {
                     Op::HandlePush => {
                         self.handlers.push(Entry {
                             key: ins.a,
-                            frame: fi,
+                            frame: fi!(),
                             pc: ins.b,
                             params: ins.c,
                             cell: NONE,
@@ -1083,7 +1108,7 @@ impl<'h> Vm<'h> {
                         for (key, c) in &prog.handlers[ins.a as usize] {
                             self.handlers.push(Entry {
                                 key: *key,
-                                frame: fi,
+                                frame: fi!(),
                                 pc: 0,
                                 params: 0,
                                 cell: *c,
@@ -1100,7 +1125,7 @@ impl<'h> Vm<'h> {
                             e.record = id;
                         }
                         self.records.push(HandleRecord {
-                            frame: fi,
+                            frame: fi!(),
                             result: ins.a,
                             cont: ins.b,
                             entries_start: start,
@@ -1115,12 +1140,12 @@ impl<'h> Vm<'h> {
                     Op::HandleAbort => {
                         let v = std::mem::take(&mut reg!(ins.a));
                         save!();
-                        let record = self.frames[fi].record as usize;
+                        let record = self.frames[fi!()].record as usize;
                         return Err(Unwind::Abort { record, value: v });
                     }
                     Op::DeferPush => {
                         let d = reg!(ins.a).clone();
-                        self.defers.push((fi, d));
+                        self.defers.push((fi!(), d));
                     }
                     Op::DeferRun => {
                         save!();
@@ -1287,7 +1312,8 @@ impl<'h> Vm<'h> {
                     }
                     Op::SliceFrom | Op::SliceMid => {
                         let drop_end = if ins.op == Op::SliceMid {
-                            let d = code.get(pc).map(|n| n.a as usize).unwrap_or(0);
+                            // The `Nop` after `SliceMid` holds `d`.
+                            let d = (*code.add(pc)).a as usize;
                             pc += 1;
                             d
                         } else {
@@ -1354,7 +1380,7 @@ impl<'h> Vm<'h> {
                             let a = ins.a;
                             // Re-dispatch as a `Return a`.
                             save!();
-                            let f = self.frames[fi];
+                            let f = self.frames[fi!()];
                             let v = std::mem::take(&mut reg!(a));
                             while self.defers.len() > f.defers as usize {
                                 let (_, d) = self.defers.pop().unwrap_or((0, Value::Null));
@@ -1407,8 +1433,8 @@ impl<'h> Vm<'h> {
                         tryv!(self.check_constraints(&v));
                     }
                     Op::Raise => {
-                        let kind = cell.consts[ins.a as usize].display();
-                        let msg = cell.consts[ins.b as usize].display();
+                        let kind = konst!(ins.a).display();
+                        let msg = konst!(ins.b).display();
                         let k = ErrorKind::from_keyword(&kind).unwrap_or(ErrorKind::TypeError);
                         tryv!(fail(k, msg));
                     }
