@@ -1243,12 +1243,32 @@ impl<'h> Vm<'h> {
                         tryv!(r);
                     }
                     Op::GetIndex => {
-                        let v = tryv!(get_index(&reg!(ins.b), &reg!(ins.c)));
+                        // Fast path: a list at an in-range Int.
+                        let v = match (&reg!(ins.b), &reg!(ins.c)) {
+                            (Value::List(xs), Value::Int(i)) if (*i as u64) < xs.len() as u64 => {
+                                fast_clone(xs.get_unchecked(*i as usize))
+                            }
+                            (x, i) => tryv!(get_index(x, i)),
+                        };
                         set!(ins.a, v);
                     }
                     Op::SetIndex => {
+                        let v = fast_clone(&reg!(ins.c));
+                        // Fast path: an unshared list at an in-range Int.
+                        if let (Value::List(xs), Value::Int(i)) = (&mut reg!(ins.a), &reg!(ins.b)) {
+                            if let Some(slot) = Rc::get_mut(xs).and_then(|v| v.get_mut(*i as usize))
+                            {
+                                if *i >= 0 {
+                                    if is_scalar(slot) {
+                                        std::ptr::write(slot, v);
+                                    } else {
+                                        *slot = v;
+                                    }
+                                    continue;
+                                }
+                            }
+                        }
                         let i = reg!(ins.b).clone();
-                        let v = reg!(ins.c).clone();
                         tryv!(set_index(&mut reg!(ins.a), &i, v));
                     }
                     Op::IterInit => {
