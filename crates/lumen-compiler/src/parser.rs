@@ -83,14 +83,16 @@ impl<'t> Parser<'t> {
         }
     }
 
-    fn peek(&self) -> &TokenKind {
+    /// The current token; borrowed from the token list, not the parser,
+    /// so matching on it needs no clone.
+    fn peek(&self) -> &'t TokenKind {
         self.toks
             .get(self.pos)
             .map(|t| &t.kind)
             .unwrap_or(&TokenKind::Eof)
     }
 
-    fn peek_at(&self, n: usize) -> &TokenKind {
+    fn peek_at(&self, n: usize) -> &'t TokenKind {
         self.toks
             .get(self.pos + n)
             .map(|t| &t.kind)
@@ -805,11 +807,12 @@ impl Parser<'_> {
 
     fn postfix_ops(&mut self, mut e: Expr, span: Span) -> PResult<Expr> {
         loop {
-            let kind = match self.peek().clone() {
+            let kind = match self.peek() {
                 TokenKind::Sym(s @ ("." | "?.")) => {
+                    let s = *s;
                     self.pos += 1;
-                    let name = match self.peek().clone() {
-                        TokenKind::Ident(n) => n,
+                    let name = match self.peek() {
+                        TokenKind::Ident(n) => n.clone(),
                         TokenKind::Int(i) => i.to_string(),
                         TokenKind::Kw(k) => k.as_str().to_string(),
                         _ => return Err(self.error("a field or method name")),
@@ -828,7 +831,7 @@ impl Parser<'_> {
                     ExprKind::Index {
                         expr: Box::new(e),
                         index: Box::new(index),
-                        safe: s == "?[",
+                        safe: *s == "?[",
                     }
                 }
                 TokenKind::Sym("(") => {
@@ -953,8 +956,9 @@ impl Parser<'_> {
     fn primary(&mut self) -> PResult<Expr> {
         let span = self.span();
         let e = |kind| Ok(Expr { kind, span });
-        match self.peek().clone() {
+        match self.peek() {
             TokenKind::Int(v) => {
+                let v = *v;
                 self.pos += 1;
                 if v > i64::MAX as u64 {
                     return Err(Diagnostic::error(
@@ -967,20 +971,20 @@ impl Parser<'_> {
             }
             TokenKind::Float(f) => {
                 self.pos += 1;
-                e(ExprKind::Float(f))
+                e(ExprKind::Float(*f))
             }
             TokenKind::Str(parts) => {
                 self.pos += 1;
-                let segs = self.string(&parts)?;
+                let segs = self.string(parts)?;
                 e(ExprKind::Str(segs))
             }
             TokenKind::RawStr(s) => {
                 self.pos += 1;
-                e(ExprKind::RawStr(s))
+                e(ExprKind::RawStr(s.clone()))
             }
             TokenKind::Bytes(b) => {
                 self.pos += 1;
-                e(ExprKind::Bytes(b))
+                e(ExprKind::Bytes(b.clone()))
             }
             TokenKind::Kw(Keyword::True) => {
                 self.pos += 1;
@@ -1000,10 +1004,10 @@ impl Parser<'_> {
             }
             TokenKind::Ident(n) if !(n == "do" && self.next_is_line_end()) => {
                 self.pos += 1;
-                e(ExprKind::Name(n))
+                e(ExprKind::Name(n.clone()))
             }
             TokenKind::Kw(k)
-                if callable_keyword(k) && matches!(self.peek_at(1), TokenKind::Sym("(")) =>
+                if callable_keyword(*k) && matches!(self.peek_at(1), TokenKind::Sym("(")) =>
             {
                 self.pos += 1;
                 e(ExprKind::Name(k.as_str().to_string()))
@@ -1020,10 +1024,10 @@ impl Parser<'_> {
                 self.pos += 1;
                 let name = self.ident("the role's name")?;
                 self.expect_sym(":")?;
-                match self.peek().clone() {
+                match self.peek() {
                     TokenKind::Str(parts) => {
                         self.pos += 1;
-                        let text = self.string(&parts)?;
+                        let text = self.string(parts)?;
                         e(ExprKind::Role { name, text })
                     }
                     _ => Err(self.error("the role's text")),
@@ -1217,7 +1221,7 @@ impl Parser<'_> {
     /// `name[: Type][= default]`, `...name: T`.
     pub fn param(&mut self) -> PResult<Param> {
         let variadic = self.eat_sym("...");
-        let name = match self.peek().clone() {
+        let name = match self.peek() {
             TokenKind::Kw(Keyword::SelfKw) => {
                 self.pos += 1;
                 "self".to_string()

@@ -149,7 +149,7 @@ impl Parser<'_> {
         self.mark(self.level);
         let span = self.span();
         let s = |kind| Ok(Stmt { kind, span });
-        let kind = match self.peek().clone() {
+        let kind = match self.peek() {
             TokenKind::Kw(Keyword::Let) => {
                 self.pos += 1;
                 let mutable = self.at_kw(Keyword::Mut);
