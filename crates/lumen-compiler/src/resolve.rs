@@ -97,7 +97,8 @@ pub struct CellInfo {
     pub name: String,
     /// The type, trait, process or handler it belongs to.
     pub owner: Option<String>,
-    pub decl: CellDecl,
+    /// Shared: later stages hold it while they change the symbol table.
+    pub decl: std::rc::Rc<CellDecl>,
     /// The effects callers see: the declared row, else the inferred set.
     pub effects: BTreeSet<String>,
     /// The agent whose grants apply to it.
@@ -291,7 +292,7 @@ impl Resolver<'_> {
         self.sy.cells.push(CellInfo {
             name,
             owner,
-            decl: decl.clone(),
+            decl: std::rc::Rc::new(decl.clone()),
             effects: BTreeSet::new(),
             agent,
             module: self.module,

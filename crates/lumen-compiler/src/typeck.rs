@@ -2081,7 +2081,7 @@ impl Checker<'_> {
                 .find(|c| &c.name == stage)
                 .cloned()
                 .or_else(|| match self.sy.values.get(stage) {
-                    Some(ValueDef::Cell(id)) => Some(self.sy.cells[*id].decl.clone()),
+                    Some(ValueDef::Cell(id)) => Some((*self.sy.cells[*id].decl).clone()),
                     _ => None,
                 });
             let Some(c) = cell else {
