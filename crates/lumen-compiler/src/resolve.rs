@@ -6,8 +6,11 @@
 //! parse errors (`break` outside a loop, `return` in `defer`, `resume` out
 //! of tail position).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
+
+/// Scope maps hash short names often: Fx instead of SipHash.
+type HashMap<K, V> = std::collections::HashMap<K, V, rustc_hash::FxBuildHasher>;
 use crate::ast::*;
 use crate::builtins;
 use crate::diag::{Diagnostic, Kind, Span};
@@ -721,7 +724,7 @@ impl Resolver<'_> {
         Ctx {
             cell,
             scopes: vec![Scope {
-                names: HashMap::new(),
+                names: HashMap::default(),
                 lambda: false,
             }],
             loops: Vec::new(),
@@ -822,7 +825,7 @@ impl Resolver<'_> {
 
     fn push(&mut self, cx: &mut Ctx, lambda: bool) {
         cx.scopes.push(Scope {
-            names: HashMap::new(),
+            names: HashMap::default(),
             lambda,
         });
     }

@@ -3,8 +3,11 @@
 //! the static validation of machines and pipelines. Unknown things are
 //! `Any` (checked at run time), so one mistake gives one message.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
+
+/// Scope maps hash short names often: Fx instead of SipHash.
+type HashMap<K, V> = std::collections::HashMap<K, V, rustc_hash::FxBuildHasher>;
 use crate::ast::*;
 use crate::builtins;
 use crate::diag::{Diagnostic, Kind, Span};
@@ -164,7 +167,7 @@ impl Checker<'_> {
             self.generics
                 .extend(generics.iter().map(|g| g.name.clone()));
         }
-        self.scopes = vec![HashMap::new()];
+        self.scopes = vec![HashMap::default()];
         if let Some(o) = owner {
             let self_ty = match self.sy.types.get(o) {
                 Some(TypeDef::Record { .. } | TypeDef::Enum { .. } | TypeDef::Process(_)) => {
@@ -257,7 +260,7 @@ impl Checker<'_> {
 
     /// Checks a block; returns the type of its value.
     fn block(&mut self, b: &Block, value: bool) -> Ty {
-        self.scopes.push(HashMap::new());
+        self.scopes.push(HashMap::default());
         let mut t = Ty::Null;
         for (i, s) in b.stmts.iter().enumerate() {
             let last = i + 1 == b.stmts.len();
@@ -546,7 +549,7 @@ impl Checker<'_> {
                 ExprKind::Lambda { params, .. } | ExprKind::BlockLambda { params, .. },
                 Some(Ty::Fn(ps, _)),
             ) if params.len() == ps.len() => {
-                self.scopes.push(HashMap::new());
+                self.scopes.push(HashMap::default());
                 for (p, t) in params.iter().zip(ps) {
                     if p.ty.is_none() {
                         self.bind(&p.name, t.clone());
@@ -635,7 +638,7 @@ impl Checker<'_> {
                 value,
                 clauses,
             } => {
-                self.scopes.push(HashMap::new());
+                self.scopes.push(HashMap::default());
                 for c in clauses {
                     match c {
                         Clause::For { pattern, iter } => {
@@ -770,7 +773,7 @@ impl Checker<'_> {
                 other => other,
             },
             ExprKind::Lambda { params, ret, body } => {
-                self.scopes.push(HashMap::new());
+                self.scopes.push(HashMap::default());
                 let ps = self.lambda_params(params);
                 let declared = ret.as_ref().map(|t| self.ty(t));
                 self.ret.push(declared.clone());
@@ -783,7 +786,7 @@ impl Checker<'_> {
                 Ty::Fn(ps, Box::new(declared.unwrap_or(bt)))
             }
             ExprKind::BlockLambda { params, ret, body } => {
-                self.scopes.push(HashMap::new());
+                self.scopes.push(HashMap::default());
                 let ps = self.lambda_params(params);
                 let declared = ret.as_ref().map(|t| self.ty(t));
                 self.ret.push(declared.clone());
@@ -842,7 +845,7 @@ impl Checker<'_> {
             } => {
                 let mut ts = Vec::new();
                 for (c, b) in branches {
-                    self.scopes.push(HashMap::new());
+                    self.scopes.push(HashMap::default());
                     self.cond(c);
                     ts.push(self.block(b, true));
                     self.scopes.pop();
@@ -859,7 +862,7 @@ impl Checker<'_> {
             ExprKind::When(arms) => {
                 let mut ts = Vec::new();
                 for (c, b) in arms {
-                    self.scopes.push(HashMap::new());
+                    self.scopes.push(HashMap::default());
                     if let Some(c) = c {
                         let t = self.expr(c);
                         self.bool_cond(&t, c.span);
@@ -887,7 +890,7 @@ impl Checker<'_> {
             } => {
                 let it = self.expr(iter);
                 let et = self.iter_elem(&it, iter.span);
-                self.scopes.push(HashMap::new());
+                self.scopes.push(HashMap::default());
                 self.pattern(pattern, &et);
                 if let Some(f) = filter {
                     let t = self.expr(f);
@@ -898,7 +901,7 @@ impl Checker<'_> {
                 Ty::Null
             }
             ExprKind::While { cond, body, .. } => {
-                self.scopes.push(HashMap::new());
+                self.scopes.push(HashMap::default());
                 self.cond(cond);
                 self.block(body, false);
                 self.scopes.pop();
@@ -907,7 +910,7 @@ impl Checker<'_> {
             ExprKind::Handle { body, clauses, .. } => {
                 let mut ts = vec![self.block(body, true)];
                 for c in clauses {
-                    self.scopes.push(HashMap::new());
+                    self.scopes.push(HashMap::default());
                     let sig = match self.sy.types.get(&c.effect) {
                         Some(TypeDef::Effect { ops }) => {
                             ops.iter().find(|o| o.name == c.op).cloned()
@@ -1759,16 +1762,6 @@ impl Checker<'_> {
         match sy.values.get(name) {
             Some(ValueDef::Cell(id)) => {
                 let c = &sy.cells[*id].decl;
-                let mut all = Vec::with_capacity(args.len() + 1);
-                all.push(Arg {
-                    name: None,
-                    value: Expr {
-                        kind: ExprKind::Null,
-                        span: e.span,
-                    },
-                    spread: false,
-                });
-                all.extend(args.iter().cloned());
                 let saved = self.enter_generics(c.generics.iter().map(|g| g.name.clone()));
                 // The receiver's type is checked against the first parameter.
                 let mut subst = Subst::new();
@@ -1818,7 +1811,7 @@ impl Checker<'_> {
                     "this arm can never match: earlier arms cover every value",
                 ));
             }
-            self.scopes.push(HashMap::new());
+            self.scopes.push(HashMap::default());
             self.pattern(&a.pattern, &st);
             if let Some(g) = &a.guard {
                 let t = self.expr(g);
@@ -1863,13 +1856,13 @@ impl Checker<'_> {
                 ItemKind::Const {
                     ty: Some(t), value, ..
                 } => {
-                    self.scopes = vec![HashMap::new()];
+                    self.scopes = vec![HashMap::default()];
                     let declared = self.ty(t);
                     let vt = self.expr(value);
                     self.expect(&vt, &declared, value.span, "constant value");
                 }
                 ItemKind::Record { fields, .. } => {
-                    self.scopes = vec![HashMap::new()];
+                    self.scopes = vec![HashMap::default()];
                     for f in fields {
                         let ft = self.ty(&f.ty);
                         if let Some(d) = &f.default {
@@ -1991,7 +1984,7 @@ impl Checker<'_> {
             );
         }
         for s in &p.states {
-            self.scopes = vec![HashMap::new()];
+            self.scopes = vec![HashMap::default()];
             for prm in &s.params {
                 let t = self.param_ty(prm);
                 self.bind(&prm.name, t);
