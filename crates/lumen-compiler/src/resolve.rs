@@ -8,13 +8,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-
-/// Scope maps hash short names often: Fx instead of SipHash.
-type HashMap<K, V> = std::collections::HashMap<K, V, rustc_hash::FxBuildHasher>;
 use crate::ast::*;
 use crate::builtins;
 use crate::diag::{Diagnostic, Kind, Span};
 use crate::source::{Directive, DirectiveValue};
+
+/// Scope maps hash short names often: Fx instead of SipHash.
+type HashMap<K, V> = std::collections::HashMap<K, V, rustc_hash::FxBuildHasher>;
 
 /// The checks a file asked for (§2.3, §8.7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -5,14 +5,14 @@
 
 use std::collections::BTreeMap;
 
-
-/// Scope maps hash short names often: Fx instead of SipHash.
-type HashMap<K, V> = std::collections::HashMap<K, V, rustc_hash::FxBuildHasher>;
 use crate::ast::*;
 use crate::builtins;
 use crate::diag::{Diagnostic, Kind, Span};
 use crate::resolve::{canonical_type, Symbols, TypeDef, ValueDef};
 use crate::types::{assignable, overlap, substitute, unify, Subst, Ty};
+
+/// Scope maps hash short names often: Fx instead of SipHash.
+type HashMap<K, V> = std::collections::HashMap<K, V, rustc_hash::FxBuildHasher>;
 
 /// The types the checker computed: each cell's parameter and return
 /// types (used by lowering and tooling).
