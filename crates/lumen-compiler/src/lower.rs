@@ -427,9 +427,8 @@ impl Lowerer<'_> {
         for i in 0..n {
             let info = &self.sy.cells[i];
             let decl = info.decl.clone();
-            let owner = info.owner.clone();
             let name = info.name.clone();
-            self.cell(i, &name, &decl, owner.as_deref());
+            self.cell(i, &name, &decl);
         }
         let mut types = Vec::new();
         for (name, def) in &self.sy.types {
@@ -712,12 +711,11 @@ impl Lowerer<'_> {
         }
     }
 
-    fn cell(&mut self, id: usize, name: &str, decl: &CellDecl, owner: Option<&str>) {
+    fn cell(&mut self, id: usize, name: &str, decl: &CellDecl) {
         let mut f = Func::new(name.to_string());
         f.line = decl.span.line;
         // Process methods take `self` implicitly.
         let params = self.call_params(id);
-        let _ = owner;
         self.prologue(&mut f, &params);
         let r = f.reg();
         match &decl.body {

@@ -180,8 +180,4 @@ impl lumen_vm::Host for RuntimeHost {
             None => ("local".into(), 0),
         }
     }
-
-    fn deterministic(&self) -> bool {
-        self.deterministic
-    }
 }

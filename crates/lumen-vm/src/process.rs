@@ -244,14 +244,6 @@ fn advance(vm: &mut Vm, o: &Object) -> VmResult<bool> {
     Ok(true)
 }
 
-thread_local! {
-    static STATE: Rc<RecordType> = Rc::new(RecordType {
-        id: u32::MAX - 1,
-        name: "State".into(),
-        fields: vec!["name".into(), "payload".into(), "steps".into(), "terminal".into()],
-    });
-}
-
 /// The state record `Name.State(name, payload, steps, terminal)`.
 fn state_record(vm: &Vm, o: &Object) -> VmResult<Value> {
     let p = &vm.prog.module.processes[o.process as usize];
@@ -266,12 +258,13 @@ fn state_record(vm: &Vm, o: &Object) -> VmResult<Value> {
         .zip(&st.payload)
         .map(|(k, v)| (Value::str(k.clone()), v.clone()))
         .collect();
-    let ty = STATE.with(|t| {
-        Rc::new(RecordType {
-            id: t.id,
-            name: format!("{}.State", p.name),
-            fields: t.fields.clone(),
-        })
+    // A type the runtime makes (no LIR index: fields are found by name).
+    let ty = Rc::new(RecordType {
+        id: u32::MAX - 1,
+        name: format!("{}.State", p.name),
+        fields: ["name", "payload", "steps", "terminal"]
+            .map(String::from)
+            .to_vec(),
     });
     Ok(Value::Record(Rc::new(crate::value::Record {
         ty,

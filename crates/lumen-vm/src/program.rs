@@ -436,7 +436,7 @@ impl Program {
         };
         let mut code = Vec::with_capacity(c.instructions.len() + 1);
         let mut lines = Vec::with_capacity(c.instructions.len() + 1);
-        for (pc, ins) in c.instructions.iter().enumerate() {
+        for ins in &c.instructions {
             use lir::Op as L;
             let (a, b, cc) = (ins.a, ins.b, ins.c);
             let i = match ins.op {
@@ -683,7 +683,6 @@ impl Program {
             };
             code.push(i);
             lines.push(ins.line);
-            let _ = pc;
         }
         // A cell always ends: a final return of null guards against
         // running off the end.

@@ -20,10 +20,7 @@ use std::rc::Rc;
 
 use crate::error::{fail, ErrorKind, RuntimeError, TraceFrame, Unwind, VmResult};
 use crate::program::{Op, Program, TypeTest, NONE};
-use crate::value::{
-    err as mk_err, ok as mk_ok, result_is_ok, Func, Iter, Object, ObjectState, Record, Value,
-    Variant,
-};
+use crate::value::{result_is_ok, Func, Iter, Object, ObjectState, Record, Value, Variant};
 use crate::{format, ops};
 
 /// What the VM needs from the world: output, tools and trace events.
@@ -39,10 +36,6 @@ pub trait Host {
     fn event(&mut self, kind: &str, cell: Option<&str>, message: Option<&str>);
     /// `trace_ref()`: the run id and the current sequence number.
     fn trace_ref(&mut self) -> (String, u64);
-    /// Files for `read_file`/`write_file`, environment for `get_env`.
-    fn deterministic(&self) -> bool {
-        false
-    }
 }
 
 /// One tool dispatch, for the host.
@@ -411,6 +404,29 @@ impl<'h> Vm<'h> {
         }
     }
 
+    /// Leaves the running frame with its result `v`: its pending defers
+    /// run (not a clause's: those belong to the handle's cell), its
+    /// handlers and masks go, and the result lands in the caller's
+    /// register. `Some(v)` when this was the frame `run(stop)` waits for.
+    fn leave_frame(&mut self, v: Value, stop: usize) -> VmResult<Option<Value>> {
+        let f = self.frames[self.frames.len() - 1];
+        if !f.clause {
+            while self.defers.len() > f.defers as usize {
+                let (_, d) = self.defers.pop().unwrap_or((0, Value::Null));
+                self.call_value(&d, Vec::new())?;
+            }
+        }
+        self.frames.pop();
+        self.drop_frame_state(&f);
+        if self.frames.len() <= stop {
+            return Ok(Some(v));
+        }
+        if f.ret != usize::MAX {
+            self.stack[f.ret] = v;
+        }
+        Ok(None)
+    }
+
     fn drop_frame_state(&mut self, f: &Frame) {
         if self.records.len() > f.records as usize {
             let start = self.records[f.records as usize].entries_start;
@@ -438,7 +454,7 @@ impl<'h> Vm<'h> {
                 let c = &self.prog.cells[f.cell as usize];
                 let pc = (f.pc as usize).min(c.lines.len().saturating_sub(1));
                 TraceFrame {
-                    cell: display_cell_name(&c.name),
+                    cell: c.name.to_string(),
                     line: c.lines.get(pc).copied().unwrap_or(c.line),
                 }
             })
@@ -991,21 +1007,8 @@ impl<'h> Vm<'h> {
                             continue;
                         }
                         save!();
-                        if self.defers.len() > f.defers as usize && !f.clause {
-                            // Defers still pending in this cell (a `return`
-                            // out of blocks with defers).
-                            while self.defers.len() > f.defers as usize {
-                                let (_, d) = self.defers.pop().unwrap_or((0, Value::Null));
-                                tryv!(self.call_value(&d, Vec::new()));
-                            }
-                        }
-                        self.frames.pop();
-                        self.drop_frame_state(&f);
-                        if self.frames.len() <= stop {
+                        if let Some(v) = tryv!(self.leave_frame(v, stop)) {
                             return Ok(v);
-                        }
-                        if f.ret != usize::MAX {
-                            self.stack[f.ret] = v;
                         }
                         reload!();
                     }
@@ -1395,23 +1398,8 @@ impl<'h> Vm<'h> {
                         };
                         if let Some(v) = early {
                             // Return it from this cell (defers run).
-                            set!(ins.a, v);
-                            pc -= 1;
-                            let a = ins.a;
-                            // Re-dispatch as a `Return a`.
                             save!();
-                            let f = self.frames[fi!()];
-                            let v = std::mem::take(&mut reg!(a));
-                            while self.defers.len() > f.defers as usize {
-                                let (_, d) = self.defers.pop().unwrap_or((0, Value::Null));
-                                tryv!(self.call_value(&d, Vec::new()));
-                            }
-                            self.frames.pop();
-                            self.drop_frame_state(&f);
-                            if f.ret != usize::MAX {
-                                self.stack[f.ret] = v.clone();
-                            }
-                            if self.frames.len() <= stop {
+                            if let Some(v) = tryv!(self.leave_frame(v, stop)) {
                                 return Ok(v);
                             }
                             reload!();
@@ -1811,12 +1799,6 @@ fn runtime_type_key(v: &Value) -> String {
     }
 }
 
-/// Cell names as stack traces show them: lambdas and clauses by their
-/// enclosing cell.
-fn display_cell_name(n: &str) -> String {
-    n.to_string()
-}
-
 fn push(target: &mut Value, v: Value, spread: bool) -> VmResult<()> {
     match target {
         Value::List(xs) | Value::Tuple(xs) => {
@@ -2020,13 +2002,4 @@ fn convert(prog: &Program, t: &TypeTest, v: &Value) -> VmResult<Value> {
         _ if test_type(prog, t, v) => Ok(v.clone()),
         _ => bad(),
     }
-}
-
-/// Kept for `mk_ok`/`mk_err` users in builtins.
-pub fn ok(v: Value) -> Value {
-    mk_ok(v)
-}
-
-pub fn err(v: Value) -> Value {
-    mk_err(v)
 }
