@@ -140,6 +140,22 @@ pub enum Op {
     /// `Jump a` where `a` holds a loop test (`IterNext`, `CmpJump`,
     /// `CmpKJump`): performs that test directly.
     JumpLoop,
+    /// `JumpLoop` onto a `ForNext`.
+    LoopFor,
+    /// `JumpLoop` onto a `CmpJump` or `CmpKJump`.
+    LoopCmp,
+    /// `IterRange` whose loop head follows it: the counter and the end
+    /// go to the hidden Int registers `a` and `a + 1` (`x` = 1: `..=`).
+    ForPrep,
+    /// The head of a loop over a range: `a` = the next value of the
+    /// counter in hidden register `b` while it is below `b + 1`, else
+    /// jump to `c`.
+    ForNext,
+    /// `BinK` of `+`, `-`, `*`, `%` (the common ones get their own arm).
+    AddK,
+    SubK,
+    MulK,
+    ModK,
     Nop,
 }
 
@@ -690,15 +706,16 @@ impl Program {
         code.push(Ins::new(Op::Return, 0, 0, 0));
         lines.push(c.line);
         lines.push(c.line);
-        fuse(&mut code);
         let nparams = c.params.len() as u32;
+        let mut registers = regs.max(nparams + c.captures + 1);
+        fuse(&mut code, &mut registers);
         let lambda = c.name.contains('$');
         Ok(CellCode {
             name: Rc::from(c.name.as_str()),
             code,
             lines,
             consts,
-            registers: regs.max(nparams + c.captures + 1),
+            registers,
             nparams,
             captures: c.captures,
             variadic: c.params.last().is_some_and(|p| p.variadic),
@@ -778,8 +795,12 @@ fn binary(op: lir::Op) -> Op {
 ///   (the range register is never written, and nothing else reads it);
 /// - `Lt t, x, y; JumpIfFalse t, L` becomes `CmpJump` (not when something
 ///   jumps to the `JumpIfFalse` itself);
-/// - `Call` becomes `CallSpread` in cells with spread arguments.
-fn fuse(code: &mut [Ins]) {
+/// - `Call` becomes `CallSpread` in cells with spread arguments;
+/// - `IterRange` right before its loop head becomes `ForPrep` + `ForNext`
+///   over two hidden registers (the cell's register count grows by two);
+/// - `BinK` of `+ - * %` gets an op of its own, and a backward `Jump`
+///   onto a loop test performs the test (`JumpLoop`, `LoopCmp`, `LoopFor`).
+fn fuse(code: &mut [Ins], registers: &mut u32) {
     let mut target = vec![false; code.len() + 1];
     for i in code.iter() {
         let t = match i.op {
@@ -882,12 +903,45 @@ fn fuse(code: &mut [Ins]) {
             code[i + 1] = Ins::new(op, y.a, x.b, x.c);
         }
     }
+    for i in 0..code.len().saturating_sub(1) {
+        let (x, y) = (code[i], code[i + 1]);
+        if matches!(x.op, Op::IterRange | Op::IterRangeIncl)
+            && y.op == Op::IterNext
+            && y.b == x.a
+            && *registers < u32::MAX - 2
+        {
+            // The counter and the end live in two registers of their own
+            // past the cell's; the iterator register is left alone.
+            let h = *registers;
+            *registers += 2;
+            code[i] = Ins {
+                op: Op::ForPrep,
+                x: (x.op == Op::IterRangeIncl) as u8,
+                d: 0,
+                a: h,
+                b: x.b,
+                c: x.c,
+            };
+            code[i + 1] = Ins::new(Op::ForNext, y.a, h, y.c);
+        }
+    }
+    for i in code.iter_mut().filter(|i| i.op == Op::BinK) {
+        i.op = match BIN_OPS[i.x as usize] {
+            Op::Add => Op::AddK,
+            Op::Sub => Op::SubK,
+            Op::Mul => Op::MulK,
+            Op::Mod => Op::ModK,
+            _ => Op::BinK,
+        };
+    }
     for i in 0..code.len() {
         if code[i].op == Op::Jump {
-            let t = code[code[i].a as usize].op;
-            if matches!(t, Op::IterNext | Op::CmpJump | Op::CmpKJump) {
-                code[i].op = Op::JumpLoop;
-            }
+            code[i].op = match code[code[i].a as usize].op {
+                Op::IterNext => Op::JumpLoop,
+                Op::CmpJump | Op::CmpKJump => Op::LoopCmp,
+                Op::ForNext => Op::LoopFor,
+                _ => Op::Jump,
+            };
         }
     }
 }

@@ -58,9 +58,21 @@ pub enum Func {
 /// Iteration state of a `for` loop or comprehension.
 #[derive(Debug)]
 pub enum Iter {
-    Range { next: i64, end: i64 },
-    Seq { items: Rc<Vec<Value>>, at: usize },
-    Keys { items: Vec<Value>, at: usize },
+    /// `next` up to `last` inclusive (`done` once `last` was given, so
+    /// a range ending at MAX_INT needs no overflow).
+    Range {
+        next: i64,
+        last: i64,
+        done: bool,
+    },
+    Seq {
+        items: Rc<Vec<Value>>,
+        at: usize,
+    },
+    Keys {
+        items: Vec<Value>,
+        at: usize,
+    },
 }
 
 /// Handles (§11): copies share the instance.

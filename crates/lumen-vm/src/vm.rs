@@ -75,6 +75,14 @@ impl Host for BufferHost {
     }
 }
 
+/// What an out-of-line instruction left to do.
+enum Cold {
+    /// Carry on with the (possibly new) top frame.
+    Next,
+    /// The frame `exec` was asked to run returned this.
+    Done(Value),
+}
+
 /// Call depth limit (§18: at least 10,000 must work).
 pub const MAX_FRAMES: usize = 200_000;
 
@@ -496,7 +504,7 @@ impl<'h> Vm<'h> {
         let cell0 = &prog.cells[frame0.cell as usize];
         let mut code: *const crate::program::Ins = cell0.code.as_ptr();
         let mut consts: *const Value = cell0.consts.as_ptr();
-        let mut pc = frame0.pc as usize;
+        let mut ip: *const crate::program::Ins = unsafe { code.add(frame0.pc as usize) };
         let mut regs: *mut Value = unsafe { sp.add(frame0.base) };
         macro_rules! fi {
             () => {
@@ -511,11 +519,6 @@ impl<'h> Vm<'h> {
         macro_rules! top {
             () => {
                 self.frames[self.frames.len() - 1].top
-            };
-        }
-        macro_rules! cur {
-            () => {
-                self.frames[self.frames.len() - 1].cell
             };
         }
         macro_rules! konst {
@@ -541,20 +544,23 @@ impl<'h> Vm<'h> {
                 }
             }};
         }
-        // `IterNext` (at position `$at`): the next item, or the exit.
+        // `IterNext`: the next item and on to `$after`, or the exit.
         macro_rules! iter_next {
-            ($i:expr, $at:expr) => {{
+            ($i:expr, $after:expr) => {{
                 let i = $i;
                 let next = match &reg!(i.b) {
                     Value::Iter(it) => {
                         let mut it = it.borrow_mut();
                         match &mut *it {
-                            Iter::Range { next, end } => {
-                                if *next < *end {
+                            Iter::Range { next, last, done } => {
+                                if *done || *next > *last {
+                                    None
+                                } else if *next == *last {
+                                    *done = true;
+                                    Some(Value::Int(*next))
+                                } else {
                                     *next += 1;
                                     Some(Value::Int(*next - 1))
-                                } else {
-                                    None
                                 }
                             }
                             Iter::Seq { items, at } => {
@@ -574,35 +580,80 @@ impl<'h> Vm<'h> {
                 match next {
                     Some(v) => {
                         set!(i.a, v);
-                        pc = $at + 1;
+                        ip = $after;
                     }
-                    None => pc = i.c as usize,
+                    None => ip = code.add(i.c as usize),
                 }
             }};
         }
-        // `CmpJump`/`CmpKJump` (at position `$at`): compare, then jump
-        // to the target or past the instructions the fusion covers.
+        // `CmpJump`/`CmpKJump` (`$after` just past it): compare, then
+        // jump to the target or past the instructions the fusion covers.
         macro_rules! cmp_jump {
-            ($i:expr, $at:expr) => {{
+            ($i:expr, $after:expr) => {{
                 let i = $i;
-                let op = crate::program::CMP_OPS[i.x as usize];
                 let k = i.op == Op::CmpKJump;
                 if k {
-                    set!(i.c >> 16, fast_clone(konst!(i.d)));
+                    copy_into(regs.add((i.c >> 16) as usize), konst!(i.d));
                 }
                 let b = match (&reg!(i.c & 0xffff), &reg!(i.c >> 16)) {
-                    (Value::Int(p), Value::Int(q)) => int_cmp(op, *p, *q),
-                    (p, q) => match tryv!(ops::binary(op, p, q)) {
+                    (Value::Int(p), Value::Int(q)) => cmp_k(i.x, *p, *q),
+                    (p, q) => match tryv!(ops::binary(crate::program::CMP_OPS[i.x as usize], p, q))
+                    {
                         Value::Bool(b) => b,
                         _ => false,
                     },
                 };
-                set!(i.a, Value::Bool(b));
-                pc = if b {
-                    $at + if k { 3 } else { 2 }
+                put_bool(regs.add(i.a as usize), b);
+                ip = if b {
+                    $after.add(if k { 2 } else { 1 })
                 } else {
-                    i.b as usize
+                    code.add(i.b as usize)
                 };
+            }};
+        }
+        // `ForNext`: the counter in hidden register `b` (an Int, as is the
+        // end in `b + 1`) steps to the variable and on to `$after`.
+        macro_rules! for_next {
+            ($i:expr, $after:expr) => {{
+                let i = $i;
+                let h = regs.add(i.b as usize);
+                if let (Value::Int(n), Value::Int(e)) = (&*h, &*h.add(1)) {
+                    if *n <= *e {
+                        let n = *n;
+                        if n < *e {
+                            put_int(h, n + 1);
+                        } else {
+                            // The last value (perhaps MAX_INT): done.
+                            std::ptr::write(h, Value::Null);
+                        }
+                        put_int(regs.add(i.a as usize), n);
+                        ip = $after;
+                    } else {
+                        ip = code.add(i.c as usize);
+                    }
+                } else {
+                    ip = code.add(i.c as usize);
+                }
+            }};
+        }
+        // `AddK`/`SubK`/`MulK`: Int fast path, else the general operator.
+        macro_rules! int_k {
+            ($i:expr, $checked:ident) => {{
+                let i = $i;
+                let k = konst!(i.d);
+                match (&reg!(i.b), k) {
+                    (Value::Int(p), Value::Int(q)) if p.$checked(*q).is_some() => {
+                        let r = p.$checked(*q).unwrap_unchecked();
+                        put_int(regs.add(i.c as usize), *q);
+                        put_int(regs.add(i.a as usize), r);
+                    }
+                    (x, k) => {
+                        let v = tryv!(ops::binary(crate::program::BIN_OPS[i.x as usize], x, k));
+                        copy_into(regs.add(i.c as usize), k);
+                        set!(i.a, v);
+                    }
+                }
+                ip = ip.add(1);
             }};
         }
         macro_rules! step {
@@ -624,7 +675,7 @@ impl<'h> Vm<'h> {
         macro_rules! save {
             () => {
                 let last = self.frames.len() - 1;
-                self.frames[last].pc = pc as u32;
+                self.frames[last].pc = ip.offset_from(code) as u32;
             };
         }
         macro_rules! reload {
@@ -633,7 +684,7 @@ impl<'h> Vm<'h> {
                 let c = &prog.cells[f.cell as usize];
                 code = c.code.as_ptr();
                 consts = c.consts.as_ptr();
-                pc = f.pc as usize;
+                ip = code.add(f.pc as usize);
                 regs = sp.add(f.base);
             }};
         }
@@ -651,62 +702,61 @@ impl<'h> Vm<'h> {
         loop {
             // SAFETY: every cell ends with `Return` and load checked jump
             // targets, so `pc` stays inside `code`.
-            let ins = unsafe { *code.add(pc) };
-            pc += 1;
+            // A reference, not a copy: each arm loads the operands it
+            // uses, instead of all of them being decoded up front.
+            let ins: &crate::program::Ins = unsafe { &*ip };
+            ip = unsafe { ip.add(1) };
             #[allow(unused_unsafe)]
             unsafe {
                 match ins.op {
                     Op::Move => {
-                        let v = fast_clone(&reg!(ins.b));
-                        set!(ins.a, v);
+                        copy_into(regs.add(ins.a as usize), &reg!(ins.b));
                     }
-                    Op::LoadConst => {
-                        set!(ins.a, fast_clone(konst!(ins.b)))
-                    }
+                    Op::LoadConst => copy_into(regs.add(ins.a as usize), konst!(ins.b)),
                     Op::LoadNull => set!(ins.a, Value::Null),
-                    Op::LoadBool => set!(ins.a, Value::Bool(ins.b != 0)),
+                    Op::LoadBool => put_bool(regs.add(ins.a as usize), ins.b != 0),
                     Op::LoadAbsent => set!(ins.a, Value::Absent),
                     Op::JumpIfPresent => {
                         if !matches!(reg!(ins.a), Value::Absent) {
-                            pc = ins.b as usize;
+                            ip = code.add(ins.b as usize);
                         }
                     }
-                    Op::Add => {
-                        let v = match (&reg!(ins.b), &reg!(ins.c)) {
-                            (Value::Int(p), Value::Int(q)) if p.checked_add(*q).is_some() => {
-                                Value::Int(p + q)
-                            }
-                            (x, y) => tryv!(ops::binary(Op::Add, x, y)),
-                        };
-                        set!(ins.a, v);
-                    }
-                    Op::Sub => {
-                        let v = match (&reg!(ins.b), &reg!(ins.c)) {
-                            (Value::Int(p), Value::Int(q)) if p.checked_sub(*q).is_some() => {
-                                Value::Int(p - q)
-                            }
-                            (x, y) => tryv!(ops::binary(Op::Sub, x, y)),
-                        };
-                        set!(ins.a, v);
-                    }
-                    Op::Mul => {
-                        let v = match (&reg!(ins.b), &reg!(ins.c)) {
-                            (Value::Int(p), Value::Int(q)) if p.checked_mul(*q).is_some() => {
-                                Value::Int(p * q)
-                            }
-                            (x, y) => tryv!(ops::binary(Op::Mul, x, y)),
-                        };
-                        set!(ins.a, v);
-                    }
-                    Op::Mod => {
-                        let v = match (&reg!(ins.b), &reg!(ins.c)) {
-                            (Value::Int(p), Value::Int(q)) if *q > 0 && *p >= 0 => {
-                                Value::Int(p % q)
-                            }
-                            (x, y) => tryv!(ops::binary(Op::Mod, x, y)),
-                        };
-                        set!(ins.a, v);
-                    }
+                    Op::Add => match (&reg!(ins.b), &reg!(ins.c)) {
+                        (Value::Int(p), Value::Int(q)) if p.checked_add(*q).is_some() => {
+                            put_int(regs.add(ins.a as usize), p.wrapping_add(*q))
+                        }
+                        (x, y) => {
+                            let v = tryv!(ops::binary(Op::Add, x, y));
+                            set!(ins.a, v);
+                        }
+                    },
+                    Op::Sub => match (&reg!(ins.b), &reg!(ins.c)) {
+                        (Value::Int(p), Value::Int(q)) if p.checked_sub(*q).is_some() => {
+                            put_int(regs.add(ins.a as usize), p.wrapping_sub(*q))
+                        }
+                        (x, y) => {
+                            let v = tryv!(ops::binary(Op::Sub, x, y));
+                            set!(ins.a, v);
+                        }
+                    },
+                    Op::Mul => match (&reg!(ins.b), &reg!(ins.c)) {
+                        (Value::Int(p), Value::Int(q)) if p.checked_mul(*q).is_some() => {
+                            put_int(regs.add(ins.a as usize), p.wrapping_mul(*q))
+                        }
+                        (x, y) => {
+                            let v = tryv!(ops::binary(Op::Mul, x, y));
+                            set!(ins.a, v);
+                        }
+                    },
+                    Op::Mod => match (&reg!(ins.b), &reg!(ins.c)) {
+                        (Value::Int(p), Value::Int(q)) if *q > 0 && *p >= 0 => {
+                            put_int(regs.add(ins.a as usize), p % q)
+                        }
+                        (x, y) => {
+                            let v = tryv!(ops::binary(Op::Mod, x, y));
+                            set!(ins.a, v);
+                        }
+                    },
                     Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Eq | Op::Ne => {
                         let b = match (&reg!(ins.b), &reg!(ins.c)) {
                             (Value::Int(p), Value::Int(q)) => int_cmp(ins.op, *p, *q),
@@ -715,20 +765,45 @@ impl<'h> Vm<'h> {
                                 _ => false,
                             },
                         };
-                        set!(ins.a, Value::Bool(b));
+                        put_bool(regs.add(ins.a as usize), b);
                     }
-                    Op::CmpJump | Op::CmpKJump => cmp_jump!(ins, pc - 1),
+                    Op::CmpJump | Op::CmpKJump => cmp_jump!(ins, ip),
                     Op::JumpLoop => {
                         // A backward jump onto a loop's test: run the test
                         // here instead of dispatching it separately.
                         step!();
                         let l = ins.a as usize;
-                        let t = *code.add(l);
-                        match t.op {
-                            Op::IterNext => iter_next!(t, l),
-                            Op::CmpJump | Op::CmpKJump => cmp_jump!(t, l),
-                            _ => pc = l,
+                        iter_next!(*code.add(l), code.add(l + 1));
+                    }
+                    Op::LoopCmp => {
+                        step!();
+                        let l = ins.a as usize;
+                        cmp_jump!(*code.add(l), code.add(l + 1));
+                    }
+                    Op::LoopFor => {
+                        step!();
+                        let l = ins.a as usize;
+                        for_next!(*code.add(l), code.add(l + 1));
+                    }
+                    Op::ForNext => for_next!(ins, ip),
+                    Op::AddK => int_k!(ins, checked_add),
+                    Op::SubK => int_k!(ins, checked_sub),
+                    Op::MulK => int_k!(ins, checked_mul),
+                    Op::ModK => {
+                        let k = konst!(ins.d);
+                        match (&reg!(ins.b), k) {
+                            (Value::Int(p), Value::Int(q)) if *q > 0 && *p >= 0 => {
+                                let r = p % q;
+                                put_int(regs.add(ins.c as usize), *q);
+                                put_int(regs.add(ins.a as usize), r);
+                            }
+                            (x, k) => {
+                                let v = tryv!(ops::binary(Op::Mod, x, k));
+                                copy_into(regs.add(ins.c as usize), k);
+                                set!(ins.a, v);
+                            }
                         }
+                        ip = ip.add(1);
                     }
                     Op::BinK => {
                         let k = fast_clone(konst!(ins.d));
@@ -748,7 +823,7 @@ impl<'h> Vm<'h> {
                         };
                         set!(ins.c, k);
                         set!(ins.a, v);
-                        pc += 1;
+                        ip = ip.add(1);
                     }
                     Op::Div
                     | Op::IntDiv
@@ -766,58 +841,31 @@ impl<'h> Vm<'h> {
                         let v = tryv!(ops::binary(ins.op, &reg!(ins.b), &reg!(ins.c)));
                         set!(ins.a, v);
                     }
-                    Op::Compose => {
-                        let f = Func::Compose(reg!(ins.b).clone(), reg!(ins.c).clone());
-                        set!(ins.a, Value::Func(Rc::new(f)));
-                    }
-                    Op::Neg => {
-                        let v = tryv!(ops::neg(&reg!(ins.b)));
-                        set!(ins.a, v);
-                    }
-                    Op::Not => {
-                        let v = match &reg!(ins.b) {
-                            Value::Bool(b) => Value::Bool(!b),
-                            other => tryv!(fail(
-                                ErrorKind::TypeError,
-                                format!("`not` takes a Bool, not {}", other.type_name())
-                            )),
-                        };
-                        set!(ins.a, v);
-                    }
-                    Op::BitNot => {
-                        let v = match &reg!(ins.b) {
-                            Value::Int(i) => Value::Int(!i),
-                            other => tryv!(fail(
-                                ErrorKind::TypeError,
-                                format!("`~` takes an Int, not {}", other.type_name())
-                            )),
-                        };
-                        set!(ins.a, v);
-                    }
                     Op::Jump => {
-                        if (ins.a as usize) < pc {
+                        let t = code.add(ins.a as usize);
+                        if t < ip {
                             step!();
                         }
-                        pc = ins.a as usize
+                        ip = t;
                     }
                     Op::JumpIfFalse => {
                         if matches!(reg!(ins.a), Value::Bool(false)) {
-                            pc = ins.b as usize;
+                            ip = code.add(ins.b as usize);
                         }
                     }
                     Op::JumpIfTrue => {
                         if matches!(reg!(ins.a), Value::Bool(true)) {
-                            pc = ins.b as usize;
+                            ip = code.add(ins.b as usize);
                         }
                     }
                     Op::JumpIfNull => {
                         if reg!(ins.a).is_null() {
-                            pc = ins.b as usize;
+                            ip = code.add(ins.b as usize);
                         }
                     }
                     Op::JumpIfNotNull => {
                         if !reg!(ins.a).is_null() {
-                            pc = ins.b as usize;
+                            ip = code.add(ins.b as usize);
                         }
                     }
                     Op::Call => {
@@ -853,7 +901,7 @@ impl<'h> Vm<'h> {
                                 pc: 0,
                                 base: nb,
                                 top: ctop,
-                                ret: base!() + ret_reg(&ins),
+                                ret: base!() + ret_reg(ins),
                                 defers: self.defers.len() as u32,
                                 records: self.records.len() as u32,
                                 masks: self.masks.len() as u32,
@@ -864,7 +912,7 @@ impl<'h> Vm<'h> {
                             // Switch to the callee without reading it back.
                             code = callee.code.as_ptr();
                             consts = callee.consts.as_ptr();
-                            pc = 0;
+                            ip = code;
                             regs = sp.add(nb);
                             continue;
                         } else {
@@ -881,87 +929,13 @@ impl<'h> Vm<'h> {
                                 nb,
                                 args.into_iter(),
                                 &[],
-                                base!() + ret_reg(&ins),
+                                base!() + ret_reg(ins),
                                 false,
                                 0,
                                 true
                             ));
                         }
                         reload!();
-                    }
-                    Op::CallSpread => {
-                        save!();
-                        let argbase = base!() + ins.a as usize + 1;
-                        let args: Vec<Value> = (0..ins.c as usize)
-                            .map(|i| std::mem::take(&mut *sp.add(argbase + i)))
-                            .collect();
-                        let nb = top!();
-                        tryv!(self.enter(
-                            ins.b,
-                            nb,
-                            args.into_iter(),
-                            &[],
-                            base!() + ins.a as usize,
-                            false,
-                            0
-                        ));
-                        reload!();
-                    }
-                    Op::CallValue | Op::CallMethod => {
-                        save!();
-                        step!();
-                        let argbase = base!() + ins.a as usize + 1;
-                        let args: Vec<Value> = (0..ins.c as usize)
-                            .map(|i| std::mem::take(&mut self.stack[argbase + i]))
-                            .collect();
-                        let ret = base!() + ins.a as usize;
-                        let target = if ins.op == Op::CallValue {
-                            Target::Value(reg!(ins.a).clone())
-                        } else {
-                            tryv!(self.method_target(ins.b, &args))
-                        };
-                        let (f, args) = match target {
-                            Target::Value(f) => (f, args),
-                            Target::Field(f) => (f, args.into_iter().skip(1).collect()),
-                            Target::Cell(c) => {
-                                let nb = top!();
-                                tryv!(self.enter(c, nb, args.into_iter(), &[], ret, false, 0));
-                                reload!();
-                                continue;
-                            }
-                            Target::Native(name) => {
-                                let v = tryv!(crate::process::method(self, &name, args));
-                                self.stack[ret] = v;
-                                continue;
-                            }
-                        };
-                        match &f {
-                            Value::Func(func) => match &**func {
-                                Func::Closure {
-                                    cell: c, captures, ..
-                                } => {
-                                    let nb = top!();
-                                    tryv!(self.enter(
-                                        *c,
-                                        nb,
-                                        args.into_iter(),
-                                        captures,
-                                        ret,
-                                        false,
-                                        0
-                                    ));
-                                    reload!();
-                                }
-                                _ => {
-                                    let v = tryv!(self.call_value(&f, args));
-                                    self.stack[ret] = v;
-                                }
-                            },
-                            other => tryv!(fail(
-                                ErrorKind::TypeError,
-                                format!("{} is not callable", other.type_name())
-                            )),
-                        }
                     }
                     Op::CallBuiltin => {
                         save!();
@@ -979,9 +953,9 @@ impl<'h> Vm<'h> {
                             }
                         }
                         let v = tryv!(crate::builtins::call(self, ins.b as usize, args));
-                        self.stack[base!() + ret_reg(&ins)] = v;
+                        self.stack[base!() + ret_reg(ins)] = v;
                         if ins.d != 0 {
-                            pc += 1;
+                            ip = ip.add(1);
                         }
                         // A builtin that called back may have grown the stack;
                         // frames are unchanged.
@@ -1012,248 +986,21 @@ impl<'h> Vm<'h> {
                         }
                         reload!();
                     }
-                    Op::SpreadArg => {
-                        let v = std::mem::take(&mut reg!(ins.a));
-                        set!(ins.a, Value::Spread(Rc::new(v)));
-                    }
-                    Op::LoadCell => {
-                        let c = &prog.cells[ins.b as usize];
-                        reg!(ins.a) = Value::Func(Rc::new(Func::Closure {
-                            cell: ins.b,
-                            captures: Vec::new(),
-                            name: (!c.lambda).then(|| c.name.clone()),
-                        }));
-                    }
-                    Op::LoadBuiltin => {
-                        set!(ins.a, Value::Func(Rc::new(Func::Builtin(ins.b as u16))))
-                    }
-                    Op::Closure => {
-                        let n = prog.cells[ins.b as usize].captures as usize;
-                        let caps = (0..n).map(|i| reg!(ins.c as usize + i).clone()).collect();
-                        reg!(ins.a) = Value::Func(Rc::new(Func::Closure {
-                            cell: ins.b,
-                            captures: caps,
-                            name: None,
-                        }));
-                    }
-                    Op::CallTool => {
-                        save!();
-                        let v = tryv!(self.call_tool(ins.b as usize, &reg!(ins.c).clone(), cur!()));
-                        set!(ins.a, v);
-                    }
-                    Op::Perform => {
-                        save!();
-                        let argbase = base!() + ins.a as usize + 1;
-                        let args: Vec<Value> = (0..ins.c as usize)
-                            .map(|i| std::mem::take(&mut self.stack[argbase + i]))
-                            .collect();
-                        let ret = base!() + ins.a as usize;
-                        let opname = prog.names[ins.b as usize].clone();
-                        self.host.event("effect", Some(&opname), None);
-                        match self.find_handler(ins.b) {
-                            Some(i) => {
-                                let e = self.handlers[i].clone();
-                                let rec = &self.records[e.record];
-                                self.masks.push((rec.entries_start, self.handlers.len()));
-                                let masks = self.masks.len() as u32 - 1;
-                                if e.cell == NONE {
-                                    let hf = self.frames[e.frame];
-                                    for (k, v) in args.into_iter().enumerate() {
-                                        self.stack[hf.base + e.params as usize + k] = v;
-                                    }
-                                    let t = top!();
-                                    self.frames.push(Frame {
-                                        cell: hf.cell,
-                                        pc: e.pc,
-                                        base: hf.base,
-                                        top: t,
-                                        ret,
-                                        defers: self.defers.len() as u32,
-                                        records: self.records.len() as u32,
-                                        masks,
-                                        clause: true,
-                                        record: e.record as u32,
-                                    });
-                                } else {
-                                    let nb = top!();
-                                    tryv!(self.enter(
-                                        e.cell,
-                                        nb,
-                                        args.into_iter(),
-                                        &[],
-                                        ret,
-                                        false,
-                                        0
-                                    ));
-                                    let last = self.frames.len() - 1;
-                                    self.frames[last].masks = masks;
-                                }
-                                reload!();
-                            }
-                            None => {
-                                let v = tryv!(self.unhandled(ins.b, args, cur!()));
-                                self.stack[ret] = v;
-                            }
-                        }
-                    }
-                    Op::HandlePush => {
-                        self.handlers.push(Entry {
-                            key: ins.a,
-                            frame: fi!(),
-                            pc: ins.b,
-                            params: ins.c,
-                            cell: NONE,
-                            record: 0,
-                        });
-                        self.pending += 1;
-                    }
-                    Op::HandlePushNamed => {
-                        for (key, c) in &prog.handlers[ins.a as usize] {
-                            self.handlers.push(Entry {
-                                key: *key,
-                                frame: fi!(),
-                                pc: 0,
-                                params: 0,
-                                cell: *c,
-                                record: 0,
-                            });
-                            self.pending += 1;
-                        }
-                    }
-                    Op::HandleEnter => {
-                        let start = self.handlers.len() - self.pending;
-                        self.pending = 0;
-                        let id = self.records.len();
-                        for e in &mut self.handlers[start..] {
-                            e.record = id;
-                        }
-                        self.records.push(HandleRecord {
-                            frame: fi!(),
-                            result: ins.a,
-                            cont: ins.b,
-                            entries_start: start,
-                            defers: self.defers.len(),
-                        });
-                    }
-                    Op::HandlePop => {
-                        if let Some(r) = self.records.pop() {
-                            self.handlers.truncate(r.entries_start);
-                        }
-                    }
-                    Op::HandleAbort => {
-                        let v = std::mem::take(&mut reg!(ins.a));
-                        save!();
-                        let record = self.frames[fi!()].record as usize;
-                        return Err(Unwind::Abort { record, value: v });
-                    }
-                    Op::DeferPush => {
-                        let d = reg!(ins.a).clone();
-                        self.defers.push((fi!(), d));
-                    }
-                    Op::DeferRun => {
-                        save!();
-                        for _ in 0..ins.a {
-                            if let Some((_, d)) = self.defers.pop() {
-                                tryv!(self.call_value(&d, Vec::new()));
-                            }
-                        }
-                    }
-                    Op::MakeList | Op::MakeSet | Op::MakeTuple => {
-                        let items: Vec<Value> = (0..ins.c as usize)
-                            .map(|i| reg!(ins.b as usize + i).clone())
-                            .collect();
-                        reg!(ins.a) = match ins.op {
-                            Op::MakeList => Value::list(items),
-                            Op::MakeTuple => Value::tuple(items),
-                            _ => Value::Set(Rc::new(items.into_iter().collect())),
-                        };
-                    }
-                    Op::MakeMap => {
-                        let m = (0..ins.c as usize)
-                            .map(|i| {
-                                (
-                                    reg!(ins.b as usize + 2 * i).clone(),
-                                    reg!(ins.b as usize + 2 * i + 1).clone(),
-                                )
-                            })
-                            .collect();
-                        set!(ins.a, Value::Map(Rc::new(m)));
-                    }
-                    Op::Push => {
-                        let v = reg!(ins.b).clone();
-                        let spread = ins.c == 1;
-                        tryv!(push(&mut reg!(ins.a), v, spread));
-                    }
-                    Op::Insert => {
-                        let k = reg!(ins.b).clone();
-                        let v = reg!(ins.b + 1).clone();
-                        match &mut reg!(ins.a) {
-                            Value::Map(m) => {
-                                Rc::make_mut(m).insert(k, v);
-                            }
-                            other => {
-                                let t = other.type_name();
-                                tryv!(fail(
-                                    ErrorKind::TypeError,
-                                    format!("cannot insert into {t}")
-                                ))
-                            }
-                        }
-                    }
-                    Op::MakeRecord => {
-                        save!();
-                        let ti = ins.b as usize;
-                        let n = prog.records[ti]
-                            .as_ref()
-                            .map(|r| r.fields.len())
-                            .unwrap_or(0);
-                        let fields: Vec<Value> =
-                            (0..n).map(|i| reg!(ins.c as usize + i).clone()).collect();
-                        let v = tryv!(self.make_record(ti, fields));
-                        set!(ins.a, v);
-                    }
-                    Op::MakeObject => {
-                        let p = &prog.module.processes[ins.b as usize];
-                        reg!(ins.a) = Value::Object(Rc::new(Object {
-                            type_name: p.name.clone(),
-                            kind: p.kind.clone(),
-                            process: ins.b,
-                            state: std::cell::RefCell::new(ObjectState::default()),
-                        }));
-                    }
-                    Op::MakeVariant => {
-                        let (ty, tag) = prog.variants[ins.b as usize].clone();
-                        let arity = ty.variants[tag as usize].1;
-                        let payload = if ins.c == NONE {
-                            Vec::new()
-                        } else {
-                            (0..arity)
-                                .map(|i| reg!(ins.c as usize + i).clone())
-                                .collect()
-                        };
-                        set!(ins.a, Value::Variant(Rc::new(Variant { ty, tag, payload })));
-                    }
                     Op::GetField => {
                         let v = tryv!(self.get_field(&reg!(ins.b), ins.c));
                         set!(ins.a, v);
                     }
-                    Op::SetField => {
-                        save!();
-                        let v = reg!(ins.c).clone();
-                        let mut target = std::mem::take(&mut reg!(ins.a));
-                        let r = self.set_field(&mut target, ins.b, v);
-                        set!(ins.a, target);
-                        tryv!(r);
-                    }
                     Op::GetIndex => {
                         // Fast path: a list at an in-range Int.
-                        let v = match (&reg!(ins.b), &reg!(ins.c)) {
+                        match (&reg!(ins.b), &reg!(ins.c)) {
                             (Value::List(xs), Value::Int(i)) if (*i as u64) < xs.len() as u64 => {
-                                fast_clone(xs.get_unchecked(*i as usize))
+                                copy_into(regs.add(ins.a as usize), xs.get_unchecked(*i as usize))
                             }
-                            (x, i) => tryv!(get_index(x, i)),
-                        };
-                        set!(ins.a, v);
+                            (x, i) => {
+                                let v = tryv!(get_index(x, i));
+                                set!(ins.a, v);
+                            }
+                        }
                     }
                     Op::SetIndex => {
                         let v = fast_clone(&reg!(ins.c));
@@ -1274,182 +1021,648 @@ impl<'h> Vm<'h> {
                         let i = reg!(ins.b).clone();
                         tryv!(set_index(&mut reg!(ins.a), &i, v));
                     }
-                    Op::IterInit => {
-                        let it = tryv!(iter_of(&reg!(ins.b)));
-                        set!(ins.a, Value::Iter(Rc::new(std::cell::RefCell::new(it))));
-                    }
-                    Op::IterRange | Op::IterRangeIncl => {
-                        let (Value::Int(lo), Value::Int(hi)) = (&reg!(ins.b), &reg!(ins.c)) else {
-                            let (x, y) = (reg!(ins.b).clone(), reg!(ins.c).clone());
-                            tryv!(ops::binary(Op::Range, &x, &y));
-                            continue;
-                        };
-                        let end = if ins.op == Op::IterRangeIncl {
-                            hi.saturating_add(1)
-                        } else {
-                            *hi
-                        };
-                        let it = Iter::Range { next: *lo, end };
-                        set!(ins.a, Value::Iter(Rc::new(std::cell::RefCell::new(it))));
-                    }
-                    Op::IterNext => iter_next!(ins, pc - 1),
-                    Op::TestVariant => {
-                        let b = match &reg!(ins.b) {
-                            Value::Variant(v) if ins.c != NONE => {
-                                let (ty, tag) = &prog.variants[ins.c as usize];
-                                Rc::ptr_eq(&v.ty, ty) && v.tag == *tag
-                            }
-                            _ => false,
-                        };
-                        set!(ins.a, Value::Bool(b));
-                    }
-                    Op::GetPayload => {
-                        let v = match &reg!(ins.b) {
-                            Value::Variant(v) => v.payload.get(ins.c as usize).cloned(),
-                            _ => None,
-                        };
-                        set!(ins.a, v.unwrap_or(Value::Null));
-                    }
-                    Op::TestType => {
-                        let b = test_type(&prog, &prog.type_tests[ins.c as usize], &reg!(ins.b));
-                        set!(ins.a, Value::Bool(b));
-                    }
-                    Op::Convert => {
-                        let v = tryv!(convert(
-                            &prog,
-                            &prog.type_tests[ins.c as usize],
-                            &reg!(ins.b)
-                        ));
-                        set!(ins.a, v);
-                    }
-                    Op::ExpectSchema => {
+                    Op::IterNext => iter_next!(ins, ip),
+                    _ => {
                         save!();
-                        let t = prog.type_tests[ins.c as usize].clone();
-                        let x = reg!(ins.b).clone();
-                        let v = tryv!(self.expect_schema(&t, &x));
-                        set!(ins.a, v);
-                    }
-                    Op::Len => {
-                        let v = tryv!(crate::builtins::length(&reg!(ins.b)));
-                        set!(ins.a, Value::Int(v));
-                    }
-                    Op::SliceFrom | Op::SliceMid => {
-                        let drop_end = if ins.op == Op::SliceMid {
-                            // The `Nop` after `SliceMid` holds `d`.
-                            let d = (*code.add(pc)).a as usize;
-                            pc += 1;
-                            d
-                        } else {
-                            0
-                        };
-                        let v = match &reg!(ins.b) {
-                            Value::List(xs) | Value::Tuple(xs) => {
-                                let from = (ins.c as usize).min(xs.len());
-                                let to = xs.len().saturating_sub(drop_end).max(from);
-                                Value::list(xs[from..to].to_vec())
-                            }
-                            other => tryv!(fail(
-                                ErrorKind::TypeError,
-                                format!("cannot slice {}", other.type_name())
-                            )),
-                        };
-                        set!(ins.a, v);
-                    }
-                    Op::IndexFromEnd => {
-                        let v = match &reg!(ins.b) {
-                            Value::List(xs) | Value::Tuple(xs) if xs.len() >= ins.c as usize => {
-                                xs[xs.len() - ins.c as usize].clone()
-                            }
-                            _ => tryv!(fail(ErrorKind::IndexOutOfBounds, "index out of bounds")),
-                        };
-                        set!(ins.a, v);
-                    }
-                    Op::Format => {
-                        let s = if ins.c == NONE {
-                            reg!(ins.b).display()
-                        } else {
-                            tryv!(format::format(&reg!(ins.b), &prog.specs[ins.c as usize]))
-                        };
-                        set!(ins.a, Value::str(s));
-                    }
-                    Op::Join => {
-                        let mut s = String::new();
-                        for i in 0..ins.c as usize {
-                            reg!(ins.b as usize + i).write_display(&mut s);
-                        }
-                        set!(ins.a, Value::str(s));
-                    }
-                    Op::Try => {
-                        let x = reg!(ins.b).clone();
-                        let early = match &x {
-                            Value::Variant(v) if v.ty.id == crate::value::RESULT_TYPE => {
-                                if v.tag == 0 {
-                                    set!(ins.a, v.payload[0].clone());
-                                    None
-                                } else {
-                                    Some(x.clone())
-                                }
-                            }
-                            Value::Null | Value::Absent => Some(Value::Null),
-                            _ => {
-                                set!(ins.a, x.clone());
-                                None
-                            }
-                        };
-                        if let Some(v) = early {
-                            // Return it from this cell (defers run).
-                            save!();
-                            if let Some(v) = tryv!(self.leave_frame(v, stop)) {
-                                return Ok(v);
-                            }
-                            reload!();
+                        match self.exec_cold(*ins, stop) {
+                            Ok(Cold::Next) => reload!(),
+                            Ok(Cold::Done(v)) => return Ok(v),
+                            Err(e) => return Err(e),
                         }
                     }
-                    Op::NotNull => {
-                        if reg!(ins.b).is_null() {
-                            tryv!(fail(ErrorKind::NullValue, "`!` on a null value"));
-                        }
-                        let v = reg!(ins.b).clone();
-                        set!(ins.a, v);
-                    }
-                    Op::Await => {
-                        let v = await_value(&reg!(ins.b));
-                        set!(ins.a, v);
-                    }
-                    Op::TraceRef => {
-                        let (run, seq) = self.host.trace_ref();
-                        set!(ins.a, Value::TraceRef(Rc::new((run, seq))));
-                    }
-                    Op::Halt => {
-                        let m = reg!(ins.a).display();
-                        tryv!(fail(ErrorKind::Halt, m));
-                    }
-                    Op::Emit => {
-                        let mut s = reg!(ins.a).display();
-                        s.push('\n');
-                        self.host.out(&s);
-                        self.host
-                            .event("emit", None, Some(s.trim_end_matches('\n')));
-                    }
-                    Op::MatchFail => {
-                        let m = format!("no pattern matches {}", reg!(ins.a).nested());
-                        tryv!(fail(ErrorKind::MatchFailed, m));
-                    }
-                    Op::CheckRecord => {
-                        save!();
-                        let v = reg!(ins.a).clone();
-                        tryv!(self.check_constraints(&v));
-                    }
-                    Op::Raise => {
-                        let kind = konst!(ins.a).display();
-                        let msg = konst!(ins.b).display();
-                        let k = ErrorKind::from_keyword(&kind).unwrap_or(ErrorKind::TypeError);
-                        tryv!(fail(k, msg));
-                    }
-                    Op::Nop => {}
                 }
             }
         }
+    }
+
+    /// The instructions the hot loop of `exec` leaves out of line (rare or
+    /// heavy ones), so that loop keeps its few live values in machine
+    /// registers. Runs one instruction of the top frame, whose `pc` was
+    /// saved (pointing past it); `exec` reloads the top frame afterwards.
+    #[inline(never)]
+    fn exec_cold(&mut self, ins: crate::program::Ins, stop: usize) -> VmResult<Cold> {
+        let prog = self.prog.clone();
+        let sp: *mut Value = self.stack.as_mut_ptr();
+        let frame0 = self.frames[self.frames.len() - 1];
+        let cell0 = &prog.cells[frame0.cell as usize];
+        let code: *const crate::program::Ins = cell0.code.as_ptr();
+        let consts: *const Value = cell0.consts.as_ptr();
+        let mut pc = frame0.pc as usize;
+        // SAFETY: as in `exec`.
+        let regs: *mut Value = unsafe { sp.add(frame0.base) };
+        macro_rules! fi {
+            () => {
+                (self.frames.len() - 1)
+            };
+        }
+        macro_rules! base {
+            () => {
+                (regs.offset_from(sp) as usize)
+            };
+        }
+        macro_rules! top {
+            () => {
+                self.frames[self.frames.len() - 1].top
+            };
+        }
+        macro_rules! cur {
+            () => {
+                self.frames[self.frames.len() - 1].cell
+            };
+        }
+        macro_rules! konst {
+            ($i:expr) => {
+                &*consts.add($i as usize)
+            };
+        }
+        macro_rules! reg {
+            ($r:expr) => {
+                (*regs.add($r as usize))
+            };
+        }
+        macro_rules! set {
+            ($r:expr, $v:expr) => {{
+                let v = $v;
+                *regs.add($r as usize) = v;
+            }};
+        }
+        macro_rules! save {
+            () => {
+                let last = self.frames.len() - 1;
+                self.frames[last].pc = pc as u32;
+            };
+        }
+        // The top frame changed (a call or a handler): `exec` picks it up.
+        macro_rules! reload {
+            () => {
+                return Ok(Cold::Next)
+            };
+        }
+        macro_rules! next {
+            () => {{
+                save!();
+                return Ok(Cold::Next);
+            }};
+        }
+        macro_rules! step {
+            () => {
+                self.budget -= 1;
+                if self.budget & 0x3ff == 0 {
+                    if self.budget == 0 {
+                        save!();
+                        return Err(self.budget_exhausted());
+                    }
+                    if crate::mem::in_use() > crate::mem::limit() {
+                        save!();
+                        return Err(self.memory_exhausted());
+                    }
+                }
+            };
+        }
+        macro_rules! tryv {
+            ($e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err(e) => {
+                        save!();
+                        return Err(e);
+                    }
+                }
+            };
+        }
+        #[allow(unused_unsafe)]
+        unsafe {
+            match ins.op {
+                Op::Compose => {
+                    let f = Func::Compose(reg!(ins.b).clone(), reg!(ins.c).clone());
+                    set!(ins.a, Value::Func(Rc::new(f)));
+                }
+                Op::Neg => {
+                    let v = tryv!(ops::neg(&reg!(ins.b)));
+                    set!(ins.a, v);
+                }
+                Op::Not => {
+                    let v = match &reg!(ins.b) {
+                        Value::Bool(b) => Value::Bool(!b),
+                        other => tryv!(fail(
+                            ErrorKind::TypeError,
+                            format!("`not` takes a Bool, not {}", other.type_name())
+                        )),
+                    };
+                    set!(ins.a, v);
+                }
+                Op::BitNot => {
+                    let v = match &reg!(ins.b) {
+                        Value::Int(i) => Value::Int(!i),
+                        other => tryv!(fail(
+                            ErrorKind::TypeError,
+                            format!("`~` takes an Int, not {}", other.type_name())
+                        )),
+                    };
+                    set!(ins.a, v);
+                }
+                Op::CallSpread => {
+                    save!();
+                    let argbase = base!() + ins.a as usize + 1;
+                    let args: Vec<Value> = (0..ins.c as usize)
+                        .map(|i| std::mem::take(&mut *sp.add(argbase + i)))
+                        .collect();
+                    let nb = top!();
+                    tryv!(self.enter(
+                        ins.b,
+                        nb,
+                        args.into_iter(),
+                        &[],
+                        base!() + ins.a as usize,
+                        false,
+                        0
+                    ));
+                    reload!();
+                }
+                Op::CallValue | Op::CallMethod => {
+                    save!();
+                    step!();
+                    let argbase = base!() + ins.a as usize + 1;
+                    let args: Vec<Value> = (0..ins.c as usize)
+                        .map(|i| std::mem::take(&mut self.stack[argbase + i]))
+                        .collect();
+                    let ret = base!() + ins.a as usize;
+                    let target = if ins.op == Op::CallValue {
+                        Target::Value(reg!(ins.a).clone())
+                    } else {
+                        tryv!(self.method_target(ins.b, &args))
+                    };
+                    let (f, args) = match target {
+                        Target::Value(f) => (f, args),
+                        Target::Field(f) => (f, args.into_iter().skip(1).collect()),
+                        Target::Cell(c) => {
+                            let nb = top!();
+                            tryv!(self.enter(c, nb, args.into_iter(), &[], ret, false, 0));
+                            reload!();
+                        }
+                        Target::Native(name) => {
+                            let v = tryv!(crate::process::method(self, &name, args));
+                            self.stack[ret] = v;
+                            next!();
+                        }
+                    };
+                    match &f {
+                        Value::Func(func) => match &**func {
+                            Func::Closure {
+                                cell: c, captures, ..
+                            } => {
+                                let nb = top!();
+                                tryv!(self.enter(
+                                    *c,
+                                    nb,
+                                    args.into_iter(),
+                                    captures,
+                                    ret,
+                                    false,
+                                    0
+                                ));
+                                reload!();
+                            }
+                            _ => {
+                                let v = tryv!(self.call_value(&f, args));
+                                self.stack[ret] = v;
+                            }
+                        },
+                        other => tryv!(fail(
+                            ErrorKind::TypeError,
+                            format!("{} is not callable", other.type_name())
+                        )),
+                    }
+                }
+                Op::SpreadArg => {
+                    let v = std::mem::take(&mut reg!(ins.a));
+                    set!(ins.a, Value::Spread(Rc::new(v)));
+                }
+                Op::LoadCell => {
+                    let c = &prog.cells[ins.b as usize];
+                    reg!(ins.a) = Value::Func(Rc::new(Func::Closure {
+                        cell: ins.b,
+                        captures: Vec::new(),
+                        name: (!c.lambda).then(|| c.name.clone()),
+                    }));
+                }
+                Op::LoadBuiltin => {
+                    set!(ins.a, Value::Func(Rc::new(Func::Builtin(ins.b as u16))))
+                }
+                Op::Closure => {
+                    let n = prog.cells[ins.b as usize].captures as usize;
+                    let caps = (0..n).map(|i| reg!(ins.c as usize + i).clone()).collect();
+                    reg!(ins.a) = Value::Func(Rc::new(Func::Closure {
+                        cell: ins.b,
+                        captures: caps,
+                        name: None,
+                    }));
+                }
+                Op::CallTool => {
+                    save!();
+                    let v = tryv!(self.call_tool(ins.b as usize, &reg!(ins.c).clone(), cur!()));
+                    set!(ins.a, v);
+                }
+                Op::Perform => {
+                    save!();
+                    let argbase = base!() + ins.a as usize + 1;
+                    let args: Vec<Value> = (0..ins.c as usize)
+                        .map(|i| std::mem::take(&mut self.stack[argbase + i]))
+                        .collect();
+                    let ret = base!() + ins.a as usize;
+                    let opname = prog.names[ins.b as usize].clone();
+                    self.host.event("effect", Some(&opname), None);
+                    match self.find_handler(ins.b) {
+                        Some(i) => {
+                            let e = self.handlers[i].clone();
+                            let rec = &self.records[e.record];
+                            self.masks.push((rec.entries_start, self.handlers.len()));
+                            let masks = self.masks.len() as u32 - 1;
+                            if e.cell == NONE {
+                                let hf = self.frames[e.frame];
+                                for (k, v) in args.into_iter().enumerate() {
+                                    self.stack[hf.base + e.params as usize + k] = v;
+                                }
+                                let t = top!();
+                                self.frames.push(Frame {
+                                    cell: hf.cell,
+                                    pc: e.pc,
+                                    base: hf.base,
+                                    top: t,
+                                    ret,
+                                    defers: self.defers.len() as u32,
+                                    records: self.records.len() as u32,
+                                    masks,
+                                    clause: true,
+                                    record: e.record as u32,
+                                });
+                            } else {
+                                let nb = top!();
+                                tryv!(self.enter(e.cell, nb, args.into_iter(), &[], ret, false, 0));
+                                let last = self.frames.len() - 1;
+                                self.frames[last].masks = masks;
+                            }
+                            reload!();
+                        }
+                        None => {
+                            let v = tryv!(self.unhandled(ins.b, args, cur!()));
+                            self.stack[ret] = v;
+                        }
+                    }
+                }
+                Op::HandlePush => {
+                    self.handlers.push(Entry {
+                        key: ins.a,
+                        frame: fi!(),
+                        pc: ins.b,
+                        params: ins.c,
+                        cell: NONE,
+                        record: 0,
+                    });
+                    self.pending += 1;
+                }
+                Op::HandlePushNamed => {
+                    for (key, c) in &prog.handlers[ins.a as usize] {
+                        self.handlers.push(Entry {
+                            key: *key,
+                            frame: fi!(),
+                            pc: 0,
+                            params: 0,
+                            cell: *c,
+                            record: 0,
+                        });
+                        self.pending += 1;
+                    }
+                }
+                Op::HandleEnter => {
+                    let start = self.handlers.len() - self.pending;
+                    self.pending = 0;
+                    let id = self.records.len();
+                    for e in &mut self.handlers[start..] {
+                        e.record = id;
+                    }
+                    self.records.push(HandleRecord {
+                        frame: fi!(),
+                        result: ins.a,
+                        cont: ins.b,
+                        entries_start: start,
+                        defers: self.defers.len(),
+                    });
+                }
+                Op::HandlePop => {
+                    if let Some(r) = self.records.pop() {
+                        self.handlers.truncate(r.entries_start);
+                    }
+                }
+                Op::HandleAbort => {
+                    let v = std::mem::take(&mut reg!(ins.a));
+                    save!();
+                    let record = self.frames[fi!()].record as usize;
+                    return Err(Unwind::Abort { record, value: v });
+                }
+                Op::DeferPush => {
+                    let d = reg!(ins.a).clone();
+                    self.defers.push((fi!(), d));
+                }
+                Op::DeferRun => {
+                    save!();
+                    for _ in 0..ins.a {
+                        if let Some((_, d)) = self.defers.pop() {
+                            tryv!(self.call_value(&d, Vec::new()));
+                        }
+                    }
+                }
+                Op::MakeList | Op::MakeSet | Op::MakeTuple => {
+                    let items: Vec<Value> = (0..ins.c as usize)
+                        .map(|i| reg!(ins.b as usize + i).clone())
+                        .collect();
+                    reg!(ins.a) = match ins.op {
+                        Op::MakeList => Value::list(items),
+                        Op::MakeTuple => Value::tuple(items),
+                        _ => Value::Set(Rc::new(items.into_iter().collect())),
+                    };
+                }
+                Op::MakeMap => {
+                    let m = (0..ins.c as usize)
+                        .map(|i| {
+                            (
+                                reg!(ins.b as usize + 2 * i).clone(),
+                                reg!(ins.b as usize + 2 * i + 1).clone(),
+                            )
+                        })
+                        .collect();
+                    set!(ins.a, Value::Map(Rc::new(m)));
+                }
+                Op::Push => {
+                    let v = reg!(ins.b).clone();
+                    let spread = ins.c == 1;
+                    tryv!(push(&mut reg!(ins.a), v, spread));
+                }
+                Op::Insert => {
+                    let k = reg!(ins.b).clone();
+                    let v = reg!(ins.b + 1).clone();
+                    match &mut reg!(ins.a) {
+                        Value::Map(m) => {
+                            Rc::make_mut(m).insert(k, v);
+                        }
+                        other => {
+                            let t = other.type_name();
+                            tryv!(fail(
+                                ErrorKind::TypeError,
+                                format!("cannot insert into {t}")
+                            ))
+                        }
+                    }
+                }
+                Op::MakeRecord => {
+                    save!();
+                    let ti = ins.b as usize;
+                    let n = prog.records[ti]
+                        .as_ref()
+                        .map(|r| r.fields.len())
+                        .unwrap_or(0);
+                    let fields: Vec<Value> =
+                        (0..n).map(|i| reg!(ins.c as usize + i).clone()).collect();
+                    let v = tryv!(self.make_record(ti, fields));
+                    set!(ins.a, v);
+                }
+                Op::MakeObject => {
+                    let p = &prog.module.processes[ins.b as usize];
+                    reg!(ins.a) = Value::Object(Rc::new(Object {
+                        type_name: p.name.clone(),
+                        kind: p.kind.clone(),
+                        process: ins.b,
+                        state: std::cell::RefCell::new(ObjectState::default()),
+                    }));
+                }
+                Op::MakeVariant => {
+                    let (ty, tag) = prog.variants[ins.b as usize].clone();
+                    let arity = ty.variants[tag as usize].1;
+                    let payload = if ins.c == NONE {
+                        Vec::new()
+                    } else {
+                        (0..arity)
+                            .map(|i| reg!(ins.c as usize + i).clone())
+                            .collect()
+                    };
+                    set!(ins.a, Value::Variant(Rc::new(Variant { ty, tag, payload })));
+                }
+                Op::SetField => {
+                    save!();
+                    let v = reg!(ins.c).clone();
+                    let mut target = std::mem::take(&mut reg!(ins.a));
+                    let r = self.set_field(&mut target, ins.b, v);
+                    set!(ins.a, target);
+                    tryv!(r);
+                }
+                Op::IterInit => {
+                    let it = tryv!(iter_of(&reg!(ins.b)));
+                    set!(ins.a, Value::Iter(Rc::new(std::cell::RefCell::new(it))));
+                }
+                Op::ForPrep => {
+                    let (Value::Int(lo), Value::Int(hi)) = (&reg!(ins.b), &reg!(ins.c)) else {
+                        let (x, y) = (reg!(ins.b).clone(), reg!(ins.c).clone());
+                        tryv!(ops::binary(Op::Range, &x, &y));
+                        tryv!(fail(
+                            ErrorKind::TypeError,
+                            format!("cannot iterate over a range of {}", x.type_name())
+                        ))
+                    };
+                    // The counter runs up to `last` inclusive; an empty
+                    // range leaves no counter.
+                    let first = match (ins.x == 1).then_some(*hi).or(hi.checked_sub(1)) {
+                        Some(last) => {
+                            set!(ins.a + 1, Value::Int(last));
+                            Value::Int(*lo)
+                        }
+                        None => Value::Null,
+                    };
+                    set!(ins.a, first);
+                }
+                Op::IterRange | Op::IterRangeIncl => {
+                    let (Value::Int(lo), Value::Int(hi)) = (&reg!(ins.b), &reg!(ins.c)) else {
+                        let (x, y) = (reg!(ins.b).clone(), reg!(ins.c).clone());
+                        tryv!(ops::binary(Op::Range, &x, &y));
+                        tryv!(fail(
+                            ErrorKind::TypeError,
+                            format!("cannot iterate over a range of {}", x.type_name())
+                        ))
+                    };
+                    let (last, done) = if ins.op == Op::IterRangeIncl {
+                        (*hi, false)
+                    } else {
+                        (hi.wrapping_sub(1), *hi == i64::MIN)
+                    };
+                    let it = Iter::Range {
+                        next: *lo,
+                        last,
+                        done,
+                    };
+                    set!(ins.a, Value::Iter(Rc::new(std::cell::RefCell::new(it))));
+                }
+                Op::TestVariant => {
+                    let b = match &reg!(ins.b) {
+                        Value::Variant(v) if ins.c != NONE => {
+                            let (ty, tag) = &prog.variants[ins.c as usize];
+                            Rc::ptr_eq(&v.ty, ty) && v.tag == *tag
+                        }
+                        _ => false,
+                    };
+                    set!(ins.a, Value::Bool(b));
+                }
+                Op::GetPayload => {
+                    let v = match &reg!(ins.b) {
+                        Value::Variant(v) => v.payload.get(ins.c as usize).cloned(),
+                        _ => None,
+                    };
+                    set!(ins.a, v.unwrap_or(Value::Null));
+                }
+                Op::TestType => {
+                    let b = test_type(&prog, &prog.type_tests[ins.c as usize], &reg!(ins.b));
+                    set!(ins.a, Value::Bool(b));
+                }
+                Op::Convert => {
+                    let v = tryv!(convert(
+                        &prog,
+                        &prog.type_tests[ins.c as usize],
+                        &reg!(ins.b)
+                    ));
+                    set!(ins.a, v);
+                }
+                Op::ExpectSchema => {
+                    save!();
+                    let t = prog.type_tests[ins.c as usize].clone();
+                    let x = reg!(ins.b).clone();
+                    let v = tryv!(self.expect_schema(&t, &x));
+                    set!(ins.a, v);
+                }
+                Op::Len => {
+                    let v = tryv!(crate::builtins::length(&reg!(ins.b)));
+                    set!(ins.a, Value::Int(v));
+                }
+                Op::SliceFrom | Op::SliceMid => {
+                    let drop_end = if ins.op == Op::SliceMid {
+                        // The `Nop` after `SliceMid` holds `d`.
+                        let d = (*code.add(pc)).a as usize;
+                        pc += 1;
+                        d
+                    } else {
+                        0
+                    };
+                    let v = match &reg!(ins.b) {
+                        Value::List(xs) | Value::Tuple(xs) => {
+                            let from = (ins.c as usize).min(xs.len());
+                            let to = xs.len().saturating_sub(drop_end).max(from);
+                            Value::list(xs[from..to].to_vec())
+                        }
+                        other => tryv!(fail(
+                            ErrorKind::TypeError,
+                            format!("cannot slice {}", other.type_name())
+                        )),
+                    };
+                    set!(ins.a, v);
+                }
+                Op::IndexFromEnd => {
+                    let v = match &reg!(ins.b) {
+                        Value::List(xs) | Value::Tuple(xs) if xs.len() >= ins.c as usize => {
+                            xs[xs.len() - ins.c as usize].clone()
+                        }
+                        _ => tryv!(fail(ErrorKind::IndexOutOfBounds, "index out of bounds")),
+                    };
+                    set!(ins.a, v);
+                }
+                Op::Format => {
+                    let s = if ins.c == NONE {
+                        reg!(ins.b).display()
+                    } else {
+                        tryv!(format::format(&reg!(ins.b), &prog.specs[ins.c as usize]))
+                    };
+                    set!(ins.a, Value::str(s));
+                }
+                Op::Join => {
+                    let mut s = String::new();
+                    for i in 0..ins.c as usize {
+                        reg!(ins.b as usize + i).write_display(&mut s);
+                    }
+                    set!(ins.a, Value::str(s));
+                }
+                Op::Try => {
+                    let x = reg!(ins.b).clone();
+                    let early = match &x {
+                        Value::Variant(v) if v.ty.id == crate::value::RESULT_TYPE => {
+                            if v.tag == 0 {
+                                set!(ins.a, v.payload[0].clone());
+                                None
+                            } else {
+                                Some(x.clone())
+                            }
+                        }
+                        Value::Null | Value::Absent => Some(Value::Null),
+                        _ => {
+                            set!(ins.a, x.clone());
+                            None
+                        }
+                    };
+                    if let Some(v) = early {
+                        // Return it from this cell (defers run).
+                        save!();
+                        if let Some(v) = tryv!(self.leave_frame(v, stop)) {
+                            return Ok(Cold::Done(v));
+                        }
+                        reload!();
+                    }
+                }
+                Op::NotNull => {
+                    if reg!(ins.b).is_null() {
+                        tryv!(fail(ErrorKind::NullValue, "`!` on a null value"));
+                    }
+                    let v = reg!(ins.b).clone();
+                    set!(ins.a, v);
+                }
+                Op::Await => {
+                    let v = await_value(&reg!(ins.b));
+                    set!(ins.a, v);
+                }
+                Op::TraceRef => {
+                    let (run, seq) = self.host.trace_ref();
+                    set!(ins.a, Value::TraceRef(Rc::new((run, seq))));
+                }
+                Op::Halt => {
+                    let m = reg!(ins.a).display();
+                    tryv!(fail(ErrorKind::Halt, m));
+                }
+                Op::Emit => {
+                    let mut s = reg!(ins.a).display();
+                    s.push('\n');
+                    self.host.out(&s);
+                    self.host
+                        .event("emit", None, Some(s.trim_end_matches('\n')));
+                }
+                Op::MatchFail => {
+                    let m = format!("no pattern matches {}", reg!(ins.a).nested());
+                    tryv!(fail(ErrorKind::MatchFailed, m));
+                }
+                Op::CheckRecord => {
+                    save!();
+                    let v = reg!(ins.a).clone();
+                    tryv!(self.check_constraints(&v));
+                }
+                Op::Raise => {
+                    let kind = konst!(ins.a).display();
+                    let msg = konst!(ins.b).display();
+                    let k = ErrorKind::from_keyword(&kind).unwrap_or(ErrorKind::TypeError);
+                    tryv!(fail(k, msg));
+                }
+                Op::Nop => {}
+                // The hot loop handles every other op; reaching here would
+                // be a bug in this file, reported instead of panicking.
+                op => tryv!(fail(
+                    ErrorKind::TypeError,
+                    format!("internal error: no out-of-line handler for {op:?}")
+                )),
+            }
+        }
+        next!()
     }
 
     /// What `CallMethod` calls (§4.5 order): a function-valued record
@@ -1748,6 +1961,51 @@ fn is_scalar(v: &Value) -> bool {
     )
 }
 
+/// Writes a value that has no drop glue, releasing the old one only if
+/// it has some (a single pair of stores in the common case).
+#[inline(always)]
+unsafe fn put_scalar(slot: *mut Value, v: Value) {
+    if is_scalar(&*slot) {
+        std::ptr::write(slot, v);
+    } else {
+        *slot = v;
+    }
+}
+
+/// Writes an Int; a slot that already holds one only gets its payload
+/// (no tag store, so a later read of the whole slot forwards cleanly).
+#[inline(always)]
+unsafe fn put_int(slot: *mut Value, n: i64) {
+    match &mut *slot {
+        Value::Int(x) => *x = n,
+        _ => put_scalar(slot, Value::Int(n)),
+    }
+}
+
+#[inline(always)]
+unsafe fn put_bool(slot: *mut Value, b: bool) {
+    match &mut *slot {
+        Value::Bool(x) => *x = b,
+        _ => put_scalar(slot, Value::Bool(b)),
+    }
+}
+
+/// `*slot = v.clone()` with the scalar cases written in place. `v` is
+/// read in full before `slot` changes, so the two may alias.
+#[inline(always)]
+unsafe fn copy_into(slot: *mut Value, v: &Value) {
+    match *v {
+        Value::Int(n) => put_int(slot, n),
+        Value::Bool(b) => put_bool(slot, b),
+        Value::Float(f) => put_scalar(slot, Value::Float(f)),
+        Value::Null => put_scalar(slot, Value::Null),
+        _ => {
+            let c = v.clone();
+            *slot = c;
+        }
+    }
+}
+
 /// `clone` with the scalar cases inline.
 #[inline(always)]
 fn fast_clone(v: &Value) -> Value {
@@ -1758,6 +2016,16 @@ fn fast_clone(v: &Value) -> Value {
         Value::Null => Value::Null,
         other => other.clone(),
     }
+}
+
+/// The comparison `CMP_OPS[k]` of two Ints, without a branch: bit
+/// `ordering + 1` of the kind's mask says whether it holds.
+#[inline(always)]
+fn cmp_k(k: u8, p: i64, q: i64) -> bool {
+    // Lt, Le, Gt, Ge, Eq, Ne over (less, equal, greater).
+    const MASKS: [u8; 8] = [0b001, 0b011, 0b100, 0b110, 0b010, 0b101, 0, 0];
+    let ord = (p > q) as u8 + (p >= q) as u8;
+    (MASKS[(k & 7) as usize] >> ord) & 1 == 1
 }
 
 fn int_cmp(op: Op, p: i64, q: i64) -> bool {
