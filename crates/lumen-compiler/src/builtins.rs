@@ -43,7 +43,7 @@ const fn e(b: Builtin, effect: &'static str, nondet: bool) -> Builtin {
     }
 }
 
-pub static BUILTINS: &[Builtin] = &[
+pub const BUILTINS: &[Builtin] = &[
     e(v("print", 0, "Null"), "emit", false),
     e(b("debug", 1, 1, "Null"), "emit", false),
     b("to_string", 1, 1, "String"),

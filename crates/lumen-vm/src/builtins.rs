@@ -100,6 +100,149 @@ fn assertion<T>(msg: String) -> VmResult<T> {
     fail(ErrorKind::AssertionFailed, msg)
 }
 
+/// Builtin indices (positions in the compiler's `BUILTINS`, which is what
+/// `CallBuiltin` carries), found at compile time: `call` dispatches on the
+/// number, never on the name.
+mod id {
+    use lumen_compiler::builtins::BUILTINS;
+
+    const fn index(name: &str) -> usize {
+        let n = name.as_bytes();
+        let mut i = 0;
+        while i < BUILTINS.len() {
+            let b = BUILTINS[i].name.as_bytes();
+            if b.len() == n.len() {
+                let mut k = 0;
+                while k < n.len() && b[k] == n[k] {
+                    k += 1;
+                }
+                if k == n.len() {
+                    return i;
+                }
+            }
+            i += 1;
+        }
+        panic!("not a builtin name")
+    }
+
+    pub const PRINT: usize = index("print");
+    pub const DEBUG: usize = index("debug");
+    pub const TO_STRING: usize = index("to_string");
+    pub const STR: usize = index("str");
+    pub const STRING: usize = index("string");
+    pub const TO_INT: usize = index("to_int");
+    pub const INT: usize = index("int");
+    pub const TO_FLOAT: usize = index("to_float");
+    pub const FLOAT: usize = index("float");
+    pub const BOOL: usize = index("bool");
+    pub const BYTES: usize = index("bytes");
+    pub const JSON: usize = index("json");
+    pub const PARSE_INT: usize = index("parse_int");
+    pub const PARSE_FLOAT: usize = index("parse_float");
+    pub const TYPE_OF: usize = index("type_of");
+    pub const JSON_ENCODE: usize = index("json_encode");
+    pub const TO_JSON: usize = index("to_json");
+    pub const JSON_PARSE: usize = index("json_parse");
+    pub const PARSE_JSON: usize = index("parse_json");
+    pub const HASH: usize = index("hash");
+    pub const EXIT: usize = index("exit");
+    pub const LEN: usize = index("len");
+    pub const LENGTH: usize = index("length");
+    pub const COUNT: usize = index("count");
+    pub const SIZE: usize = index("size");
+    pub const IS_EMPTY: usize = index("is_empty");
+    pub const APPEND: usize = index("append");
+    pub const RANGE: usize = index("range");
+    pub const CONTAINS: usize = index("contains");
+    pub const FIRST: usize = index("first");
+    pub const LAST: usize = index("last");
+    pub const TAKE: usize = index("take");
+    pub const DROP: usize = index("drop");
+    pub const SLICE: usize = index("slice");
+    pub const REVERSE: usize = index("reverse");
+    pub const SORT: usize = index("sort");
+    pub const SORT_BY: usize = index("sort_by");
+    pub const UNIQUE: usize = index("unique");
+    pub const FLATTEN: usize = index("flatten");
+    pub const ZIP: usize = index("zip");
+    pub const ENUMERATE: usize = index("enumerate");
+    pub const CHUNK: usize = index("chunk");
+    pub const WINDOW: usize = index("window");
+    pub const MAP: usize = index("map");
+    pub const FILTER: usize = index("filter");
+    pub const FLAT_MAP: usize = index("flat_map");
+    pub const REDUCE: usize = index("reduce");
+    pub const ANY: usize = index("any");
+    pub const ALL: usize = index("all");
+    pub const FIND: usize = index("find");
+    pub const POSITION: usize = index("position");
+    pub const GROUP_BY: usize = index("group_by");
+    pub const SUM: usize = index("sum");
+    pub const KEYS: usize = index("keys");
+    pub const VALUES: usize = index("values");
+    pub const ENTRIES: usize = index("entries");
+    pub const HAS_KEY: usize = index("has_key");
+    pub const GET: usize = index("get");
+    pub const GET_OR: usize = index("get_or");
+    pub const REMOVE: usize = index("remove");
+    pub const MERGE: usize = index("merge");
+    pub const TO_SET: usize = index("to_set");
+    pub const SET: usize = index("set");
+    pub const TO_LIST: usize = index("to_list");
+    pub const LIST: usize = index("list");
+    pub const TUPLE: usize = index("tuple");
+    pub const ADD: usize = index("add");
+    pub const SPLIT: usize = index("split");
+    pub const JOIN: usize = index("join");
+    pub const REPLACE: usize = index("replace");
+    pub const TRIM: usize = index("trim");
+    pub const TRIM_START: usize = index("trim_start");
+    pub const TRIM_END: usize = index("trim_end");
+    pub const UPPER: usize = index("upper");
+    pub const LOWER: usize = index("lower");
+    pub const STARTS_WITH: usize = index("starts_with");
+    pub const ENDS_WITH: usize = index("ends_with");
+    pub const INDEX_OF: usize = index("index_of");
+    pub const CHARS: usize = index("chars");
+    pub const PAD_LEFT: usize = index("pad_left");
+    pub const PAD_RIGHT: usize = index("pad_right");
+    pub const ABS: usize = index("abs");
+    pub const MIN: usize = index("min");
+    pub const MAX: usize = index("max");
+    pub const CLAMP: usize = index("clamp");
+    pub const ROUND: usize = index("round");
+    pub const FLOOR: usize = index("floor");
+    pub const CEIL: usize = index("ceil");
+    pub const SQRT: usize = index("sqrt");
+    pub const LOG: usize = index("log");
+    pub const SIN: usize = index("sin");
+    pub const COS: usize = index("cos");
+    pub const POW: usize = index("pow");
+    pub const IS_OK: usize = index("is_ok");
+    pub const IS_ERR: usize = index("is_err");
+    pub const UNWRAP: usize = index("unwrap");
+    pub const UNWRAP_OR: usize = index("unwrap_or");
+    pub const ASSERT: usize = index("assert");
+    pub const ASSERT_EQ: usize = index("assert_eq");
+    pub const ASSERT_NE: usize = index("assert_ne");
+    pub const ASSERT_CONTAINS: usize = index("assert_contains");
+    pub const ASSERT_ERR: usize = index("assert_err");
+    pub const UUID: usize = index("uuid");
+    pub const TIMESTAMP: usize = index("timestamp");
+    pub const RANDOM: usize = index("random");
+    pub const RANDOM_INT: usize = index("random_int");
+    pub const GET_ENV: usize = index("get_env");
+    pub const READ_FILE: usize = index("read_file");
+    pub const WRITE_FILE: usize = index("write_file");
+    pub const SPAWN: usize = index("spawn");
+    pub const PARALLEL: usize = index("parallel");
+    pub const RACE: usize = index("race");
+    pub const TRACE_REF: usize = index("trace_ref");
+    pub const OK: usize = index("ok");
+    pub const ERR: usize = index("err");
+    pub const HALT: usize = index("halt");
+}
+
 pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
     let name = lumen_compiler::builtins::BUILTINS
         .get(idx)
@@ -107,8 +250,8 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
         .unwrap_or("?");
     let a = |i: usize| args.get(i).cloned().unwrap_or(Value::Null);
     let ar = |i: usize| args.get(i).unwrap_or(&Value::Null);
-    Ok(match name {
-        "print" => {
+    Ok(match idx {
+        id::PRINT => {
             let mut s = String::new();
             for (i, v) in args.iter().enumerate() {
                 if i > 0 {
@@ -120,13 +263,13 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
             vm.host.out(&s);
             Value::Null
         }
-        "debug" => {
+        id::DEBUG => {
             let s = format!("[debug] {}\n", ar(0).nested());
             vm.host.err(&s);
             Value::Null
         }
-        "to_string" | "str" | "string" => Value::str(ar(0).display()),
-        "to_int" | "int" => match ar(0) {
+        id::TO_STRING | id::STR | id::STRING => Value::str(ar(0).display()),
+        id::TO_INT | id::INT => match ar(0) {
             Value::Int(i) => Value::Int(*i),
             Value::Float(f) if f.is_finite() && f.abs() < 9.3e18 => Value::Int(f.trunc() as i64),
             Value::Float(f) => {
@@ -142,7 +285,7 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
             },
             other => return arg_error(name, &format!("cannot convert {}", other.type_name())),
         },
-        "to_float" | "float" => match ar(0) {
+        id::TO_FLOAT | id::FLOAT => match ar(0) {
             Value::Int(i) => Value::Float(*i as f64),
             Value::Float(f) => Value::Float(*f),
             Value::Str(s) => match s.trim().parse::<f64>() {
@@ -151,47 +294,47 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
             },
             other => return arg_error(name, &format!("cannot convert {}", other.type_name())),
         },
-        "bool" => match ar(0) {
+        id::BOOL => match ar(0) {
             Value::Bool(b) => Value::Bool(*b),
             Value::Str(s) if s.as_str() == "true" => Value::Bool(true),
             Value::Str(s) if s.as_str() == "false" => Value::Bool(false),
             other => return arg_error(name, &format!("cannot convert {}", other.nested())),
         },
-        "bytes" => match ar(0) {
+        id::BYTES => match ar(0) {
             Value::Bytes(b) => Value::Bytes(b.clone()),
             Value::Str(s) => Value::Bytes(Rc::new(s.as_bytes().to_vec())),
             other => return arg_error(name, &format!("cannot convert {}", other.type_name())),
         },
-        "json" => a(0),
-        "parse_int" => match string(name, ar(0))?.trim().parse::<i64>() {
+        id::JSON => a(0),
+        id::PARSE_INT => match string(name, ar(0))?.trim().parse::<i64>() {
             Ok(i) => ok(Value::Int(i)),
             Err(_) => err(Value::str(format!("not an integer: {}", ar(0).nested()))),
         },
-        "parse_float" => match string(name, ar(0))?.trim().parse::<f64>() {
+        id::PARSE_FLOAT => match string(name, ar(0))?.trim().parse::<f64>() {
             Ok(f) => ok(Value::Float(f)),
             Err(_) => err(Value::str(format!("not a number: {}", ar(0).nested()))),
         },
-        "type_of" => Value::str(ar(0).type_name()),
-        "json_encode" | "to_json" => {
+        id::TYPE_OF => Value::str(ar(0).type_name()),
+        id::JSON_ENCODE | id::TO_JSON => {
             let mut s = String::new();
             if let Err(e) = to_json(ar(0), &mut s) {
                 return fail(ErrorKind::InvalidArgument, format!("{name}: {e}"));
             }
             Value::str(s)
         }
-        "json_parse" | "parse_json" => match serde_json::from_str(string(name, ar(0))?) {
+        id::JSON_PARSE | id::PARSE_JSON => match serde_json::from_str(string(name, ar(0))?) {
             Ok(j) => from_json(&j),
             Err(e) => return fail(ErrorKind::InvalidArgument, format!("{name}: {e}")),
         },
-        "hash" => {
+        id::HASH => {
             let d = Sha256::digest(string(name, ar(0))?.as_bytes());
             let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
             Value::str(format!("sha256:{hex}"))
         }
-        "exit" => return Err(Unwind::Exit(int(name, ar(0))? as i32)),
-        "len" | "length" | "count" | "size" => Value::Int(length(ar(0))?),
-        "is_empty" => Value::Bool(length(ar(0))? == 0),
-        "append" => {
+        id::EXIT => return Err(Unwind::Exit(int(name, ar(0))? as i32)),
+        id::LEN | id::LENGTH | id::COUNT | id::SIZE => Value::Int(length(ar(0))?),
+        id::IS_EMPTY => Value::Bool(length(ar(0))? == 0),
+        id::APPEND => {
             let mut xs = a(0);
             match &mut xs {
                 Value::List(v) => Rc::make_mut(v).push(a(1)),
@@ -204,7 +347,7 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
             }
             xs
         }
-        "range" => {
+        id::RANGE => {
             let (x, y) = (int(name, ar(0))?, int(name, ar(1))?);
             if y > x {
                 crate::ops::check_size((y as i128 - x as i128) as u128, "range")?;
@@ -215,10 +358,10 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
                 Vec::new()
             })
         }
-        "contains" => Value::Bool(crate::ops::contains(ar(0), ar(1))?),
-        "first" => seq(name, ar(0))?.first().cloned().unwrap_or(Value::Null),
-        "last" => seq(name, ar(0))?.last().cloned().unwrap_or(Value::Null),
-        "take" | "drop" => {
+        id::CONTAINS => Value::Bool(crate::ops::contains(ar(0), ar(1))?),
+        id::FIRST => seq(name, ar(0))?.first().cloned().unwrap_or(Value::Null),
+        id::LAST => seq(name, ar(0))?.last().cloned().unwrap_or(Value::Null),
+        id::TAKE | id::DROP => {
             let xs = seq(name, ar(0))?;
             let n = int(name, ar(1))?.clamp(0, xs.len() as i64) as usize;
             Value::list(if name == "take" {
@@ -227,7 +370,7 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
                 xs[n..].to_vec()
             })
         }
-        "slice" => {
+        id::SLICE => {
             let (x, y) = (int(name, ar(1))?, int(name, ar(2))?);
             match ar(0) {
                 Value::Str(s) => {
@@ -242,16 +385,16 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
                 }
             }
         }
-        "reverse" => match ar(0) {
+        id::REVERSE => match ar(0) {
             Value::Str(s) => Value::str(s.chars().rev().collect::<String>()),
             v => Value::list(seq(name, v)?.iter().rev().cloned().collect()),
         },
-        "sort" => {
+        id::SORT => {
             let mut xs = seq(name, ar(0))?.to_vec();
             sort_values(&mut xs)?;
             Value::list(xs)
         }
-        "sort_by" => {
+        id::SORT_BY => {
             let xs = seq(name, ar(0))?.to_vec();
             let f = a(1);
             let mut keyed = Vec::with_capacity(xs.len());
@@ -271,7 +414,7 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
             }
             Value::list(keyed.into_iter().map(|p| p.1).collect())
         }
-        "unique" => {
+        id::UNIQUE => {
             let mut out: Vec<Value> = Vec::new();
             let mut seen = BTreeSet::new();
             for x in seq(name, ar(0))? {
@@ -281,7 +424,7 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
             }
             Value::list(out)
         }
-        "flatten" => {
+        id::FLATTEN => {
             let mut out = Vec::new();
             for x in seq(name, ar(0))? {
                 match x {
@@ -291,7 +434,7 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
             }
             Value::list(out)
         }
-        "zip" => {
+        id::ZIP => {
             let (xs, ys) = (seq(name, ar(0))?, seq(name, ar(1))?);
             Value::list(
                 xs.iter()
@@ -300,14 +443,14 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
                     .collect(),
             )
         }
-        "enumerate" => Value::list(
+        id::ENUMERATE => Value::list(
             seq(name, ar(0))?
                 .iter()
                 .enumerate()
                 .map(|(i, x)| Value::tuple(vec![Value::Int(i as i64), x.clone()]))
                 .collect(),
         ),
-        "chunk" | "window" => {
+        id::CHUNK | id::WINDOW => {
             let xs = seq(name, ar(0))?;
             let n = int(name, ar(1))?;
             if n < 1 {
@@ -324,7 +467,7 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
             };
             Value::list(parts)
         }
-        "map" => {
+        id::MAP => {
             let f = a(1);
             let xs = seq(name, ar(0))?.to_vec();
             let mut out = Vec::with_capacity(xs.len());
@@ -333,7 +476,7 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
             }
             Value::list(out)
         }
-        "filter" => {
+        id::FILTER => {
             let f = a(1);
             let xs = seq(name, ar(0))?.to_vec();
             let mut out = Vec::new();
@@ -344,7 +487,7 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
             }
             Value::list(out)
         }
-        "flat_map" => {
+        id::FLAT_MAP => {
             let f = a(1);
             let xs = seq(name, ar(0))?.to_vec();
             let mut out = Vec::new();
@@ -356,7 +499,7 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
             }
             Value::list(out)
         }
-        "reduce" => {
+        id::REDUCE => {
             let f = a(1);
             let mut acc = a(2);
             for x in seq(name, ar(0))?.to_vec() {
@@ -364,7 +507,7 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
             }
             acc
         }
-        "any" | "all" => {
+        id::ANY | id::ALL => {
             let f = a(1);
             let want = name == "any";
             for x in seq(name, ar(0))?.to_vec() {
@@ -374,7 +517,7 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
             }
             Value::Bool(!want)
         }
-        "find" | "position" => {
+        id::FIND | id::POSITION => {
             let f = a(1);
             for (i, x) in seq(name, ar(0))?.to_vec().into_iter().enumerate() {
                 if truthy(name, &vm.call_value(&f, vec![x.clone()])?)? {
@@ -391,7 +534,7 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
                 Value::Int(-1)
             }
         }
-        "group_by" => {
+        id::GROUP_BY => {
             let f = a(1);
             let mut out: BTreeMap<Value, Value> = BTreeMap::new();
             for x in seq(name, ar(0))?.to_vec() {
@@ -403,23 +546,23 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
             }
             Value::Map(Rc::new(out))
         }
-        "sum" => {
+        id::SUM => {
             let mut acc = Value::Int(0);
             for x in seq(name, ar(0))? {
                 acc = crate::ops::binary(crate::program::Op::Add, &acc, x)?;
             }
             acc
         }
-        "keys" => Value::list(map(name, ar(0))?.keys().cloned().collect()),
-        "values" => Value::list(map(name, ar(0))?.values().cloned().collect()),
-        "entries" => Value::list(
+        id::KEYS => Value::list(map(name, ar(0))?.keys().cloned().collect()),
+        id::VALUES => Value::list(map(name, ar(0))?.values().cloned().collect()),
+        id::ENTRIES => Value::list(
             map(name, ar(0))?
                 .iter()
                 .map(|(k, v)| Value::tuple(vec![k.clone(), v.clone()]))
                 .collect(),
         ),
-        "has_key" => Value::Bool(map(name, ar(0))?.contains_key(ar(1))),
-        "get" => match ar(0) {
+        id::HAS_KEY => Value::Bool(map(name, ar(0))?.contains_key(ar(1))),
+        id::GET => match ar(0) {
             Value::Map(m) => m.get(ar(1)).cloned().unwrap_or(Value::Null),
             v => {
                 let xs = seq(name, v)?;
@@ -432,8 +575,8 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
                 }
             }
         },
-        "get_or" => map(name, ar(0))?.get(ar(1)).cloned().unwrap_or(a(2)),
-        "remove" => match a(0) {
+        id::GET_OR => map(name, ar(0))?.get(ar(1)).cloned().unwrap_or(a(2)),
+        id::REMOVE => match a(0) {
             Value::Map(mut m) => {
                 Rc::make_mut(&mut m).remove(ar(1));
                 Value::Map(m)
@@ -449,19 +592,19 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
                 )
             }
         },
-        "merge" => {
+        id::MERGE => {
             let mut m = map(name, ar(0))?.clone();
             for (k, v) in map(name, ar(1))? {
                 m.insert(k.clone(), v.clone());
             }
             Value::Map(Rc::new(m))
         }
-        "to_set" | "set" => match ar(0) {
+        id::TO_SET | id::SET => match ar(0) {
             Value::Set(s) => Value::Set(s.clone()),
             Value::Null if args.is_empty() => Value::Set(Rc::new(BTreeSet::new())),
             v => Value::Set(Rc::new(seq(name, v)?.iter().cloned().collect())),
         },
-        "to_list" | "list" => match ar(0) {
+        id::TO_LIST | id::LIST => match ar(0) {
             Value::Set(s) => Value::list(s.iter().cloned().collect()),
             Value::Map(m) => Value::list(
                 m.iter()
@@ -471,11 +614,11 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
             Value::Null if args.is_empty() => Value::list(Vec::new()),
             v => Value::list(seq(name, v)?.to_vec()),
         },
-        "tuple" => match ar(0) {
+        id::TUPLE => match ar(0) {
             Value::Null if args.is_empty() => Value::tuple(Vec::new()),
             v => Value::tuple(seq(name, v)?.to_vec()),
         },
-        "add" => match a(0) {
+        id::ADD => match a(0) {
             Value::Set(mut s) => {
                 Rc::make_mut(&mut s).insert(a(1));
                 Value::Set(s)
@@ -487,7 +630,7 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
                 )
             }
         },
-        "split" => {
+        id::SPLIT => {
             let (s, sep) = (string(name, ar(0))?, string(name, ar(1))?);
             let parts: Vec<Value> = if sep.is_empty() {
                 s.chars().map(|c| Value::str(c.to_string())).collect()
@@ -496,7 +639,7 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
             };
             Value::list(parts)
         }
-        "join" => {
+        id::JOIN => {
             let sep = string(name, ar(1))?;
             let mut out = String::new();
             for (i, x) in seq(name, ar(0))?.iter().enumerate() {
@@ -507,30 +650,30 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
             }
             Value::str(out)
         }
-        "replace" => {
+        id::REPLACE => {
             Value::str(string(name, ar(0))?.replace(string(name, ar(1))?, string(name, ar(2))?))
         }
-        "trim" => Value::str(string(name, ar(0))?.trim()),
-        "trim_start" => Value::str(string(name, ar(0))?.trim_start()),
-        "trim_end" => Value::str(string(name, ar(0))?.trim_end()),
-        "upper" => Value::str(string(name, ar(0))?.to_uppercase()),
-        "lower" => Value::str(string(name, ar(0))?.to_lowercase()),
-        "starts_with" => Value::Bool(string(name, ar(0))?.starts_with(string(name, ar(1))?)),
-        "ends_with" => Value::Bool(string(name, ar(0))?.ends_with(string(name, ar(1))?)),
-        "index_of" => {
+        id::TRIM => Value::str(string(name, ar(0))?.trim()),
+        id::TRIM_START => Value::str(string(name, ar(0))?.trim_start()),
+        id::TRIM_END => Value::str(string(name, ar(0))?.trim_end()),
+        id::UPPER => Value::str(string(name, ar(0))?.to_uppercase()),
+        id::LOWER => Value::str(string(name, ar(0))?.to_lowercase()),
+        id::STARTS_WITH => Value::Bool(string(name, ar(0))?.starts_with(string(name, ar(1))?)),
+        id::ENDS_WITH => Value::Bool(string(name, ar(0))?.ends_with(string(name, ar(1))?)),
+        id::INDEX_OF => {
             let (s, sub) = (string(name, ar(0))?, string(name, ar(1))?);
             Value::Int(match s.find(sub) {
                 Some(b) => s[..b].chars().count() as i64,
                 None => -1,
             })
         }
-        "chars" => Value::list(
+        id::CHARS => Value::list(
             string(name, ar(0))?
                 .chars()
                 .map(|c| Value::str(c.to_string()))
                 .collect(),
         ),
-        "pad_left" | "pad_right" => {
+        id::PAD_LEFT | id::PAD_RIGHT => {
             let s = string(name, ar(0))?;
             let w = int(name, ar(1))?.max(0) as usize;
             crate::ops::check_size((w / 16) as u128, name)?;
@@ -542,14 +685,14 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
                 format!("{s}{pad}")
             })
         }
-        "abs" => match ar(0) {
+        id::ABS => match ar(0) {
             Value::Int(i) => match i.checked_abs() {
                 Some(v) => Value::Int(v),
                 None => return fail(ErrorKind::IntegerOverflow, "abs of the minimum Int"),
             },
             v => Value::Float(num(name, v)?.abs()),
         },
-        "min" | "max" => {
+        id::MIN | id::MAX => {
             let (x, y) = (ar(0), ar(1));
             let o = crate::ops::order(x, y)?;
             let pick_x = match o {
@@ -563,7 +706,7 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
                 y.clone()
             }
         }
-        "clamp" => {
+        id::CLAMP => {
             let (x, lo, hi) = (ar(0), ar(1), ar(2));
             if crate::ops::order(x, lo)? == Some(std::cmp::Ordering::Less) {
                 lo.clone()
@@ -573,17 +716,17 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
                 x.clone()
             }
         }
-        "round" => Value::Float(num(name, ar(0))?.round()),
-        "floor" => Value::Float(num(name, ar(0))?.floor()),
-        "ceil" => Value::Float(num(name, ar(0))?.ceil()),
-        "sqrt" => Value::Float(num(name, ar(0))?.sqrt()),
-        "log" => Value::Float(num(name, ar(0))?.ln()),
-        "sin" => Value::Float(num(name, ar(0))?.sin()),
-        "cos" => Value::Float(num(name, ar(0))?.cos()),
-        "pow" => Value::Float(num(name, ar(0))?.powf(num(name, ar(1))?)),
-        "is_ok" => Value::Bool(result_is_ok(ar(0)) == Some(true)),
-        "is_err" => Value::Bool(result_is_ok(ar(0)) == Some(false)),
-        "unwrap" => match ar(0) {
+        id::ROUND => Value::Float(num(name, ar(0))?.round()),
+        id::FLOOR => Value::Float(num(name, ar(0))?.floor()),
+        id::CEIL => Value::Float(num(name, ar(0))?.ceil()),
+        id::SQRT => Value::Float(num(name, ar(0))?.sqrt()),
+        id::LOG => Value::Float(num(name, ar(0))?.ln()),
+        id::SIN => Value::Float(num(name, ar(0))?.sin()),
+        id::COS => Value::Float(num(name, ar(0))?.cos()),
+        id::POW => Value::Float(num(name, ar(0))?.powf(num(name, ar(1))?)),
+        id::IS_OK => Value::Bool(result_is_ok(ar(0)) == Some(true)),
+        id::IS_ERR => Value::Bool(result_is_ok(ar(0)) == Some(false)),
+        id::UNWRAP => match ar(0) {
             Value::Variant(v) if result_is_ok(ar(0)) == Some(true) => v.payload[0].clone(),
             Value::Variant(v) if result_is_ok(ar(0)) == Some(false) => {
                 return fail(
@@ -594,13 +737,13 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
             Value::Null => return fail(ErrorKind::NullValue, "unwrap of null"),
             other => other.clone(),
         },
-        "unwrap_or" => match ar(0) {
+        id::UNWRAP_OR => match ar(0) {
             Value::Variant(v) if result_is_ok(ar(0)) == Some(true) => v.payload[0].clone(),
             Value::Variant(_) if result_is_ok(ar(0)) == Some(false) => a(1),
             Value::Null => a(1),
             other => other.clone(),
         },
-        "assert" => {
+        id::ASSERT => {
             if !matches!(ar(0), Value::Bool(true)) {
                 let m = match args.get(1) {
                     Some(m) if !m.display().is_empty() => format!("assert: {}", m.display()),
@@ -610,7 +753,7 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
             }
             Value::Null
         }
-        "assert_eq" | "assert_ne" => {
+        id::ASSERT_EQ | id::ASSERT_NE => {
             let same = ar(0).equals(ar(1));
             if same != (name == "assert_eq") {
                 let op = if name == "assert_eq" { "!=" } else { "==" };
@@ -622,7 +765,7 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
             }
             Value::Null
         }
-        "assert_contains" => {
+        id::ASSERT_CONTAINS => {
             if !crate::ops::contains(ar(0), ar(1))? {
                 return assertion(format!(
                     "assert_contains: {} does not contain {}",
@@ -632,13 +775,13 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
             }
             Value::Null
         }
-        "assert_err" => {
+        id::ASSERT_ERR => {
             if result_is_ok(ar(0)) != Some(false) {
                 return assertion(format!("assert_err: {} is not err", ar(0).nested()));
             }
             Value::Null
         }
-        "uuid" => {
+        id::UUID => {
             let mut b = [0u8; 16];
             fill_random(&mut b);
             b[6] = (b[6] & 0x0f) | 0x40;
@@ -653,18 +796,18 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
                 &h[20..32]
             ))
         }
-        "timestamp" => Value::Float(
+        id::TIMESTAMP => Value::Float(
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs_f64())
                 .unwrap_or(0.0),
         ),
-        "random" => {
+        id::RANDOM => {
             let mut b = [0u8; 8];
             fill_random(&mut b);
             Value::Float((u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64)
         }
-        "random_int" => {
+        id::RANDOM_INT => {
             let (lo, hi) = (int(name, ar(0))?, int(name, ar(1))?);
             if hi < lo {
                 return fail(
@@ -677,11 +820,11 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
             let span = (hi as i128 - lo as i128 + 1) as u128;
             Value::Int((lo as i128 + (u64::from_le_bytes(b) as u128 % span) as i128) as i64)
         }
-        "get_env" => match std::env::var(string(name, ar(0))?) {
+        id::GET_ENV => match std::env::var(string(name, ar(0))?) {
             Ok(v) => Value::str(v),
             Err(_) => Value::Null,
         },
-        "read_file" => match std::fs::read_to_string(string(name, ar(0))?) {
+        id::READ_FILE => match std::fs::read_to_string(string(name, ar(0))?) {
             Ok(s) => Value::str(s),
             Err(e) => {
                 return fail(
@@ -690,40 +833,40 @@ pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
                 )
             }
         },
-        "write_file" => {
+        id::WRITE_FILE => {
             let (p, text) = (string(name, ar(0))?, ar(1).display());
             if let Err(e) = write_atomic(p, &text) {
                 return fail(ErrorKind::InvalidArgument, format!("write_file {p}: {e}"));
             }
             Value::Null
         }
-        "spawn" => {
+        id::SPAWN => {
             let f = a(0);
             let v = vm.call_value(&f, args[1..].to_vec())?;
             Value::Future(Rc::new(v))
         }
-        "parallel" => {
+        id::PARALLEL => {
             let mut out = Vec::new();
             for f in &args {
                 out.push(vm.call_value(f, Vec::new())?);
             }
             Value::list(out)
         }
-        "race" => match args.first() {
+        id::RACE => match args.first() {
             Some(f) => vm.call_value(f, Vec::new())?,
             None => Value::Null,
         },
-        "trace_ref" => {
+        id::TRACE_REF => {
             let (run, seq) = vm.host.trace_ref();
             Value::TraceRef(Rc::new((run, seq)))
         }
-        "ok" => ok(a(0)),
-        "err" => err(a(0)),
-        "halt" => return fail(ErrorKind::Halt, ar(0).display()),
-        other => {
+        id::OK => ok(a(0)),
+        id::ERR => err(a(0)),
+        id::HALT => return fail(ErrorKind::Halt, ar(0).display()),
+        _ => {
             return fail(
                 ErrorKind::UndefinedCell,
-                format!("builtin `{other}` is not available"),
+                format!("builtin `{name}` is not available"),
             )
         }
     })

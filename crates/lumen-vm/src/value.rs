@@ -380,7 +380,19 @@ impl Value {
 /// A total order for map keys, set elements and `sort`: the §12.3 order
 /// within a kind (Int keys before String keys), kinds in a fixed order.
 impl Ord for Value {
+    /// Int keys (the common case in maps and sets) compare inline; the
+    /// rest goes out of line.
+    #[inline]
     fn cmp(&self, other: &Value) -> Ordering {
+        match (self, other) {
+            (Value::Int(a), Value::Int(b)) => a.cmp(b),
+            _ => self.cmp_general(other),
+        }
+    }
+}
+
+impl Value {
+    fn cmp_general(&self, other: &Value) -> Ordering {
         use Value::*;
         let (ra, rb) = (self.rank(), other.rank());
         if ra != rb {

@@ -506,19 +506,9 @@ impl<'h> Vm<'h> {
         let mut consts: *const Value = cell0.consts.as_ptr();
         let mut ip: *const crate::program::Ins = unsafe { code.add(frame0.pc as usize) };
         let mut regs: *mut Value = unsafe { sp.add(frame0.base) };
-        macro_rules! fi {
-            () => {
-                (self.frames.len() - 1)
-            };
-        }
         macro_rules! base {
             () => {
                 (regs.offset_from(sp) as usize)
-            };
-        }
-        macro_rules! top {
-            () => {
-                self.frames[self.frames.len() - 1].top
             };
         }
         macro_rules! konst {
@@ -869,16 +859,21 @@ impl<'h> Vm<'h> {
                         }
                     }
                     Op::Call => {
-                        save!();
                         step!();
-                        let nb = top!();
-                        let callee = &prog.cells[ins.b as usize];
+                        let cur = self.frames.len() - 1;
+                        let fr = self.frames.as_mut_ptr().add(cur);
+                        // Where the caller resumes: past the fused `Move`
+                        // (`d` != 0), which the result skips.
+                        (*fr).pc = ip.offset_from(code) as u32 + (ins.d != 0) as u32;
+                        let nb = (*fr).top;
+                        // SAFETY: `Program::load` checked the cell index.
+                        let callee = prog.cells.get_unchecked(ins.b as usize);
                         let argbase = base!() + ins.a as usize + 1;
                         let n = ins.c as usize;
                         let ctop = nb + callee.registers as usize;
                         if n == callee.nparams as usize
                             && !callee.variadic
-                            && self.frames.len() < MAX_FRAMES
+                            && cur + 1 < MAX_FRAMES
                             && ctop <= STACK_SLOTS
                         {
                             // The fast path: the compiler placed the arguments
@@ -887,28 +882,26 @@ impl<'h> Vm<'h> {
                                 self.stack.resize(ctop, Value::Null);
                             }
                             for i in 0..n {
-                                let v = std::mem::take(&mut *sp.add(argbase + i));
-                                *sp.add(nb + i) = v;
-                            }
-                            if ins.d != 0 {
-                                // The fused `Move`: skip it on return.
-                                if let Some(f) = self.frames.last_mut() {
-                                    f.pc += 1;
+                                let src = sp.add(argbase + i);
+                                let v = std::ptr::read(src);
+                                if !is_scalar(&v) {
+                                    std::ptr::write(src, Value::Null);
                                 }
+                                put_scalar_or_drop(sp.add(nb + i), v);
                             }
-                            let fr = Frame {
+                            let ret = base!() + ret_reg(ins);
+                            self.frames.push(Frame {
                                 cell: ins.b,
                                 pc: 0,
                                 base: nb,
                                 top: ctop,
-                                ret: base!() + ret_reg(ins),
+                                ret,
                                 defers: self.defers.len() as u32,
                                 records: self.records.len() as u32,
                                 masks: self.masks.len() as u32,
                                 clause: false,
                                 record: 0,
-                            };
-                            self.frames.push(fr);
+                            });
                             // Switch to the callee without reading it back.
                             code = callee.code.as_ptr();
                             consts = callee.consts.as_ptr();
@@ -919,11 +912,6 @@ impl<'h> Vm<'h> {
                             let args: Vec<Value> = (0..n)
                                 .map(|i| std::mem::take(&mut *sp.add(argbase + i)))
                                 .collect();
-                            if ins.d != 0 {
-                                if let Some(f) = self.frames.last_mut() {
-                                    f.pc += 1;
-                                }
-                            }
                             tryv!(self.enter_with(
                                 ins.b,
                                 nb,
@@ -962,22 +950,25 @@ impl<'h> Vm<'h> {
                     }
                     Op::Return | Op::Resume => {
                         let v = std::mem::take(&mut reg!(ins.a));
-                        let f = self.frames[fi!()];
+                        let cur = self.frames.len() - 1;
+                        let f = self.frames.get_unchecked(cur);
                         if !f.clause
+                            && cur > stop
                             && self.defers.len() == f.defers as usize
                             && self.records.len() == f.records as usize
                             && self.masks.len() == f.masks as usize
-                            && fi!() > stop
                         {
-                            // The common case: nothing registered by this frame.
+                            // The common case: nothing registered by this
+                            // frame, and a caller in this run (`cur > stop`).
+                            let ret = f.ret;
                             self.frames.pop();
-                            let slot = sp.add(f.ret);
-                            if is_scalar(&*slot) {
-                                std::ptr::write(slot, v);
-                            } else {
-                                *slot = v;
-                            }
-                            reload!();
+                            let caller = self.frames.get_unchecked(cur - 1);
+                            let c = prog.cells.get_unchecked(caller.cell as usize);
+                            code = c.code.as_ptr();
+                            consts = c.consts.as_ptr();
+                            ip = code.add(caller.pc as usize);
+                            regs = sp.add(caller.base);
+                            put_scalar_or_drop(sp.add(ret), v);
                             continue;
                         }
                         save!();
@@ -1965,6 +1956,16 @@ fn is_scalar(v: &Value) -> bool {
 /// it has some (a single pair of stores in the common case).
 #[inline(always)]
 unsafe fn put_scalar(slot: *mut Value, v: Value) {
+    if is_scalar(&*slot) {
+        std::ptr::write(slot, v);
+    } else {
+        *slot = v;
+    }
+}
+
+/// Stores `v` in `slot`, dropping the old value only if it has drop glue.
+#[inline(always)]
+unsafe fn put_scalar_or_drop(slot: *mut Value, v: Value) {
     if is_scalar(&*slot) {
         std::ptr::write(slot, v);
     } else {
