@@ -882,12 +882,7 @@ impl<'h> Vm<'h> {
                                 self.stack.resize(ctop, Value::Null);
                             }
                             for i in 0..n {
-                                let src = sp.add(argbase + i);
-                                let v = std::ptr::read(src);
-                                if !is_scalar(&v) {
-                                    std::ptr::write(src, Value::Null);
-                                }
-                                put_scalar_or_drop(sp.add(nb + i), v);
+                                move_into(sp.add(nb + i), sp.add(argbase + i));
                             }
                             let ret = base!() + ret_reg(ins);
                             self.frames.push(Frame {
@@ -949,7 +944,6 @@ impl<'h> Vm<'h> {
                         // frames are unchanged.
                     }
                     Op::Return | Op::Resume => {
-                        let v = std::mem::take(&mut reg!(ins.a));
                         let cur = self.frames.len() - 1;
                         let f = self.frames.get_unchecked(cur);
                         if !f.clause
@@ -967,10 +961,12 @@ impl<'h> Vm<'h> {
                             code = c.code.as_ptr();
                             consts = c.consts.as_ptr();
                             ip = code.add(caller.pc as usize);
+                            let src = regs.add(ins.a as usize);
                             regs = sp.add(caller.base);
-                            put_scalar_or_drop(sp.add(ret), v);
+                            move_into(sp.add(ret), src);
                             continue;
                         }
+                        let v = std::mem::take(&mut reg!(ins.a));
                         save!();
                         if let Some(v) = tryv!(self.leave_frame(v, stop)) {
                             return Ok(v);
@@ -1988,6 +1984,24 @@ unsafe fn put_bool(slot: *mut Value, b: bool) {
     match &mut *slot {
         Value::Bool(x) => *x = b,
         _ => put_scalar(slot, Value::Bool(b)),
+    }
+}
+
+/// Moves the value at `src` to `dst` (leaving null behind), field by
+/// field for scalars: no 16-byte load of a slot whose parts were just
+/// stored separately, which the CPU could not forward.
+#[inline(always)]
+unsafe fn move_into(dst: *mut Value, src: *mut Value) {
+    match *src {
+        Value::Int(n) => put_int(dst, n),
+        Value::Bool(b) => put_bool(dst, b),
+        Value::Float(f) => put_scalar(dst, Value::Float(f)),
+        Value::Null => put_scalar(dst, Value::Null),
+        _ => {
+            let v = std::ptr::read(src);
+            std::ptr::write(src, Value::Null);
+            put_scalar_or_drop(dst, v);
+        }
     }
 }
 
