@@ -243,7 +243,10 @@ mod id {
     pub const HALT: usize = index("halt");
 }
 
-pub fn call(vm: &mut Vm, idx: usize, args: Vec<Value>) -> VmResult<Value> {
+/// A builtin's arguments: inline up to four, so most calls allocate nothing.
+pub type Args = smallvec::SmallVec<[Value; 4]>;
+
+pub fn call(vm: &mut Vm, idx: usize, args: Args) -> VmResult<Value> {
     let name = lumen_compiler::builtins::BUILTINS
         .get(idx)
         .map(|b| b.name)

@@ -247,7 +247,7 @@ impl<'h> Vm<'h> {
                     )?;
                     stacker::maybe_grow(256 * 1024, 4 * 1024 * 1024, || self.run(stop))
                 }
-                Func::Builtin(b) => crate::builtins::call(self, *b as usize, args),
+                Func::Builtin(b) => crate::builtins::call(self, *b as usize, args.into()),
                 Func::Compose(g, h) => {
                     let mid = self.call_value(g, args)?;
                     self.call_value(h, vec![mid])
@@ -923,7 +923,7 @@ impl<'h> Vm<'h> {
                     Op::CallBuiltin => {
                         save!();
                         let argbase = base!() + ins.a as usize + 1;
-                        let mut args = Vec::with_capacity(ins.c as usize);
+                        let mut args = crate::builtins::Args::new();
                         for i in 0..ins.c as usize {
                             match std::mem::take(&mut self.stack[argbase + i]) {
                                 Value::Spread(inner) => match &*inner {
@@ -990,23 +990,37 @@ impl<'h> Vm<'h> {
                         }
                     }
                     Op::SetIndex => {
-                        let v = fast_clone(&reg!(ins.c));
-                        // Fast path: an unshared list at an in-range Int.
-                        if let (Value::List(xs), Value::Int(i)) = (&mut reg!(ins.a), &reg!(ins.b)) {
-                            if let Some(slot) = Rc::get_mut(xs).and_then(|v| v.get_mut(*i as usize))
+                        // Fast path: an unshared list at an in-range Int,
+                        // the value in another register (copied field by
+                        // field into the element).
+                        if ins.a != ins.c {
+                            if let (Value::List(xs), Value::Int(i)) =
+                                (&mut *regs.add(ins.a as usize), &*regs.add(ins.b as usize))
                             {
                                 if *i >= 0 {
-                                    if is_scalar(slot) {
-                                        std::ptr::write(slot, v);
-                                    } else {
-                                        *slot = v;
+                                    if let Some(slot) =
+                                        Rc::get_mut(xs).and_then(|v| v.get_mut(*i as usize))
+                                    {
+                                        copy_into(slot, &*regs.add(ins.c as usize));
+                                        continue;
                                     }
-                                    continue;
                                 }
                             }
                         }
+                        let v = fast_clone(&reg!(ins.c));
                         let i = reg!(ins.b).clone();
                         tryv!(set_index(&mut reg!(ins.a), &i, v));
+                    }
+                    Op::Push if ins.c == 0 && ins.a != ins.b => {
+                        // Fast path: appending one item to an unshared list.
+                        if let Value::List(xs) = &mut *regs.add(ins.a as usize) {
+                            if let Some(xs) = Rc::get_mut(xs) {
+                                xs.push(fast_clone(&*regs.add(ins.b as usize)));
+                                continue;
+                            }
+                        }
+                        let v = reg!(ins.b).clone();
+                        tryv!(push(&mut reg!(ins.a), v, false));
                     }
                     Op::IterNext => iter_next!(ins, ip),
                     _ => {
