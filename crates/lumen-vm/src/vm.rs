@@ -1023,7 +1023,61 @@ impl<'h> Vm<'h> {
                         tryv!(push(&mut reg!(ins.a), v, false));
                     }
                     Op::IterNext => iter_next!(ins, ip),
-                    _ => {
+                    Op::LoadCell
+                    | Op::LoadBuiltin
+                    | Op::CallValue
+                    | Op::CallMethod
+                    | Op::CallTool
+                    | Op::Perform
+                    | Op::HandlePush
+                    | Op::HandlePushNamed
+                    | Op::HandlePop
+                    | Op::HandleEnter
+                    | Op::HandleAbort
+                    | Op::DeferPush
+                    | Op::DeferRun
+                    | Op::Compose
+                    | Op::Neg
+                    | Op::Not
+                    | Op::BitNot
+                    | Op::MakeList
+                    | Op::MakeSet
+                    | Op::MakeTuple
+                    | Op::MakeMap
+                    | Op::Insert
+                    | Op::MakeRecord
+                    | Op::MakeObject
+                    | Op::MakeVariant
+                    | Op::SetField
+                    | Op::IterInit
+                    | Op::IterRange
+                    | Op::IterRangeIncl
+                    | Op::TestVariant
+                    | Op::GetPayload
+                    | Op::TestType
+                    | Op::Convert
+                    | Op::ExpectSchema
+                    | Op::Len
+                    | Op::SliceFrom
+                    | Op::IndexFromEnd
+                    | Op::SliceMid
+                    | Op::Format
+                    | Op::Join
+                    | Op::Closure
+                    | Op::Try
+                    | Op::NotNull
+                    | Op::Await
+                    | Op::TraceRef
+                    | Op::Halt
+                    | Op::Emit
+                    | Op::MatchFail
+                    | Op::CheckRecord
+                    | Op::Raise
+                    | Op::SpreadArg
+                    | Op::CallSpread
+                    | Op::ForPrep
+                    | Op::Nop
+                    | Op::Push => {
                         save!();
                         match self.exec_cold(*ins, stop) {
                             Ok(Cold::Next) => reload!(),
