@@ -974,8 +974,47 @@ impl<'h> Vm<'h> {
                         reload!();
                     }
                     Op::GetField => {
+                        // Fast path: a field of a record (copied field by
+                        // field; read in full before the register changes).
+                        if let Value::Record(r) = &*regs.add(ins.b as usize) {
+                            if let Some(ids) = prog.record_field_ids.get(r.ty.id as usize) {
+                                if let Some(i) = ids.iter().position(|f| *f == ins.c) {
+                                    copy_into(regs.add(ins.a as usize), &r.fields[i]);
+                                    continue;
+                                }
+                            }
+                        }
                         let v = tryv!(self.get_field(&reg!(ins.b), ins.c));
                         set!(ins.a, v);
+                    }
+                    Op::MakeRecord
+                        if !prog
+                            .constrained
+                            .get(ins.b as usize)
+                            .copied()
+                            .unwrap_or(true) =>
+                    {
+                        // Fast path: a record without `where` conditions
+                        // whose fields are all given (no defaults to run).
+                        if let Some(Some(rt)) = prog.records.get(ins.b as usize) {
+                            let src = regs.add(ins.c as usize);
+                            let n = rt.fields.len();
+                            if (0..n).all(|i| !matches!(*src.add(i), Value::Absent)) {
+                                let fields = (0..n).map(|i| fast_clone(&*src.add(i))).collect();
+                                let v = Value::Record(Rc::new(Record {
+                                    ty: rt.clone(),
+                                    fields,
+                                }));
+                                set!(ins.a, v);
+                                continue;
+                            }
+                        }
+                        save!();
+                        match self.exec_cold(*ins, stop) {
+                            Ok(Cold::Next) => reload!(),
+                            Ok(Cold::Done(v)) => return Ok(v),
+                            Err(e) => return Err(e),
+                        }
                     }
                     Op::GetIndex => {
                         // Fast path: a list at an in-range Int.
