@@ -796,6 +796,7 @@ fn binary(op: lir::Op) -> Op {
 /// - `Lt t, x, y; JumpIfFalse t, L` becomes `CmpJump` (not when something
 ///   jumps to the `JumpIfFalse` itself);
 /// - `Call` becomes `CallSpread` in cells with spread arguments;
+/// - `Move r, s; Return r` returns `s` (not in cells with handler clauses);
 /// - `IterRange` right before its loop head becomes `ForPrep` + `ForNext`
 ///   over two hidden registers (the cell's register count grows by two);
 /// - `BinK` of `+ - * %` gets an op of its own, and a backward `Jump`
@@ -822,6 +823,7 @@ fn fuse(code: &mut [Ins], registers: &mut u32) {
         }
     }
     let spreads = code.iter().any(|i| i.op == Op::SpreadArg);
+    let clauses = code.iter().any(|i| i.op == Op::HandlePush);
     if spreads {
         for i in code.iter_mut().filter(|i| i.op == Op::Call) {
             i.op = Op::CallSpread;
@@ -880,6 +882,13 @@ fn fuse(code: &mut [Ins], registers: &mut u32) {
                     continue;
                 }
             }
+        }
+        if x.op == Op::Move && y.op == Op::Return && y.a == x.a && !clauses {
+            // `return x`: return the source register directly (the frame
+            // ends, so the copy is dead; not in cells holding handler
+            // clauses, whose frames share registers with the handle).
+            code[i] = Ins::new(Op::Return, x.b, 0, 0);
+            continue;
         }
         if matches!(x.op, Op::Call | Op::CallBuiltin)
             && y.op == Op::Move
