@@ -583,7 +583,11 @@ impl<'h> Vm<'h> {
                 let i = $i;
                 let k = i.op == Op::CmpKJump;
                 if k {
-                    copy_into(regs.add((i.c >> 16) as usize), konst!(i.d));
+                    let t = regs.add((i.c >> 16) as usize);
+                    match konst!(i.d) {
+                        Value::Int(q) => put_int(t, *q),
+                        other => copy_into(t, other),
+                    }
                 }
                 let b = match (&reg!(i.c & 0xffff), &reg!(i.c >> 16)) {
                     (Value::Int(p), Value::Int(q)) => cmp_k(i.x, *p, *q),
