@@ -151,6 +151,10 @@ pub enum Op {
     /// counter in hidden register `b` while it is below `b + 1`, else
     /// jump to `c`.
     ForNext,
+    /// `LoadBool c, d` (`x` = 0) or `LoadConst c, d` (`x` = 1) fused with
+    /// the `SetIndex` or single-item `Push` after it that stores register
+    /// `c` (kept in place, and run right after the load).
+    StoreK,
     /// `BinK` of `+`, `-`, `*`, `%` (the common ones get their own arm).
     AddK,
     SubK,
@@ -797,6 +801,8 @@ fn binary(op: lir::Op) -> Op {
 ///   jumps to the `JumpIfFalse` itself);
 /// - `Call` becomes `CallSpread` in cells with spread arguments;
 /// - `Move r, s; Return r` returns `s` (not in cells with handler clauses);
+/// - `LoadBool`/`LoadConst` into the register a `SetIndex` or `Push` stores
+///   becomes `StoreK`, which runs both;
 /// - `IterRange` right before its loop head becomes `ForPrep` + `ForNext`
 ///   over two hidden registers (the cell's register count grows by two);
 /// - `BinK` of `+ - * %` gets an op of its own, and a backward `Jump`
@@ -882,6 +888,22 @@ fn fuse(code: &mut [Ins], registers: &mut u32) {
                     continue;
                 }
             }
+        }
+        if matches!(x.op, Op::LoadBool | Op::LoadConst)
+            && x.b < 65536
+            && ((y.op == Op::SetIndex && y.c == x.a && y.a != x.a && y.b != x.a)
+                || (y.op == Op::Push && y.c == 0 && y.b == x.a && y.a != x.a))
+            && !target[i + 1]
+        {
+            code[i] = Ins {
+                op: Op::StoreK,
+                x: (x.op == Op::LoadConst) as u8,
+                d: x.b as u16,
+                a: 0,
+                b: 0,
+                c: x.a,
+            };
+            continue;
         }
         if x.op == Op::Move && y.op == Op::Return && y.a == x.a && !clauses {
             // `return x`: return the source register directly (the frame

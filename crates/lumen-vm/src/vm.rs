@@ -630,6 +630,45 @@ impl<'h> Vm<'h> {
                 }
             }};
         }
+        // `SetIndex`. Fast path: an unshared list at an in-range Int, the
+        // value in another register (copied field by field into the
+        // element).
+        macro_rules! set_index {
+            ($i:expr) => {{
+                let i: &crate::program::Ins = $i;
+                if i.a != i.c {
+                    if let (Value::List(xs), Value::Int(k)) =
+                        (&mut *regs.add(i.a as usize), &*regs.add(i.b as usize))
+                    {
+                        if *k >= 0 {
+                            if let Some(slot) = Rc::get_mut(xs).and_then(|v| v.get_mut(*k as usize))
+                            {
+                                copy_into(slot, &*regs.add(i.c as usize));
+                                continue;
+                            }
+                        }
+                    }
+                }
+                let v = fast_clone(&reg!(i.c));
+                let k = reg!(i.b).clone();
+                tryv!(set_index(&mut reg!(i.a), &k, v));
+            }};
+        }
+        // `Push` of one item (`c` = 0, `a` != `b`). Fast path: appending
+        // to an unshared list.
+        macro_rules! push_one {
+            ($i:expr) => {{
+                let i: &crate::program::Ins = $i;
+                if let Value::List(xs) = &mut *regs.add(i.a as usize) {
+                    if let Some(xs) = Rc::get_mut(xs) {
+                        xs.push(fast_clone(&*regs.add(i.b as usize)));
+                        continue;
+                    }
+                }
+                let v = reg!(i.b).clone();
+                tryv!(push(&mut reg!(i.a), v, false));
+            }};
+        }
         // `AddK`/`SubK`/`MulK`: Int fast path, else the general operator.
         macro_rules! int_k {
             ($i:expr, $checked:ident) => {{
@@ -1032,38 +1071,24 @@ impl<'h> Vm<'h> {
                             }
                         }
                     }
-                    Op::SetIndex => {
-                        // Fast path: an unshared list at an in-range Int,
-                        // the value in another register (copied field by
-                        // field into the element).
-                        if ins.a != ins.c {
-                            if let (Value::List(xs), Value::Int(i)) =
-                                (&mut *regs.add(ins.a as usize), &*regs.add(ins.b as usize))
-                            {
-                                if *i >= 0 {
-                                    if let Some(slot) =
-                                        Rc::get_mut(xs).and_then(|v| v.get_mut(*i as usize))
-                                    {
-                                        copy_into(slot, &*regs.add(ins.c as usize));
-                                        continue;
-                                    }
-                                }
-                            }
+                    Op::SetIndex => set_index!(ins),
+                    Op::Push if ins.c == 0 && ins.a != ins.b => push_one!(ins),
+                    Op::StoreK => {
+                        // A constant load fused with the `SetIndex` or `Push`
+                        // after it that stores the loaded register.
+                        let r = regs.add(ins.c as usize);
+                        if ins.x == 0 {
+                            put_bool(r, ins.d != 0);
+                        } else {
+                            copy_into(r, konst!(ins.d));
                         }
-                        let v = fast_clone(&reg!(ins.c));
-                        let i = reg!(ins.b).clone();
-                        tryv!(set_index(&mut reg!(ins.a), &i, v));
-                    }
-                    Op::Push if ins.c == 0 && ins.a != ins.b => {
-                        // Fast path: appending one item to an unshared list.
-                        if let Value::List(xs) = &mut *regs.add(ins.a as usize) {
-                            if let Some(xs) = Rc::get_mut(xs) {
-                                xs.push(fast_clone(&*regs.add(ins.b as usize)));
-                                continue;
-                            }
+                        let next: &crate::program::Ins = &*ip;
+                        ip = ip.add(1);
+                        if next.op == Op::SetIndex {
+                            set_index!(next);
+                        } else {
+                            push_one!(next);
                         }
-                        let v = reg!(ins.b).clone();
-                        tryv!(push(&mut reg!(ins.a), v, false));
                     }
                     Op::IterNext => iter_next!(ins, ip),
                     Op::LoadCell
