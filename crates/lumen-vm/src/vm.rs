@@ -101,11 +101,18 @@ struct Frame {
     top: usize,
     /// Where the result goes (absolute register), or `usize::MAX`.
     ret: usize,
+    /// Lengths of the defer, handle-record and mask stacks when the frame
+    /// started; valid only once `marked` (see `Vm::marks`).
     defers: u32,
     records: u32,
     masks: u32,
     /// A clause frame: runs a handler clause for handle record `record`.
     clause: bool,
+    /// The three lengths above were recorded. A frame entered by the
+    /// call fast path records them only when it first pushes a defer or
+    /// a handle record; until then it has pushed nothing, so the current
+    /// lengths are its own.
+    marked: bool,
     record: u32,
 }
 
@@ -356,6 +363,7 @@ impl<'h> Vm<'h> {
             records: self.records.len() as u32,
             masks: self.masks.len() as u32,
             clause,
+            marked: true,
             record,
         });
         Ok(())
@@ -375,10 +383,10 @@ impl<'h> Vm<'h> {
                     self.run_defers_to(rec.defers);
                     self.handlers.truncate(rec.entries_start);
                     self.records.truncate(record);
+                    let (_, _, masks) = self.marks(&self.frames[rec.frame]);
                     let f = &mut self.frames[rec.frame];
                     f.pc = rec.cont;
                     let slot = f.base + rec.result as usize;
-                    let masks = f.masks as usize;
                     self.masks.truncate(
                         masks.max(
                             self.masks
@@ -406,7 +414,7 @@ impl<'h> Vm<'h> {
     fn unwind_to(&mut self, len: usize) {
         while self.frames.len() > len {
             let f = self.frames[self.frames.len() - 1];
-            self.run_defers_to(f.defers as usize);
+            self.run_defers_to(self.marks(&f).0);
             self.frames.pop();
             self.drop_frame_state(&f);
         }
@@ -419,7 +427,8 @@ impl<'h> Vm<'h> {
     fn leave_frame(&mut self, v: Value, stop: usize) -> VmResult<Option<Value>> {
         let f = self.frames[self.frames.len() - 1];
         if !f.clause {
-            while self.defers.len() > f.defers as usize {
+            let (defers, _, _) = self.marks(&f);
+            while self.defers.len() > defers {
                 let (_, d) = self.defers.pop().unwrap_or((0, Value::Null));
                 self.call_value(&d, Vec::new())?;
             }
@@ -436,12 +445,34 @@ impl<'h> Vm<'h> {
     }
 
     fn drop_frame_state(&mut self, f: &Frame) {
-        if self.records.len() > f.records as usize {
-            let start = self.records[f.records as usize].entries_start;
+        let (_, records, masks) = self.marks(f);
+        if self.records.len() > records {
+            let start = self.records[records].entries_start;
             self.handlers.truncate(start);
-            self.records.truncate(f.records as usize);
+            self.records.truncate(records);
         }
-        self.masks.truncate(f.masks as usize);
+        self.masks.truncate(masks);
+    }
+
+    /// A frame's defer, handle-record and mask stack lengths at its start.
+    fn marks(&self, f: &Frame) -> (usize, usize, usize) {
+        if f.marked {
+            (f.defers as usize, f.records as usize, f.masks as usize)
+        } else {
+            (self.defers.len(), self.records.len(), self.masks.len())
+        }
+    }
+
+    /// Records the running frame's lengths before it pushes its first
+    /// defer or handle record.
+    fn mark_top(&mut self) {
+        let (d, r, m) = (self.defers.len(), self.records.len(), self.masks.len());
+        if let Some(f) = self.frames.last_mut() {
+            if !f.marked {
+                (f.defers, f.records, f.masks) = (d as u32, r as u32, m as u32);
+                f.marked = true;
+            }
+        }
     }
 
     /// Runs (and drops) the defers registered after `len`, newest first;
@@ -934,10 +965,11 @@ impl<'h> Vm<'h> {
                                 base: nb,
                                 top: ctop,
                                 ret,
-                                defers: self.defers.len() as u32,
-                                records: self.records.len() as u32,
-                                masks: self.masks.len() as u32,
+                                defers: 0,
+                                records: 0,
+                                masks: 0,
                                 clause: false,
+                                marked: false,
                                 record: 0,
                             });
                             // Switch to the callee without reading it back.
@@ -991,9 +1023,10 @@ impl<'h> Vm<'h> {
                         let f = self.frames.get_unchecked(cur);
                         if !f.clause
                             && cur > stop
-                            && self.defers.len() == f.defers as usize
-                            && self.records.len() == f.records as usize
-                            && self.masks.len() == f.masks as usize
+                            && (!f.marked
+                                || (self.defers.len() == f.defers as usize
+                                    && self.records.len() == f.records as usize
+                                    && self.masks.len() == f.masks as usize))
                         {
                             // The common case: nothing registered by this
                             // frame, and a caller in this run (`cur > stop`).
@@ -1417,6 +1450,7 @@ impl<'h> Vm<'h> {
                                     records: self.records.len() as u32,
                                     masks,
                                     clause: true,
+                                    marked: true,
                                     record: e.record as u32,
                                 });
                             } else {
@@ -1458,6 +1492,7 @@ impl<'h> Vm<'h> {
                     }
                 }
                 Op::HandleEnter => {
+                    self.mark_top();
                     let start = self.handlers.len() - self.pending;
                     self.pending = 0;
                     let id = self.records.len();
@@ -1485,6 +1520,7 @@ impl<'h> Vm<'h> {
                 }
                 Op::DeferPush => {
                     let d = reg!(ins.a).clone();
+                    self.mark_top();
                     self.defers.push((fi!(), d));
                 }
                 Op::DeferRun => {
