@@ -268,7 +268,7 @@ fn state_record(vm: &Vm, o: &Object) -> VmResult<Value> {
     });
     Ok(Value::Record(Rc::new(crate::value::Record {
         ty,
-        fields: vec![
+        fields: smallvec::smallvec![
             Value::str(s.name.clone()),
             Value::Map(Rc::new(payload)),
             Value::Int(st.steps),

@@ -27,10 +27,14 @@ pub struct EnumType {
     pub variants: Vec<(String, usize)>,
 }
 
+/// A record's field values: inline up to four, so a small record is one
+/// allocation (the `Rc`), not two.
+pub type Fields = smallvec::SmallVec<[Value; 4]>;
+
 #[derive(Debug, Clone)]
 pub struct Record {
     pub ty: Rc<RecordType>,
-    pub fields: Vec<Value>,
+    pub fields: Fields,
 }
 
 #[derive(Debug, Clone)]

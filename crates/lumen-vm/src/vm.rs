@@ -1928,7 +1928,10 @@ impl<'h> Vm<'h> {
                 };
             }
         }
-        let v = Value::Record(Rc::new(Record { ty: rt, fields }));
+        let v = Value::Record(Rc::new(Record {
+            ty: rt,
+            fields: fields.into(),
+        }));
         self.check_constraints(&v)?;
         Ok(v)
     }
