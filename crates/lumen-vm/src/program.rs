@@ -155,6 +155,11 @@ pub enum Op {
     /// the `SetIndex` or single-item `Push` after it that stores register
     /// `c` (kept in place, and run right after the load).
     StoreK,
+    /// `Add` right before a `LoopCmp` (a `while` loop's increment and
+    /// its back edge): runs both.
+    AddLoop,
+    /// `AddK` whose covered `Add` is followed by a `LoopCmp`.
+    AddKLoop,
     /// `BinK` of `+`, `-`, `*`, `%` (the common ones get their own arm).
     AddK,
     SubK,
@@ -806,7 +811,9 @@ fn binary(op: lir::Op) -> Op {
 /// - `IterRange` right before its loop head becomes `ForPrep` + `ForNext`
 ///   over two hidden registers (the cell's register count grows by two);
 /// - `BinK` of `+ - * %` gets an op of its own, and a backward `Jump`
-///   onto a loop test performs the test (`JumpLoop`, `LoopCmp`, `LoopFor`).
+///   onto a loop test performs the test (`JumpLoop`, `LoopCmp`, `LoopFor`);
+/// - an `Add`/`AddK` right before a `LoopCmp` runs it too (`AddLoop`,
+///   `AddKLoop`): the increment and the back edge of a `while` loop.
 fn fuse(code: &mut [Ins], registers: &mut u32) {
     let mut target = vec![false; code.len() + 1];
     for i in code.iter() {
@@ -973,6 +980,14 @@ fn fuse(code: &mut [Ins], registers: &mut u32) {
                 Op::ForNext => Op::LoopFor,
                 _ => Op::Jump,
             };
+        }
+    }
+    for i in 0..code.len() {
+        let next = |k: usize| code.get(i + k).map(|x| x.op);
+        if code[i].op == Op::Add && next(1) == Some(Op::LoopCmp) {
+            code[i].op = Op::AddLoop;
+        } else if code[i].op == Op::AddK && next(2) == Some(Op::LoopCmp) {
+            code[i].op = Op::AddKLoop;
         }
     }
 }

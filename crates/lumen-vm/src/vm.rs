@@ -851,6 +851,29 @@ impl<'h> Vm<'h> {
                     }
                     Op::ForNext => for_next!(ins, ip),
                     Op::AddK => int_k!(ins, checked_add),
+                    Op::AddLoop => {
+                        match (&reg!(ins.b), &reg!(ins.c)) {
+                            (Value::Int(p), Value::Int(q)) if p.checked_add(*q).is_some() => {
+                                put_int(regs.add(ins.a as usize), p.wrapping_add(*q))
+                            }
+                            (x, y) => {
+                                let v = tryv!(ops::binary(Op::Add, x, y));
+                                set!(ins.a, v);
+                            }
+                        }
+                        // The `LoopCmp` after it (kept in place), run here.
+                        let l = (*ip).a as usize;
+                        ip = ip.add(1);
+                        step!();
+                        cmp_jump!(*code.add(l), code.add(l + 1));
+                    }
+                    Op::AddKLoop => {
+                        int_k!(ins, checked_add);
+                        let l = (*ip).a as usize;
+                        ip = ip.add(1);
+                        step!();
+                        cmp_jump!(*code.add(l), code.add(l + 1));
+                    }
                     Op::SubK => int_k!(ins, checked_sub),
                     Op::MulK => int_k!(ins, checked_mul),
                     Op::ModK => {
