@@ -1021,7 +1021,7 @@ impl<'h> Vm<'h> {
                     Op::CallBuiltin => {
                         save!();
                         let argbase = base!() + ins.a as usize + 1;
-                        let mut args = crate::builtins::Args::new();
+                        let mut args = crate::builtins::Args::with_capacity(ins.c as usize);
                         for i in 0..ins.c as usize {
                             match std::mem::take(&mut self.stack[argbase + i]) {
                                 Value::Spread(inner) => match &*inner {
@@ -1099,7 +1099,10 @@ impl<'h> Vm<'h> {
                             let src = regs.add(ins.c as usize);
                             let n = rt.fields.len();
                             if (0..n).all(|i| !matches!(*src.add(i), Value::Absent)) {
-                                let fields = (0..n).map(|i| fast_clone(&*src.add(i))).collect();
+                                let mut fields = crate::value::Fields::with_capacity(n);
+                                for i in 0..n {
+                                    fields.push(fast_clone(&*src.add(i)));
+                                }
                                 let v = Value::Record(Rc::new(Record {
                                     ty: rt.clone(),
                                     fields,
