@@ -1021,16 +1021,30 @@ impl<'h> Vm<'h> {
                     Op::CallBuiltin => {
                         save!();
                         let argbase = base!() + ins.a as usize + 1;
-                        let mut args = crate::builtins::Args::with_capacity(ins.c as usize);
-                        for i in 0..ins.c as usize {
-                            match std::mem::take(&mut self.stack[argbase + i]) {
-                                Value::Spread(inner) => match &*inner {
-                                    Value::List(xs) | Value::Tuple(xs) => {
-                                        args.extend(xs.iter().cloned())
-                                    }
-                                    other => args.push(other.clone()),
-                                },
-                                v => args.push(v),
+                        let n = ins.c as usize;
+                        let mut args = crate::builtins::Args::with_capacity(n);
+                        if (0..n).all(|i| !matches!(*sp.add(argbase + i), Value::Spread(_))) {
+                            // Each argument moves into the buffer field by
+                            // field: building a `Value` and pushing it would
+                            // copy it as 16 bytes just after writing it in
+                            // parts, a load the CPU cannot forward.
+                            let p = args.as_mut_ptr();
+                            for i in 0..n {
+                                std::ptr::write(p.add(i), Value::Null);
+                                move_into(p.add(i), sp.add(argbase + i));
+                            }
+                            args.set_len(n);
+                        } else {
+                            for i in 0..n {
+                                match std::mem::take(&mut *sp.add(argbase + i)) {
+                                    Value::Spread(inner) => match &*inner {
+                                        Value::List(xs) | Value::Tuple(xs) => {
+                                            args.extend(xs.iter().cloned())
+                                        }
+                                        other => args.push(other.clone()),
+                                    },
+                                    v => args.push(v),
+                                }
                             }
                         }
                         let v = tryv!(crate::builtins::call(self, ins.b as usize, args));
