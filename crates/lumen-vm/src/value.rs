@@ -100,15 +100,19 @@ pub struct ObjectState {
     pub steps: i64,
 }
 
+/// `repr(u8)` fixes the layout the interpreter's scalar stores rely on
+/// (`vm::store16`): the tag in byte 0, a Bool in byte 1, an Int's or a
+/// Float's bits in bytes 8..16.
 #[derive(Debug, Clone, Default)]
+#[repr(u8)]
 pub enum Value {
     #[default]
-    Null,
+    Null = TAG_NULL,
     /// An omitted argument or field (its default is computed where it lands).
-    Absent,
-    Bool(bool),
-    Int(i64),
-    Float(f64),
+    Absent = 1,
+    Bool(bool) = TAG_BOOL,
+    Int(i64) = TAG_INT,
+    Float(f64) = TAG_FLOAT,
     Str(Rc<String>),
     Bytes(Rc<Vec<u8>>),
     List(Rc<Vec<Value>>),
@@ -125,6 +129,11 @@ pub enum Value {
     /// A spread argument `...xs`, expanded by the call.
     Spread(Rc<Value>),
 }
+
+pub const TAG_NULL: u8 = 0;
+pub const TAG_BOOL: u8 = 2;
+pub const TAG_INT: u8 = 3;
+pub const TAG_FLOAT: u8 = 4;
 
 impl Value {
     pub fn str(s: impl Into<String>) -> Value {

@@ -2184,8 +2184,25 @@ unsafe fn put_scalar_or_drop(slot: *mut Value, v: Value) {
     }
 }
 
-/// Writes an Int; a slot that already holds one only gets its payload
-/// (no tag store, so a later read of the whole slot forwards cleanly).
+/// Writes a whole scalar slot with one 16-byte store: the tag word and
+/// the payload word (layout fixed by `Value`'s `repr(u8)`). A later read
+/// of the slot, whole or in parts, is then served from that one store;
+/// writing the tag and the payload separately and reading the slot as a
+/// whole soon after stalls the CPU (the load cannot be forwarded).
+#[inline(always)]
+unsafe fn store16(slot: *mut Value, lo: u64, hi: u64) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{__m128i, _mm_set_epi64x, _mm_storeu_si128};
+        _mm_storeu_si128(slot as *mut __m128i, _mm_set_epi64x(hi as i64, lo as i64));
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        std::ptr::write(slot as *mut [u64; 2], [lo, hi]);
+    }
+}
+
+/// Writes an Int; a slot that already holds one only gets its payload.
 #[inline(always)]
 unsafe fn put_int(slot: *mut Value, n: i64) {
     match &mut *slot {
@@ -2236,15 +2253,24 @@ unsafe fn copy_into(slot: *mut Value, v: &Value) {
     }
 }
 
-/// `clone` with the scalar cases inline.
+/// `clone` with the scalar cases inline. A scalar is built with one
+/// 16-byte store, so the generic code that moves the result on (a map
+/// insert, a list push) can read it back whole without a stall.
 #[inline(always)]
 fn fast_clone(v: &Value) -> Value {
-    match v {
-        Value::Int(i) => Value::Int(*i),
-        Value::Float(f) => Value::Float(*f),
-        Value::Bool(b) => Value::Bool(*b),
-        Value::Null => Value::Null,
-        other => other.clone(),
+    let (lo, hi) = match v {
+        Value::Int(i) => (crate::value::TAG_INT as u64, *i as u64),
+        Value::Float(f) => (crate::value::TAG_FLOAT as u64, f.to_bits()),
+        Value::Bool(b) => (crate::value::TAG_BOOL as u64 | (*b as u64) << 8, 0),
+        Value::Null => (crate::value::TAG_NULL as u64, 0),
+        other => return other.clone(),
+    };
+    let mut out = std::mem::MaybeUninit::<Value>::uninit();
+    // SAFETY: `store16` writes a valid `Value` (tag and payload where
+    // `repr(u8)` puts them).
+    unsafe {
+        store16(out.as_mut_ptr(), lo, hi);
+        out.assume_init()
     }
 }
 
@@ -2499,5 +2525,62 @@ fn convert(prog: &Program, t: &TypeTest, v: &Value) -> VmResult<Value> {
         (TypeTest::Str, _) => Ok(Value::str(v.display())),
         _ if test_type(prog, t, v) => Ok(v.clone()),
         _ => bad(),
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+
+    /// The tag byte, byte 1 and the payload word of a value, each read
+    /// only where the variant defines it.
+    fn tag(v: &Value) -> u8 {
+        // SAFETY: byte 0 is the `repr(u8)` tag of every variant.
+        unsafe { *(v as *const Value as *const u8) }
+    }
+    fn byte1(v: &Value) -> u8 {
+        // SAFETY: used only on Bool, whose field is byte 1.
+        unsafe { *(v as *const Value as *const u8).add(1) }
+    }
+    fn payload(v: &Value) -> u64 {
+        // SAFETY: used only on Int and Float, whose field is bytes 8..16.
+        unsafe { std::ptr::read_unaligned((v as *const Value as *const u8).add(8) as *const u64) }
+    }
+
+    /// `store16` and `fast_clone` rely on `Value`'s `repr(u8)` layout.
+    #[test]
+    fn scalar_layout_matches_what_store16_writes() {
+        assert_eq!(std::mem::size_of::<Value>(), 16);
+        let i = Value::Int(-0x1122_3344_5566_7788);
+        assert_eq!(tag(&i), crate::value::TAG_INT);
+        assert_eq!(payload(&i) as i64, -0x1122_3344_5566_7788);
+        let f = Value::Float(2.5);
+        assert_eq!(tag(&f), crate::value::TAG_FLOAT);
+        assert_eq!(payload(&f), 2.5f64.to_bits());
+        let t = Value::Bool(true);
+        assert_eq!((tag(&t), byte1(&t)), (crate::value::TAG_BOOL, 1));
+        assert_eq!(tag(&Value::Null), crate::value::TAG_NULL);
+        for v in [
+            Value::Int(i64::MIN),
+            Value::Int(7),
+            Value::Float(-0.0),
+            Value::Float(f64::NAN),
+            Value::Bool(false),
+            Value::Bool(true),
+            Value::Null,
+        ] {
+            let c = fast_clone(&v);
+            assert_eq!(c.type_name(), v.type_name());
+            assert!(c.equals(&v) || matches!(v, Value::Float(x) if x.is_nan()));
+        }
+        let mut slot = Value::str("heap");
+        unsafe {
+            put_int(&mut slot, 42);
+            assert!(matches!(slot, Value::Int(42)));
+            put_bool(&mut slot, true);
+            assert!(matches!(slot, Value::Bool(true)));
+            copy_into(&mut slot, &Value::Float(1.5));
+            assert!(matches!(slot, Value::Float(x) if x == 1.5));
+        }
     }
 }
