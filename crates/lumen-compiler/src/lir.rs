@@ -11,7 +11,9 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Op {
-    /// `a = constants[b]`.
+    /// `a = constants[b]`. `c` = 1 marks `a` as a temporary that only
+    /// the next instruction reads (once), so a VM fusing the two need
+    /// not keep the constant in `a`.
     LoadConst,
     LoadNull,
     /// `a = (b != 0)`.
@@ -92,7 +94,8 @@ pub enum Op {
     BitNot,
     /// Jump to `a`.
     Jump,
-    /// If `a` is false, jump to `b`.
+    /// If `a` is false, jump to `b`. `c` = 1 marks `a` as a temporary
+    /// nothing reads after this jump.
     JumpIfFalse,
     JumpIfTrue,
     /// If `a` is null, jump to `b`.

@@ -823,7 +823,7 @@ impl Lowerer<'_> {
             let last = i + 1 == b.stmts.len();
             f.line = s.span.line;
             match &s.kind {
-                StmtKind::Expr(e) if last => {
+                StmtKind::Expr(e) if last && valued_use => {
                     self.expr(f, e, dst);
                     valued = true;
                 }
@@ -847,6 +847,43 @@ impl Lowerer<'_> {
         }
         f.scopes.pop();
         f.next = f.next.max(mark);
+    }
+
+    /// `if c1 ... else if c2 ... else ... end` into `dst`; when `valued`
+    /// is false nobody reads its value, so nothing is written for it and
+    /// the last branch of an `if` without `else` falls through.
+    fn if_chain(
+        &mut self,
+        f: &mut Func,
+        branches: &[(Cond, Block)],
+        otherwise: Option<&Block>,
+        dst: u32,
+        valued: bool,
+    ) {
+        let mut ends = Vec::new();
+        for (i, (c, b)) in branches.iter().enumerate() {
+            f.scopes.push(HashMap::new());
+            let fails = self.cond(f, c);
+            self.block_with(f, b, dst, valued);
+            f.scopes.pop();
+            let last = i + 1 == branches.len();
+            if valued || otherwise.is_some() || !last {
+                ends.push(f.emit(Op::Jump, 0, 0, 0));
+            }
+            for x in fails {
+                f.patch(x);
+            }
+        }
+        match otherwise {
+            Some(b) => self.block_with(f, b, dst, valued),
+            None if valued => {
+                f.emit(Op::LoadNull, dst as i64, 0, 0);
+            }
+            None => {}
+        }
+        for j in ends {
+            f.patch(j);
+        }
     }
 
     fn stmt(&mut self, f: &mut Func, s: &Stmt) {
@@ -879,7 +916,7 @@ impl Lowerer<'_> {
                     // local's register with the operator's one
                     // instruction, which reads its operands first.
                     if let Some(o) = op.as_ref().and_then(|o| bop(o)) {
-                        let b = self.operand(f, value);
+                        let b = self.operand_once(f, value);
                         f.emit(o, r as i64, r as i64, b as i64);
                         return;
                     }
@@ -914,7 +951,27 @@ impl Lowerer<'_> {
             }
             StmtKind::Expr(e) => {
                 let r = f.reg();
-                self.expr(f, e, r);
+                if let ExprKind::If {
+                    branches,
+                    otherwise,
+                } = &e.kind
+                {
+                    // An `if` whose value nobody reads: no `null` for
+                    // its missing `else` or for blocks without a value.
+                    self.if_chain(f, branches, otherwise.as_ref(), r, false);
+                } else {
+                    self.expr(f, e, r);
+                    if matches!(e.kind, ExprKind::For { .. } | ExprKind::While { .. }) {
+                        // The loop's `null` goes to a temporary nobody
+                        // reads; breaks that land on it land past it.
+                        if f.code
+                            .last()
+                            .is_some_and(|i| i.op == Op::LoadNull && i.a == r as i64 && i.b == 0)
+                        {
+                            f.code.pop();
+                        }
+                    }
+                }
             }
             StmtKind::Return(v) => {
                 let r = f.reg();
@@ -1094,19 +1151,42 @@ impl Lowerer<'_> {
         r
     }
 
+    /// `operand` for a caller that reads the register once, in the one
+    /// instruction it emits next: a constant loaded for it is marked a
+    /// single-use temporary (`LoadConst`'s `c` = 1, see `lir::Op`).
+    fn operand_once(&mut self, f: &mut Func, e: &Expr) -> u32 {
+        let start = f.code.len();
+        let r = self.operand(f, e);
+        if f.code.len() == start + 1 {
+            if let Some(i) = f.code.last_mut() {
+                if i.op == Op::LoadConst && i.a == r as i64 {
+                    i.c = 1;
+                }
+            }
+        }
+        r
+    }
+
+    /// `JumpIfFalse` on the register of condition `e`: marked (`c` = 1)
+    /// when that register is a temporary nothing reads after the jump.
+    fn jump_if_false(&mut self, f: &mut Func, e: &Expr, r: u32) -> usize {
+        let temp = i64::from(self.local_root(f, e).is_none());
+        f.emit(Op::JumpIfFalse, r as i64, 0, temp)
+    }
+
     /// Both operands of a binary operator, left to right: the left one
     /// may stay in its local's register only when evaluating the right one
     /// cannot change that local (a handler clause can assign the locals
     /// of its cell while a call runs).
     fn operands(&mut self, f: &mut Func, lhs: &Expr, rhs: &Expr) -> (u32, u32) {
         let a = if simple(rhs) {
-            self.operand(f, lhs)
+            self.operand_once(f, lhs)
         } else {
             let a = f.reg();
             self.expr(f, lhs, a);
             a
         };
-        let b = self.operand(f, rhs);
+        let b = self.operand_once(f, rhs);
         (a, b)
     }
 
@@ -1737,7 +1817,7 @@ impl Lowerer<'_> {
             } => {
                 let c = f.reg();
                 self.expr(f, cond, c);
-                let j = f.emit(Op::JumpIfFalse, c as i64, 0, 0);
+                let j = f.emit(Op::JumpIfFalse, c as i64, 0, 1);
                 self.expr(f, then, dst);
                 let end = f.emit(Op::Jump, 0, 0, 0);
                 f.patch(j);
@@ -1760,28 +1840,7 @@ impl Lowerer<'_> {
             ExprKind::If {
                 branches,
                 otherwise,
-            } => {
-                let mut ends = Vec::new();
-                for (c, b) in branches {
-                    f.scopes.push(HashMap::new());
-                    let fails = self.cond(f, c);
-                    self.block(f, b, dst);
-                    f.scopes.pop();
-                    ends.push(f.emit(Op::Jump, 0, 0, 0));
-                    for x in fails {
-                        f.patch(x);
-                    }
-                }
-                match otherwise {
-                    Some(b) => self.block(f, b, dst),
-                    None => {
-                        f.emit(Op::LoadNull, d, 0, 0);
-                    }
-                }
-                for j in ends {
-                    f.patch(j);
-                }
-            }
+            } => self.if_chain(f, branches, otherwise.as_ref(), dst, true),
             ExprKind::Match { subject, arms } => {
                 let s = f.reg();
                 self.expr(f, subject, s);
@@ -1987,7 +2046,7 @@ impl Lowerer<'_> {
         match c {
             Cond::Expr(e) => {
                 let r = self.operand(f, e);
-                vec![f.emit(Op::JumpIfFalse, r as i64, 0, 0)]
+                vec![self.jump_if_false(f, e, r)]
             }
             Cond::Let(p, e) => {
                 let r = f.reg();
@@ -2017,7 +2076,7 @@ impl Lowerer<'_> {
             Clause::If(c) => {
                 let r = f.reg();
                 self.expr(f, c, r);
-                let j = f.emit(Op::JumpIfFalse, r as i64, 0, 0);
+                let j = f.emit(Op::JumpIfFalse, r as i64, 0, 1);
                 self.comprehension(f, rest, body);
                 f.patch(j);
             }

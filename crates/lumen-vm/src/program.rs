@@ -170,6 +170,15 @@ pub enum Op {
 
 pub const NONE: u32 = u32::MAX;
 
+/// Bits of `Ins::x` in `CmpJump`, `CmpKJump`, `BinK` and its `AddK`
+/// family above the operator index (`x & OP_MASK`): the compiler marked
+/// the register the fused comparison writes for its `JumpIfFalse`
+/// (`DEAD_RESULT`) or the constant's register (`DEAD_K`) as read by
+/// nothing but the instructions fused, so the fused form skips the write.
+pub const OP_MASK: u8 = 0x0f;
+pub const DEAD_RESULT: u8 = 0x10;
+pub const DEAD_K: u8 = 0x20;
+
 #[derive(Debug, Clone, Copy)]
 pub struct Ins {
     pub op: Op,
@@ -469,7 +478,8 @@ impl Program {
                     if b < 0 || b as usize >= consts.len() {
                         return Err(bad("constant out of range"));
                     }
-                    Ins::new(Op::LoadConst, reg(a)?, b as u32, 0)
+                    // `c` = 1: a single-use temporary (see `fuse`).
+                    Ins::new(Op::LoadConst, reg(a)?, b as u32, u32::from(cc == 1))
                 }
                 L::LoadNull => Ins::new(Op::LoadNull, reg(a)?, 0, 0),
                 L::LoadBool => Ins::new(Op::LoadBool, reg(a)?, u32::from(b != 0), 0),
@@ -556,7 +566,10 @@ impl Program {
                 L::Not => Ins::new(Op::Not, reg(a)?, reg(b)?, 0),
                 L::BitNot => Ins::new(Op::BitNot, reg(a)?, reg(b)?, 0),
                 L::Jump => Ins::new(Op::Jump, target(a)?, 0, 0),
-                L::JumpIfFalse => Ins::new(Op::JumpIfFalse, reg(a)?, target(b)?, 0),
+                L::JumpIfFalse => {
+                    // `c` = 1: the tested register is dead after the jump.
+                    Ins::new(Op::JumpIfFalse, reg(a)?, target(b)?, u32::from(cc == 1))
+                }
                 L::JumpIfTrue => Ins::new(Op::JumpIfTrue, reg(a)?, target(b)?, 0),
                 L::JumpIfNull => Ins::new(Op::JumpIfNull, reg(a)?, target(b)?, 0),
                 L::JumpIfNotNull => Ins::new(Op::JumpIfNotNull, reg(a)?, target(b)?, 0),
@@ -718,6 +731,15 @@ impl Program {
         let nparams = c.params.len() as u32;
         let mut registers = regs.max(nparams + c.captures + 1);
         fuse(&mut code, &mut registers);
+        if std::env::var_os("LUMEN_VM_DUMP").is_some() {
+            eprintln!("== {}", c.name);
+            for (k, i) in code.iter().enumerate() {
+                eprintln!(
+                    "{k:4} {:?} x={} d={} a={} b={} c={}",
+                    i.op, i.x, i.d, i.a, i.b, i.c
+                );
+            }
+        }
         let lambda = c.name.contains('$');
         Ok(CellCode {
             name: Rc::from(c.name.as_str()),
@@ -848,9 +870,10 @@ fn fuse(code: &mut [Ins], registers: &mut u32) {
         // which stays as it was for any jump that lands on it.
         if let Some(k) = CMP_OPS.iter().position(|o| *o == x.op) {
             if y.op == Op::JumpIfFalse && y.a == x.a && x.b < 65536 && x.c < 65536 {
+                let dead = if y.c == 1 { DEAD_RESULT } else { 0 };
                 code[i] = Ins {
                     op: Op::CmpJump,
-                    x: k as u8,
+                    x: k as u8 | dead,
                     d: 0,
                     a: x.a,
                     b: y.b,
@@ -869,9 +892,13 @@ fn fuse(code: &mut [Ins], registers: &mut u32) {
                     && y.b < 65536
                     && x.a < 65536
                 {
+                    let mut dead = if z.c == 1 { DEAD_RESULT } else { 0 };
+                    if x.c == 1 {
+                        dead |= DEAD_K;
+                    }
                     code[i] = Ins {
                         op: Op::CmpKJump,
-                        x: k as u8,
+                        x: k as u8 | dead,
                         d: x.b as u16,
                         a: y.a,
                         b: z.b,
@@ -884,9 +911,10 @@ fn fuse(code: &mut [Ins], registers: &mut u32) {
         if x.op == Op::LoadConst && x.b < 65536 {
             if let Some(k) = BIN_OPS.iter().position(|o| *o == y.op) {
                 if y.c == x.a && y.b != x.a {
+                    let dead = if x.c == 1 { DEAD_K } else { 0 };
                     code[i] = Ins {
                         op: Op::BinK,
-                        x: k as u8,
+                        x: k as u8 | dead,
                         d: x.b as u16,
                         a: y.a,
                         b: y.b,
@@ -964,7 +992,7 @@ fn fuse(code: &mut [Ins], registers: &mut u32) {
         }
     }
     for i in code.iter_mut().filter(|i| i.op == Op::BinK) {
-        i.op = match BIN_OPS[i.x as usize] {
+        i.op = match BIN_OPS[(i.x & OP_MASK) as usize] {
             Op::Add => Op::AddK,
             Op::Sub => Op::SubK,
             Op::Mul => Op::MulK,

@@ -613,22 +613,28 @@ impl<'h> Vm<'h> {
             ($i:expr, $after:expr) => {{
                 let i = $i;
                 let k = i.op == Op::CmpKJump;
-                if k {
-                    let t = regs.add((i.c >> 16) as usize);
-                    match konst!(i.d) {
-                        Value::Int(q) => put_int(t, *q),
-                        other => copy_into(t, other),
+                let rhs: &Value = if k {
+                    let q = konst!(i.d);
+                    if i.x & crate::program::DEAD_K == 0 {
+                        copy_into(regs.add((i.c >> 16) as usize), q);
                     }
-                }
-                let b = match (&reg!(i.c & 0xffff), &reg!(i.c >> 16)) {
-                    (Value::Int(p), Value::Int(q)) => cmp_k(i.x, *p, *q),
-                    (p, q) => match tryv!(ops::binary(crate::program::CMP_OPS[i.x as usize], p, q))
-                    {
-                        Value::Bool(b) => b,
-                        _ => false,
-                    },
+                    q
+                } else {
+                    &reg!(i.c >> 16)
                 };
-                put_bool(regs.add(i.a as usize), b);
+                let b = match (&reg!(i.c & 0xffff), rhs) {
+                    (Value::Int(p), Value::Int(q)) => cmp_k(i.x, *p, *q),
+                    (p, q) => {
+                        let op = crate::program::CMP_OPS[(i.x & crate::program::OP_MASK) as usize];
+                        match tryv!(ops::binary(op, p, q)) {
+                            Value::Bool(b) => b,
+                            _ => false,
+                        }
+                    }
+                };
+                if i.x & crate::program::DEAD_RESULT == 0 {
+                    put_bool(regs.add(i.a as usize), b);
+                }
                 ip = if b {
                     $after.add(if k { 2 } else { 1 })
                 } else {
@@ -708,12 +714,17 @@ impl<'h> Vm<'h> {
                 match (&reg!(i.b), k) {
                     (Value::Int(p), Value::Int(q)) if p.$checked(*q).is_some() => {
                         let r = p.$checked(*q).unwrap_unchecked();
-                        put_int(regs.add(i.c as usize), *q);
+                        if i.x & crate::program::DEAD_K == 0 {
+                            put_int(regs.add(i.c as usize), *q);
+                        }
                         put_int(regs.add(i.a as usize), r);
                     }
                     (x, k) => {
-                        let v = tryv!(ops::binary(crate::program::BIN_OPS[i.x as usize], x, k));
-                        copy_into(regs.add(i.c as usize), k);
+                        let op = crate::program::BIN_OPS[(i.x & crate::program::OP_MASK) as usize];
+                        let v = tryv!(ops::binary(op, x, k));
+                        if i.x & crate::program::DEAD_K == 0 {
+                            copy_into(regs.add(i.c as usize), k);
+                        }
                         set!(i.a, v);
                     }
                 }
@@ -881,12 +892,16 @@ impl<'h> Vm<'h> {
                         match (&reg!(ins.b), k) {
                             (Value::Int(p), Value::Int(q)) if *q > 0 && *p >= 0 => {
                                 let r = p % q;
-                                put_int(regs.add(ins.c as usize), *q);
+                                if ins.x & crate::program::DEAD_K == 0 {
+                                    put_int(regs.add(ins.c as usize), *q);
+                                }
                                 put_int(regs.add(ins.a as usize), r);
                             }
                             (x, k) => {
                                 let v = tryv!(ops::binary(Op::Mod, x, k));
-                                copy_into(regs.add(ins.c as usize), k);
+                                if ins.x & crate::program::DEAD_K == 0 {
+                                    copy_into(regs.add(ins.c as usize), k);
+                                }
                                 set!(ins.a, v);
                             }
                         }
@@ -894,7 +909,8 @@ impl<'h> Vm<'h> {
                     }
                     Op::BinK => {
                         let k = fast_clone(konst!(ins.d));
-                        let op = crate::program::BIN_OPS[ins.x as usize];
+                        let op =
+                            crate::program::BIN_OPS[(ins.x & crate::program::OP_MASK) as usize];
                         let v = match (&reg!(ins.b), &k) {
                             (Value::Int(p), Value::Int(q)) => match op {
                                 Op::Add if p.checked_add(*q).is_some() => Value::Int(p + q),
@@ -908,7 +924,9 @@ impl<'h> Vm<'h> {
                             },
                             (x, _) => tryv!(ops::binary(op, x, &k)),
                         };
-                        set!(ins.c, k);
+                        if ins.x & crate::program::DEAD_K == 0 {
+                            set!(ins.c, k);
+                        }
                         set!(ins.a, v);
                         ip = ip.add(1);
                     }
