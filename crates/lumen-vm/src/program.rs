@@ -165,6 +165,18 @@ pub enum Op {
     SubK,
     MulK,
     ModK,
+    /// `AddK`.. whose constant is an Int that fits in 32 bits and whose
+    /// register is dead (`DEAD_K`): the value sits in `c` as an `i32`
+    /// (`d` still names the constant, for the slow path).
+    AddI,
+    SubI,
+    MulI,
+    ModI,
+    /// `AddKLoop` with an immediate (see `AddI`).
+    AddILoop,
+    /// `CmpKJump` whose constant is an Int that fits in 16 bits and
+    /// whose register is dead: the value sits in `c >> 16` as an `i16`.
+    CmpIJump,
     Nop,
 }
 
@@ -730,7 +742,7 @@ impl Program {
         lines.push(c.line);
         let nparams = c.params.len() as u32;
         let mut registers = regs.max(nparams + c.captures + 1);
-        fuse(&mut code, &mut registers);
+        fuse(&mut code, &mut registers, &consts);
         if std::env::var_os("LUMEN_VM_DUMP").is_some() {
             eprintln!("== {}", c.name);
             for (k, i) in code.iter().enumerate() {
@@ -836,7 +848,7 @@ fn binary(op: lir::Op) -> Op {
 ///   onto a loop test performs the test (`JumpLoop`, `LoopCmp`, `LoopFor`);
 /// - an `Add`/`AddK` right before a `LoopCmp` runs it too (`AddLoop`,
 ///   `AddKLoop`): the increment and the back edge of a `while` loop.
-fn fuse(code: &mut [Ins], registers: &mut u32) {
+fn fuse(code: &mut [Ins], registers: &mut u32, consts: &[Value]) {
     let mut target = vec![false; code.len() + 1];
     for i in code.iter() {
         let t = match i.op {
@@ -1000,11 +1012,40 @@ fn fuse(code: &mut [Ins], registers: &mut u32) {
             _ => Op::BinK,
         };
     }
+    // Immediates: a dead constant register frees `c` for the value.
+    for i in code.iter_mut() {
+        if i.x & DEAD_K == 0 {
+            continue;
+        }
+        let Some(Value::Int(q)) = consts.get(i.d as usize) else {
+            continue;
+        };
+        match i.op {
+            Op::AddK | Op::SubK | Op::MulK | Op::ModK => {
+                if let Ok(q) = i32::try_from(*q) {
+                    i.op = match i.op {
+                        Op::AddK => Op::AddI,
+                        Op::SubK => Op::SubI,
+                        Op::MulK => Op::MulI,
+                        _ => Op::ModI,
+                    };
+                    i.c = q as u32;
+                }
+            }
+            Op::CmpKJump => {
+                if let Ok(q) = i16::try_from(*q) {
+                    i.op = Op::CmpIJump;
+                    i.c = (i.c & 0xffff) | (u32::from(q as u16) << 16);
+                }
+            }
+            _ => {}
+        }
+    }
     for i in 0..code.len() {
         if code[i].op == Op::Jump {
             code[i].op = match code[code[i].a as usize].op {
                 Op::IterNext => Op::JumpLoop,
-                Op::CmpJump | Op::CmpKJump => Op::LoopCmp,
+                Op::CmpJump | Op::CmpKJump | Op::CmpIJump => Op::LoopCmp,
                 Op::ForNext => Op::LoopFor,
                 _ => Op::Jump,
             };
@@ -1016,6 +1057,8 @@ fn fuse(code: &mut [Ins], registers: &mut u32) {
             code[i].op = Op::AddLoop;
         } else if code[i].op == Op::AddK && next(2) == Some(Op::LoopCmp) {
             code[i].op = Op::AddKLoop;
+        } else if code[i].op == Op::AddI && next(2) == Some(Op::LoopCmp) {
+            code[i].op = Op::AddILoop;
         }
     }
 }

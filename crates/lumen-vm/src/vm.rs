@@ -612,24 +612,36 @@ impl<'h> Vm<'h> {
         macro_rules! cmp_jump {
             ($i:expr, $after:expr) => {{
                 let i = $i;
-                let k = i.op == Op::CmpKJump;
-                let rhs: &Value = if k {
-                    let q = konst!(i.d);
-                    if i.x & crate::program::DEAD_K == 0 {
-                        copy_into(regs.add((i.c >> 16) as usize), q);
-                    }
-                    q
-                } else {
-                    &reg!(i.c >> 16)
-                };
-                let b = match (&reg!(i.c & 0xffff), rhs) {
-                    (Value::Int(p), Value::Int(q)) => cmp_k(i.x, *p, *q),
-                    (p, q) => {
+                let k = i.op != Op::CmpJump;
+                // The general comparison, for operands other than two Ints.
+                macro_rules! cmp_slow {
+                    ($p:expr, $q:expr) => {{
                         let op = crate::program::CMP_OPS[(i.x & crate::program::OP_MASK) as usize];
-                        match tryv!(ops::binary(op, p, q)) {
+                        match tryv!(ops::binary(op, $p, $q)) {
                             Value::Bool(b) => b,
                             _ => false,
                         }
+                    }};
+                }
+                let b = if i.op == Op::CmpIJump {
+                    let q = i64::from((i.c >> 16) as u16 as i16);
+                    match &reg!(i.c & 0xffff) {
+                        Value::Int(p) => cmp_k(i.x, *p, q),
+                        p => cmp_slow!(p, konst!(i.d)),
+                    }
+                } else {
+                    let rhs: &Value = if k {
+                        let q = konst!(i.d);
+                        if i.x & crate::program::DEAD_K == 0 {
+                            copy_into(regs.add((i.c >> 16) as usize), q);
+                        }
+                        q
+                    } else {
+                        &reg!(i.c >> 16)
+                    };
+                    match (&reg!(i.c & 0xffff), rhs) {
+                        (Value::Int(p), Value::Int(q)) => cmp_k(i.x, *p, *q),
+                        (p, q) => cmp_slow!(p, q),
                     }
                 };
                 if i.x & crate::program::DEAD_RESULT == 0 {
@@ -704,6 +716,25 @@ impl<'h> Vm<'h> {
                 }
                 let v = reg!(i.b).clone();
                 tryv!(push(&mut reg!(i.a), v, false));
+            }};
+        }
+        // `AddI`/`SubI`/`MulI`: the Int in `c`; the constant `d` on the
+        // slow path (an overflow error names it).
+        macro_rules! int_i {
+            ($i:expr, $checked:ident) => {{
+                let i = $i;
+                let q = i64::from(i.c as i32);
+                match &reg!(i.b) {
+                    Value::Int(p) if p.$checked(q).is_some() => {
+                        put_int(regs.add(i.a as usize), p.$checked(q).unwrap_unchecked());
+                    }
+                    x => {
+                        let op = crate::program::BIN_OPS[(i.x & crate::program::OP_MASK) as usize];
+                        let v = tryv!(ops::binary(op, x, konst!(i.d)));
+                        set!(i.a, v);
+                    }
+                }
+                ip = ip.add(1);
             }};
         }
         // `AddK`/`SubK`/`MulK`: Int fast path, else the general operator.
@@ -842,7 +873,7 @@ impl<'h> Vm<'h> {
                         };
                         put_bool(regs.add(ins.a as usize), b);
                     }
-                    Op::CmpJump | Op::CmpKJump => cmp_jump!(ins, ip),
+                    Op::CmpJump | Op::CmpKJump | Op::CmpIJump => cmp_jump!(ins, ip),
                     Op::JumpLoop => {
                         // A backward jump onto a loop's test: run the test
                         // here instead of dispatching it separately.
@@ -880,6 +911,29 @@ impl<'h> Vm<'h> {
                     }
                     Op::AddKLoop => {
                         int_k!(ins, checked_add);
+                        let l = (*ip).a as usize;
+                        ip = ip.add(1);
+                        step!();
+                        cmp_jump!(*code.add(l), code.add(l + 1));
+                    }
+                    Op::AddI => int_i!(ins, checked_add),
+                    Op::SubI => int_i!(ins, checked_sub),
+                    Op::MulI => int_i!(ins, checked_mul),
+                    Op::ModI => {
+                        let q = i64::from(ins.c as i32);
+                        match &reg!(ins.b) {
+                            Value::Int(p) if q > 0 && *p >= 0 => {
+                                put_int(regs.add(ins.a as usize), p % q);
+                            }
+                            x => {
+                                let v = tryv!(ops::binary(Op::Mod, x, konst!(ins.d)));
+                                set!(ins.a, v);
+                            }
+                        }
+                        ip = ip.add(1);
+                    }
+                    Op::AddILoop => {
+                        int_i!(ins, checked_add);
                         let l = (*ip).a as usize;
                         ip = ip.add(1);
                         step!();
