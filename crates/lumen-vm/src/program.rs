@@ -174,6 +174,16 @@ pub enum Op {
     ModI,
     /// `AddKLoop` with an immediate (see `AddI`).
     AddILoop,
+    /// `AddLoop` (`x += y`) whose loop test is `x CMP r` (a `CmpJump`
+    /// with a dead result) and whose loop exits right after its back
+    /// edge: `a` = x | r << 16, `b` = y, `c` = the body's first
+    /// instruction, kind in `x`. One dispatch per iteration of the loop
+    /// control; anything but Ints without overflow goes the long way
+    /// (add, then the `CmpJump`).
+    AddCmpLoop,
+    /// `AddCmpLoop` of an `AddILoop`: `b` = the immediate, `d` = its
+    /// constant.
+    AddICmpLoop,
     /// `CmpKJump` whose constant is an Int that fits in 16 bits and
     /// whose register is dead: the value sits in `c >> 16` as an `i16`.
     CmpIJump,
@@ -1059,6 +1069,34 @@ fn fuse(code: &mut [Ins], registers: &mut u32, consts: &[Value]) {
             code[i].op = Op::AddKLoop;
         } else if code[i].op == Op::AddI && next(2) == Some(Op::LoopCmp) {
             code[i].op = Op::AddILoop;
+        }
+    }
+    // `x += y` and the loop test `x CMP r` as one instruction.
+    for i in 0..code.len() {
+        let add = code[i];
+        let (span, imm) = match add.op {
+            Op::AddLoop if add.b == add.a => (1, false),
+            Op::AddILoop if add.b == add.a => (2, true),
+            _ => continue,
+        };
+        let l = code[i + span].a as usize;
+        let Some(cj) = code.get(l).copied() else {
+            continue;
+        };
+        if cj.op == Op::CmpJump
+            && cj.x & DEAD_RESULT != 0
+            && cj.c & 0xffff == add.a
+            && cj.b as usize == i + span + 1
+            && add.a < 65536
+        {
+            code[i] = Ins {
+                op: if imm { Op::AddICmpLoop } else { Op::AddCmpLoop },
+                x: cj.x,
+                d: if imm { add.d } else { 0 },
+                a: add.a | (cj.c >> 16) << 16,
+                b: add.c,
+                c: l as u32 + 2,
+            };
         }
     }
 }

@@ -939,6 +939,43 @@ impl<'h> Vm<'h> {
                         step!();
                         cmp_jump!(*code.add(l), code.add(l + 1));
                     }
+                    Op::AddCmpLoop | Op::AddICmpLoop => {
+                        // `x += y` then the loop test `x CMP r`: the body
+                        // again or out past the back edge.
+                        step!();
+                        let imm = ins.op == Op::AddICmpLoop;
+                        let x = regs.add((ins.a & 0xffff) as usize);
+                        let r = regs.add((ins.a >> 16) as usize);
+                        let y = if imm {
+                            i64::from(ins.b as i32)
+                        } else if let Value::Int(y) = *regs.add(ins.b as usize) {
+                            y
+                        } else {
+                            i64::MAX
+                        };
+                        if let (Value::Int(p), Value::Int(n)) = (&mut *x, &*r) {
+                            if let Some(s) = p.checked_add(y) {
+                                if imm || matches!(*regs.add(ins.b as usize), Value::Int(_)) {
+                                    *p = s;
+                                    ip = if cmp_k(ins.x, s, *n) {
+                                        code.add(ins.c as usize)
+                                    } else {
+                                        ip.add(imm as usize + 1)
+                                    };
+                                    continue;
+                                }
+                            }
+                        }
+                        // The long way: the add (with its errors), then the
+                        // `CmpJump` the test came from.
+                        let v = if imm {
+                            tryv!(ops::binary(Op::Add, &*x, konst!(ins.d)))
+                        } else {
+                            tryv!(ops::binary(Op::Add, &*x, &reg!(ins.b)))
+                        };
+                        set!(ins.a & 0xffff, v);
+                        ip = code.add(ins.c as usize - 2);
+                    }
                     Op::SubK => int_k!(ins, checked_sub),
                     Op::MulK => int_k!(ins, checked_mul),
                     Op::ModK => {
