@@ -103,7 +103,7 @@ fn assertion<T>(msg: String) -> VmResult<T> {
 /// Builtin indices (positions in the compiler's `BUILTINS`, which is what
 /// `CallBuiltin` carries), found at compile time: `call` dispatches on the
 /// number, never on the name.
-mod id {
+pub(crate) mod id {
     use lumen_compiler::builtins::BUILTINS;
 
     const fn index(name: &str) -> usize {

@@ -1128,6 +1128,30 @@ impl<'h> Vm<'h> {
                         reload!();
                     }
                     Op::CallBuiltin => {
+                        if ins.b as usize == crate::builtins::id::GET_OR && ins.c == 3 {
+                            // `get_or(map, key, default)` looked up in place.
+                            let args = regs.add(ins.a as usize + 1);
+                            if let Value::Map(m) = &*args {
+                                let (k, dflt) = (&*args.add(1), &*args.add(2));
+                                if !matches!(k, Value::Spread(_))
+                                    && !matches!(dflt, Value::Spread(_))
+                                {
+                                    let v = fast_clone(m.get(k).unwrap_or(dflt));
+                                    // The arguments go, as a call would take
+                                    // them: the map's register holds a second
+                                    // reference that would make the next
+                                    // write to the map copy it.
+                                    for i in 0..3 {
+                                        put_scalar_or_drop(args.add(i), Value::Null);
+                                    }
+                                    put_scalar_or_drop(regs.add(ret_reg(ins)), v);
+                                    if ins.d != 0 {
+                                        ip = ip.add(1);
+                                    }
+                                    continue;
+                                }
+                            }
+                        }
                         save!();
                         let argbase = base!() + ins.a as usize + 1;
                         let n = ins.c as usize;
@@ -2531,7 +2555,14 @@ pub fn set_index(c: &mut Value, i: &Value, v: Value) -> VmResult<()> {
             ),
         },
         (Value::Map(m), k) => {
-            Rc::make_mut(m).insert(k.clone(), v);
+            let m = Rc::make_mut(m);
+            // An existing key keeps its entry (no key clone, no insert).
+            match m.get_mut(k) {
+                Some(slot) => *slot = v,
+                None => {
+                    m.insert(k.clone(), v);
+                }
+            }
             Ok(())
         }
         (c, i) => fail(
