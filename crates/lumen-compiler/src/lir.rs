@@ -11,12 +11,12 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Op {
-    /// `a = constants[b]`. `c` = 1 marks `a` as a temporary that only
-    /// the next instruction reads (once), so a VM fusing the two need
-    /// not keep the constant in `a`.
+    /// `a = constants[b]`. `c` = 1 marks `a` as a temporary that one
+    /// later instruction reads, once (the operator or store it was loaded
+    /// for), so a VM fusing the two need not keep the constant in `a`.
     LoadConst,
     LoadNull,
-    /// `a = (b != 0)`.
+    /// `a = (b != 0)`; `c` = 1 as for `LoadConst`.
     LoadBool,
     /// `a = b`.
     Move,

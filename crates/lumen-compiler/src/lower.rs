@@ -109,6 +109,17 @@ impl Func {
         self.code.len() - 1
     }
 
+    /// When the last instruction loads a constant into `r` (which the
+    /// caller reads once, in the instruction it emits next), marks it a
+    /// single-use temporary (`c` = 1, see `lir::Op::LoadConst`).
+    fn mark_single_use(&mut self, r: u32) {
+        if let Some(i) = self.code.last_mut() {
+            if matches!(i.op, Op::LoadConst | Op::LoadBool) && i.a == r as i64 {
+                i.c = 1;
+            }
+        }
+    }
+
     fn konst(&mut self, v: Value) -> i64 {
         if let Some(i) = self
             .consts
@@ -1108,6 +1119,8 @@ impl Lowerer<'_> {
             ExprKind::Index { expr, index, .. } => {
                 if let Some(r) = self.local_root(f, expr) {
                     let i = self.operand(f, index);
+                    // `v` is the assigned value's temporary: read here only.
+                    f.mark_single_use(v);
                     f.emit(Op::SetIndex, r as i64, i as i64, v as i64);
                     return;
                 }
@@ -1158,11 +1171,7 @@ impl Lowerer<'_> {
         let start = f.code.len();
         let r = self.operand(f, e);
         if f.code.len() == start + 1 {
-            if let Some(i) = f.code.last_mut() {
-                if i.op == Op::LoadConst && i.a == r as i64 {
-                    i.c = 1;
-                }
-            }
+            f.mark_single_use(r);
         }
         r
     }
@@ -1644,6 +1653,7 @@ impl Lowerer<'_> {
                     } else {
                         let r = f.reg();
                         l.expr(f, elem, r);
+                        f.mark_single_use(r);
                         f.emit(Op::Push, acc as i64, r as i64, 0);
                     }
                 });

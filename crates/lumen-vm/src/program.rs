@@ -174,6 +174,11 @@ pub enum Op {
     ModI,
     /// `AddKLoop` with an immediate (see `AddI`).
     AddILoop,
+    /// `GetIndex t, l, i; JumpIfFalse t, L` with `t` dead after the jump
+    /// (`if flags[i]`): `a` = l, `b` = i, `c` = L, `d` = t. A Bool item
+    /// of a list branches directly; anything else runs the `GetIndex`
+    /// into `t` and goes on to the `JumpIfFalse` (kept in place).
+    IndexJump,
     /// `AddLoop` (`x += y`) whose loop test is `x CMP r` (a `CmpJump`
     /// with a dead result) and whose loop exits right after its back
     /// edge: `a` = x | r << 16, `b` = y, `c` = the body's first
@@ -504,7 +509,9 @@ impl Program {
                     Ins::new(Op::LoadConst, reg(a)?, b as u32, u32::from(cc == 1))
                 }
                 L::LoadNull => Ins::new(Op::LoadNull, reg(a)?, 0, 0),
-                L::LoadBool => Ins::new(Op::LoadBool, reg(a)?, u32::from(b != 0), 0),
+                L::LoadBool => {
+                    Ins::new(Op::LoadBool, reg(a)?, u32::from(b != 0), u32::from(cc == 1))
+                }
                 L::Move => Ins::new(Op::Move, reg(a)?, reg(b)?, 0),
                 L::LoadCell => {
                     if b < 0 || b as usize >= ncells {
@@ -851,7 +858,9 @@ fn binary(op: lir::Op) -> Op {
 /// - `Call` becomes `CallSpread` in cells with spread arguments;
 /// - `Move r, s; Return r` returns `s` (not in cells with handler clauses);
 /// - `LoadBool`/`LoadConst` into the register a `SetIndex` or `Push` stores
-///   becomes `StoreK`, which runs both;
+///   becomes `StoreK`, which runs both (storing the constant directly
+///   when the compiler marked the register single-use);
+/// - `GetIndex` into a condition's dead temporary becomes `IndexJump`;
 /// - `IterRange` right before its loop head becomes `ForPrep` + `ForNext`
 ///   over two hidden registers (the cell's register count grows by two);
 /// - `BinK` of `+ - * %` gets an op of its own, and a backward `Jump`
@@ -946,15 +955,28 @@ fn fuse(code: &mut [Ins], registers: &mut u32, consts: &[Value]) {
                 }
             }
         }
+        if x.op == Op::GetIndex && y.op == Op::JumpIfFalse && y.a == x.a && y.c == 1 && x.a < 65536
+        {
+            code[i] = Ins {
+                op: Op::IndexJump,
+                x: 0,
+                d: x.a as u16,
+                a: x.b,
+                b: x.c,
+                c: y.b,
+            };
+            continue;
+        }
         if matches!(x.op, Op::LoadBool | Op::LoadConst)
             && x.b < 65536
             && ((y.op == Op::SetIndex && y.c == x.a && y.a != x.a && y.b != x.a)
                 || (y.op == Op::Push && y.c == 0 && y.b == x.a && y.a != x.a))
             && !target[i + 1]
         {
+            let dead = if x.c == 1 { DEAD_K } else { 0 };
             code[i] = Ins {
                 op: Op::StoreK,
-                x: (x.op == Op::LoadConst) as u8,
+                x: (x.op == Op::LoadConst) as u8 | dead,
                 d: x.b as u16,
                 a: 0,
                 b: 0,

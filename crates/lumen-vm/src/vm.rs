@@ -1277,19 +1277,62 @@ impl<'h> Vm<'h> {
                             }
                         }
                     }
+                    Op::IndexJump => {
+                        // `if xs[i]`: a Bool item branches here.
+                        if let (Value::List(xs), Value::Int(i)) = (&reg!(ins.a), &reg!(ins.b)) {
+                            if let Some(Value::Bool(b)) = xs.get(*i as usize) {
+                                ip = if *b {
+                                    ip.add(1)
+                                } else {
+                                    code.add(ins.c as usize)
+                                };
+                                continue;
+                            }
+                        }
+                        // The long way: the `GetIndex`, then the `JumpIfFalse`.
+                        let v = tryv!(get_index(&reg!(ins.a), &reg!(ins.b)));
+                        set!(ins.d, v);
+                    }
                     Op::SetIndex => set_index!(ins),
                     Op::Push if ins.c == 0 && ins.a != ins.b => push_one!(ins),
                     Op::StoreK => {
                         // A constant load fused with the `SetIndex` or `Push`
                         // after it that stores the loaded register.
+                        let next: &crate::program::Ins = &*ip;
+                        ip = ip.add(1);
+                        if ins.x & crate::program::DEAD_K != 0 {
+                            // Nothing else reads the register: the constant
+                            // goes straight into an unshared list.
+                            if let Value::List(xs) = &mut *regs.add(next.a as usize) {
+                                if let Some(xs) = Rc::get_mut(xs) {
+                                    if next.op == Op::SetIndex {
+                                        if let Value::Int(k) = *regs.add(next.b as usize) {
+                                            if let Some(slot) = xs.get_mut(k as usize) {
+                                                if ins.x & 1 == 0 {
+                                                    put_bool(slot, ins.d != 0);
+                                                } else {
+                                                    copy_into(slot, konst!(ins.d));
+                                                }
+                                                continue;
+                                            }
+                                        }
+                                    } else {
+                                        xs.push(if ins.x & 1 == 0 {
+                                            Value::Bool(ins.d != 0)
+                                        } else {
+                                            fast_clone(konst!(ins.d))
+                                        });
+                                        continue;
+                                    }
+                                }
+                            }
+                        }
                         let r = regs.add(ins.c as usize);
-                        if ins.x == 0 {
+                        if ins.x & 1 == 0 {
                             put_bool(r, ins.d != 0);
                         } else {
                             copy_into(r, konst!(ins.d));
                         }
-                        let next: &crate::program::Ins = &*ip;
-                        ip = ip.add(1);
                         if next.op == Op::SetIndex {
                             set_index!(next);
                         } else {
