@@ -617,7 +617,7 @@ impl<'h> Vm<'h> {
                 macro_rules! cmp_slow {
                     ($p:expr, $q:expr) => {{
                         let op = crate::program::CMP_OPS[(i.x & crate::program::OP_MASK) as usize];
-                        match tryv!(ops::binary(op, $p, $q)) {
+                        match tryv!(binary_slow(op, $p, $q)) {
                             Value::Bool(b) => b,
                             _ => false,
                         }
@@ -730,7 +730,7 @@ impl<'h> Vm<'h> {
                     }
                     x => {
                         let op = crate::program::BIN_OPS[(i.x & crate::program::OP_MASK) as usize];
-                        let v = tryv!(ops::binary(op, x, konst!(i.d)));
+                        let v = tryv!(binary_slow(op, x, konst!(i.d)));
                         set!(i.a, v);
                     }
                 }
@@ -752,7 +752,7 @@ impl<'h> Vm<'h> {
                     }
                     (x, k) => {
                         let op = crate::program::BIN_OPS[(i.x & crate::program::OP_MASK) as usize];
-                        let v = tryv!(ops::binary(op, x, k));
+                        let v = tryv!(binary_slow(op, x, k));
                         if i.x & crate::program::DEAD_K == 0 {
                             copy_into(regs.add(i.c as usize), k);
                         }
@@ -766,6 +766,7 @@ impl<'h> Vm<'h> {
             () => {
                 self.budget -= 1;
                 if self.budget & 0x3ff == 0 {
+                    cold();
                     // Every 1,024 steps: the budget, then memory.
                     if self.budget == 0 {
                         save!();
@@ -799,6 +800,7 @@ impl<'h> Vm<'h> {
                 match $e {
                     Ok(v) => v,
                     Err(e) => {
+                        cold();
                         save!();
                         return Err(e);
                     }
@@ -832,7 +834,7 @@ impl<'h> Vm<'h> {
                             put_int(regs.add(ins.a as usize), p.wrapping_add(*q))
                         }
                         (x, y) => {
-                            let v = tryv!(ops::binary(Op::Add, x, y));
+                            let v = tryv!(binary_slow(Op::Add, x, y));
                             set!(ins.a, v);
                         }
                     },
@@ -841,7 +843,7 @@ impl<'h> Vm<'h> {
                             put_int(regs.add(ins.a as usize), p.wrapping_sub(*q))
                         }
                         (x, y) => {
-                            let v = tryv!(ops::binary(Op::Sub, x, y));
+                            let v = tryv!(binary_slow(Op::Sub, x, y));
                             set!(ins.a, v);
                         }
                     },
@@ -850,7 +852,7 @@ impl<'h> Vm<'h> {
                             put_int(regs.add(ins.a as usize), p.wrapping_mul(*q))
                         }
                         (x, y) => {
-                            let v = tryv!(ops::binary(Op::Mul, x, y));
+                            let v = tryv!(binary_slow(Op::Mul, x, y));
                             set!(ins.a, v);
                         }
                     },
@@ -859,14 +861,14 @@ impl<'h> Vm<'h> {
                             put_int(regs.add(ins.a as usize), p % q)
                         }
                         (x, y) => {
-                            let v = tryv!(ops::binary(Op::Mod, x, y));
+                            let v = tryv!(binary_slow(Op::Mod, x, y));
                             set!(ins.a, v);
                         }
                     },
                     Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Eq | Op::Ne => {
                         let b = match (&reg!(ins.b), &reg!(ins.c)) {
                             (Value::Int(p), Value::Int(q)) => int_cmp(ins.op, *p, *q),
-                            (x, y) => match tryv!(ops::binary(ins.op, x, y)) {
+                            (x, y) => match tryv!(binary_slow(ins.op, x, y)) {
                                 Value::Bool(b) => b,
                                 _ => false,
                             },
@@ -899,7 +901,7 @@ impl<'h> Vm<'h> {
                                 put_int(regs.add(ins.a as usize), p.wrapping_add(*q))
                             }
                             (x, y) => {
-                                let v = tryv!(ops::binary(Op::Add, x, y));
+                                let v = tryv!(binary_slow(Op::Add, x, y));
                                 set!(ins.a, v);
                             }
                         }
@@ -926,7 +928,7 @@ impl<'h> Vm<'h> {
                                 put_int(regs.add(ins.a as usize), p % q);
                             }
                             x => {
-                                let v = tryv!(ops::binary(Op::Mod, x, konst!(ins.d)));
+                                let v = tryv!(binary_slow(Op::Mod, x, konst!(ins.d)));
                                 set!(ins.a, v);
                             }
                         }
@@ -969,9 +971,9 @@ impl<'h> Vm<'h> {
                         // The long way: the add (with its errors), then the
                         // `CmpJump` the test came from.
                         let v = if imm {
-                            tryv!(ops::binary(Op::Add, &*x, konst!(ins.d)))
+                            tryv!(binary_slow(Op::Add, &*x, konst!(ins.d)))
                         } else {
-                            tryv!(ops::binary(Op::Add, &*x, &reg!(ins.b)))
+                            tryv!(binary_slow(Op::Add, &*x, &reg!(ins.b)))
                         };
                         set!(ins.a & 0xffff, v);
                         ip = code.add(ins.c as usize - 2);
@@ -989,7 +991,7 @@ impl<'h> Vm<'h> {
                                 put_int(regs.add(ins.a as usize), r);
                             }
                             (x, k) => {
-                                let v = tryv!(ops::binary(Op::Mod, x, k));
+                                let v = tryv!(binary_slow(Op::Mod, x, k));
                                 if ins.x & crate::program::DEAD_K == 0 {
                                     copy_into(regs.add(ins.c as usize), k);
                                 }
@@ -1011,9 +1013,9 @@ impl<'h> Vm<'h> {
                                 Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Eq | Op::Ne => {
                                     Value::Bool(int_cmp(op, *p, *q))
                                 }
-                                _ => tryv!(ops::binary(op, &Value::Int(*p), &k)),
+                                _ => tryv!(binary_slow(op, &Value::Int(*p), &k)),
                             },
-                            (x, _) => tryv!(ops::binary(op, x, &k)),
+                            (x, _) => tryv!(binary_slow(op, x, &k)),
                         };
                         if ins.x & crate::program::DEAD_K == 0 {
                             set!(ins.c, k);
@@ -1034,7 +1036,7 @@ impl<'h> Vm<'h> {
                     | Op::In
                     | Op::Range
                     | Op::RangeIncl => {
-                        let v = tryv!(ops::binary(ins.op, &reg!(ins.b), &reg!(ins.c)));
+                        let v = tryv!(binary_slow(ins.op, &reg!(ins.b), &reg!(ins.c)));
                         set!(ins.a, v);
                     }
                     Op::Jump => {
@@ -1496,6 +1498,7 @@ impl<'h> Vm<'h> {
                 match $e {
                     Ok(v) => v,
                     Err(e) => {
+                        cold();
                         save!();
                         return Err(e);
                     }
@@ -1837,7 +1840,7 @@ impl<'h> Vm<'h> {
                 Op::ForPrep => {
                     let (Value::Int(lo), Value::Int(hi)) = (&reg!(ins.b), &reg!(ins.c)) else {
                         let (x, y) = (reg!(ins.b).clone(), reg!(ins.c).clone());
-                        tryv!(ops::binary(Op::Range, &x, &y));
+                        tryv!(binary_slow(Op::Range, &x, &y));
                         tryv!(fail(
                             ErrorKind::TypeError,
                             format!("cannot iterate over a range of {}", x.type_name())
@@ -1857,7 +1860,7 @@ impl<'h> Vm<'h> {
                 Op::IterRange | Op::IterRangeIncl => {
                     let (Value::Int(lo), Value::Int(hi)) = (&reg!(ins.b), &reg!(ins.c)) else {
                         let (x, y) = (reg!(ins.b).clone(), reg!(ins.c).clone());
-                        tryv!(ops::binary(Op::Range, &x, &y));
+                        tryv!(binary_slow(Op::Range, &x, &y));
                         tryv!(fail(
                             ErrorKind::TypeError,
                             format!("cannot iterate over a range of {}", x.type_name())
@@ -2383,7 +2386,7 @@ unsafe fn store16(slot: *mut Value, lo: u64, hi: u64) {
 unsafe fn put_int(slot: *mut Value, n: i64) {
     match &mut *slot {
         Value::Int(x) => *x = n,
-        _ => put_scalar(slot, Value::Int(n)),
+        _ => put_int_retag(slot, n),
     }
 }
 
@@ -2391,8 +2394,38 @@ unsafe fn put_int(slot: *mut Value, n: i64) {
 unsafe fn put_bool(slot: *mut Value, b: bool) {
     match &mut *slot {
         Value::Bool(x) => *x = b,
-        _ => put_scalar(slot, Value::Bool(b)),
+        _ => put_bool_retag(slot, b),
     }
+}
+
+// The slow halves of `put_int` and `put_bool` (the slot held another
+// type), out of line and marked cold so that the hot paths of the
+// interpreter fall through instead of jumping around them.
+#[cold]
+#[inline(never)]
+unsafe fn put_int_retag(slot: *mut Value, n: i64) {
+    put_scalar(slot, Value::Int(n))
+}
+
+#[cold]
+#[inline(never)]
+unsafe fn put_bool_retag(slot: *mut Value, b: bool) {
+    put_scalar(slot, Value::Bool(b))
+}
+
+/// Marks the branch that calls it as unlikely (stable Rust has no
+/// `likely`/`unlikely`; a call to a cold function has the same effect on
+/// block layout).
+#[cold]
+#[inline(never)]
+fn cold() {}
+
+/// The general operator, for the operands the interpreter's fast paths do
+/// not take (out of line, cold).
+#[cold]
+#[inline(never)]
+fn binary_slow(op: Op, x: &Value, y: &Value) -> VmResult<Value> {
+    ops::binary(op, x, y)
 }
 
 /// Moves the value at `src` to `dst` (leaving null behind), field by
