@@ -2433,8 +2433,19 @@ fn binary_slow(op: Op, x: &Value, y: &Value) -> VmResult<Value> {
 /// stored separately, which the CPU could not forward.
 #[inline(always)]
 unsafe fn move_into(dst: *mut Value, src: *mut Value) {
+    // Ints first, with a plain test (arguments and results mostly are):
+    // a `match` over every case would dispatch through a jump table.
+    if let Value::Int(n) = *src {
+        put_int(dst, n);
+    } else {
+        move_into_other(dst, src);
+    }
+}
+
+/// `move_into` of anything but an Int.
+#[inline(never)]
+unsafe fn move_into_other(dst: *mut Value, src: *mut Value) {
     match *src {
-        Value::Int(n) => put_int(dst, n),
         Value::Bool(b) => put_bool(dst, b),
         Value::Float(f) => put_scalar(dst, Value::Float(f)),
         Value::Null => put_scalar(dst, Value::Null),
