@@ -2461,6 +2461,17 @@ unsafe fn move_into_other(dst: *mut Value, src: *mut Value) {
 /// read in full before `slot` changes, so the two may alias.
 #[inline(always)]
 unsafe fn copy_into(slot: *mut Value, v: &Value) {
+    // Ints first with a plain test, as in `move_into`.
+    if let Value::Int(n) = *v {
+        put_int(slot, n);
+    } else {
+        copy_into_other(slot, v);
+    }
+}
+
+/// `copy_into` of anything but an Int.
+#[inline(never)]
+unsafe fn copy_into_other(slot: *mut Value, v: &Value) {
     match *v {
         Value::Int(n) => put_int(slot, n),
         Value::Bool(b) => put_bool(slot, b),
