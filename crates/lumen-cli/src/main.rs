@@ -481,7 +481,10 @@ fn run_file(
         if let Some(n) = max_steps {
             vm.set_budget(n);
         }
-        vm.call_cell(id, Vec::new())
+        let result = vm.call_cell(id, Vec::new());
+        // `lumen run` exits next: the program's values need no teardown.
+        vm.abandon();
+        result
     };
     let code = match result {
         Ok(v) => {

@@ -737,6 +737,51 @@ impl<'h> Vm<'h> {
                 ip = ip.add(1);
             }};
         }
+        // `AddCmpLoop` (`$imm` false) and `AddICmpLoop` (true): `x += y`
+        // then the loop test `x CMP r`, on to the body or out past the
+        // back edge.
+        macro_rules! add_cmp_loop {
+            ($i:expr, $imm:expr) => {{
+                let i = $i;
+                step!();
+                let x = regs.add((i.a & 0xffff) as usize);
+                let r = regs.add((i.a >> 16) as usize);
+                let y = if $imm {
+                    Some(i64::from(i.b as i32))
+                } else if let Value::Int(y) = *regs.add(i.b as usize) {
+                    Some(y)
+                } else {
+                    None
+                };
+                if let (Value::Int(p), Value::Int(n), Some(y)) = (&mut *x, &*r, y) {
+                    if let Some(s) = p.checked_add(y) {
+                        *p = s;
+                        // `<` (kind 0), the usual test, without the table.
+                        let go = if i.x & 7 == 0 {
+                            s < *n
+                        } else {
+                            cmp_k(i.x, s, *n)
+                        };
+                        ip = if go {
+                            code.add(i.c as usize)
+                        } else {
+                            ip.add($imm as usize + 1)
+                        };
+                        continue;
+                    }
+                }
+                // The long way: the add (with its errors), then the
+                // `CmpJump` the test came from.
+                cold();
+                let v = if $imm {
+                    tryv!(binary_slow(Op::Add, &*x, konst!(i.d)))
+                } else {
+                    tryv!(binary_slow(Op::Add, &*x, &reg!(i.b)))
+                };
+                set!(i.a & 0xffff, v);
+                ip = code.add(i.c as usize - 2);
+            }};
+        }
         // `AddK`/`SubK`/`MulK`: Int fast path, else the general operator.
         macro_rules! int_k {
             ($i:expr, $checked:ident) => {{
@@ -941,43 +986,8 @@ impl<'h> Vm<'h> {
                         step!();
                         cmp_jump!(*code.add(l), code.add(l + 1));
                     }
-                    Op::AddCmpLoop | Op::AddICmpLoop => {
-                        // `x += y` then the loop test `x CMP r`: the body
-                        // again or out past the back edge.
-                        step!();
-                        let imm = ins.op == Op::AddICmpLoop;
-                        let x = regs.add((ins.a & 0xffff) as usize);
-                        let r = regs.add((ins.a >> 16) as usize);
-                        let y = if imm {
-                            i64::from(ins.b as i32)
-                        } else if let Value::Int(y) = *regs.add(ins.b as usize) {
-                            y
-                        } else {
-                            i64::MAX
-                        };
-                        if let (Value::Int(p), Value::Int(n)) = (&mut *x, &*r) {
-                            if let Some(s) = p.checked_add(y) {
-                                if imm || matches!(*regs.add(ins.b as usize), Value::Int(_)) {
-                                    *p = s;
-                                    ip = if cmp_k(ins.x, s, *n) {
-                                        code.add(ins.c as usize)
-                                    } else {
-                                        ip.add(imm as usize + 1)
-                                    };
-                                    continue;
-                                }
-                            }
-                        }
-                        // The long way: the add (with its errors), then the
-                        // `CmpJump` the test came from.
-                        let v = if imm {
-                            tryv!(binary_slow(Op::Add, &*x, konst!(ins.d)))
-                        } else {
-                            tryv!(binary_slow(Op::Add, &*x, &reg!(ins.b)))
-                        };
-                        set!(ins.a & 0xffff, v);
-                        ip = code.add(ins.c as usize - 2);
-                    }
+                    Op::AddCmpLoop => add_cmp_loop!(ins, false),
+                    Op::AddICmpLoop => add_cmp_loop!(ins, true),
                     Op::SubK => int_k!(ins, checked_sub),
                     Op::MulK => int_k!(ins, checked_mul),
                     Op::ModK => {
@@ -2302,6 +2312,18 @@ impl<'h> Vm<'h> {
             }
         }
         self.make_record(ti, fields)
+    }
+}
+
+impl Vm<'_> {
+    /// Ends the VM without releasing the values its registers still hold
+    /// (a program's top-level locals), for a caller that exits the
+    /// process right after: taking apart a large list item by item is
+    /// work the operating system's reclaiming makes redundant.
+    pub fn abandon(mut self) {
+        let stack = std::mem::take(&mut self.stack);
+        crate::mem::unreserve(stack.capacity() * std::mem::size_of::<Value>());
+        std::mem::forget(stack);
     }
 }
 
