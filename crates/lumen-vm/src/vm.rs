@@ -698,6 +698,17 @@ impl<'h> Vm<'h> {
                         }
                     }
                 }
+                if i.a != i.b && i.a != i.c {
+                    // An existing key of an unshared map: its entry only.
+                    if let Value::Map(m) = &mut *regs.add(i.a as usize) {
+                        if let Some(m) = Rc::get_mut(m) {
+                            if let Some(slot) = m.get_mut(&*regs.add(i.b as usize)) {
+                                copy_into(slot, &*regs.add(i.c as usize));
+                                continue;
+                            }
+                        }
+                    }
+                }
                 let v = fast_clone(&reg!(i.c));
                 let k = reg!(i.b).clone();
                 tryv!(set_index(&mut reg!(i.a), &k, v));
