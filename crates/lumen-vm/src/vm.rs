@@ -1163,9 +1163,13 @@ impl<'h> Vm<'h> {
                                     // The arguments go, as a call would take
                                     // them: the map's register holds a second
                                     // reference that would make the next
-                                    // write to the map copy it.
+                                    // write to the map copy it. (Scalars may
+                                    // stay: nothing to release, and the next
+                                    // write of the same type is cheaper.)
                                     for i in 0..3 {
-                                        put_scalar_or_drop(args.add(i), Value::Null);
+                                        if !is_scalar(&*args.add(i)) {
+                                            *args.add(i) = Value::Null;
+                                        }
                                     }
                                     put_scalar_or_drop(regs.add(ret_reg(ins)), v);
                                     if ins.d != 0 {
