@@ -174,6 +174,12 @@ pub enum Op {
     ModI,
     /// `AddKLoop` with an immediate (see `AddI`).
     AddILoop,
+    /// `StoreK` of a single-use Bool (`x` = 0) or constant (`x` = 1)
+    /// into `SetIndex l, i, t`: `a` = l, `b` = i, `c` = t, value in `d`.
+    /// An unshared list at an in-range Int gets the value directly;
+    /// otherwise the value goes to `t` and the `SetIndex` (kept in place)
+    /// runs.
+    SetIndexK,
     /// `GetIndex t, l, i; JumpIfFalse t, L` with `t` dead after the jump
     /// (`if flags[i]`): `a` = l, `b` = i, `c` = L, `d` = t. A Bool item
     /// of a list branches directly; anything else runs the `GetIndex`
@@ -1043,6 +1049,20 @@ fn fuse(code: &mut [Ins], registers: &mut u32, consts: &[Value]) {
             Op::Mod => Op::ModK,
             _ => Op::BinK,
         };
+    }
+    // A constant stored by `SetIndex` with nothing else reading it.
+    for i in 0..code.len().saturating_sub(1) {
+        let (x, y) = (code[i], code[i + 1]);
+        if x.op == Op::StoreK && x.x & DEAD_K != 0 && y.op == Op::SetIndex {
+            code[i] = Ins {
+                op: Op::SetIndexK,
+                x: x.x & 1,
+                d: x.d,
+                a: y.a,
+                b: y.b,
+                c: x.c,
+            };
+        }
     }
     // Immediates: a dead constant register frees `c` for the value.
     for i in code.iter_mut() {

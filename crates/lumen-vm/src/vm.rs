@@ -1304,6 +1304,31 @@ impl<'h> Vm<'h> {
                             }
                         }
                     }
+                    Op::SetIndexK => {
+                        // `xs[i] = k` (see `Op::SetIndexK`).
+                        if let (Value::List(xs), Value::Int(k)) =
+                            (&mut *regs.add(ins.a as usize), &*regs.add(ins.b as usize))
+                        {
+                            if let Some(slot) = Rc::get_mut(xs).and_then(|v| v.get_mut(*k as usize))
+                            {
+                                if ins.x == 0 {
+                                    put_bool(slot, ins.d != 0);
+                                } else {
+                                    copy_into(slot, konst!(ins.d));
+                                }
+                                ip = ip.add(1);
+                                continue;
+                            }
+                        }
+                        // The long way: the value into its register, then
+                        // the `SetIndex`.
+                        let r = regs.add(ins.c as usize);
+                        if ins.x == 0 {
+                            put_bool(r, ins.d != 0);
+                        } else {
+                            copy_into(r, konst!(ins.d));
+                        }
+                    }
                     Op::IndexJump => {
                         // `if xs[i]`: a Bool item branches here.
                         if let (Value::List(xs), Value::Int(i)) = (&reg!(ins.a), &reg!(ins.b)) {
