@@ -721,7 +721,7 @@ impl<'h> Vm<'h> {
                 let i: &crate::program::Ins = $i;
                 if let Value::List(xs) = &mut *regs.add(i.a as usize) {
                     if let Some(xs) = Rc::get_mut(xs) {
-                        xs.push(fast_clone(&*regs.add(i.b as usize)));
+                        push_fast(xs, fast_clone(&*regs.add(i.b as usize)));
                         continue;
                     }
                 }
@@ -1369,11 +1369,14 @@ impl<'h> Vm<'h> {
                                             }
                                         }
                                     } else {
-                                        xs.push(if ins.x & 1 == 0 {
-                                            Value::Bool(ins.d != 0)
-                                        } else {
-                                            fast_clone(konst!(ins.d))
-                                        });
+                                        push_fast(
+                                            xs,
+                                            if ins.x & 1 == 0 {
+                                                Value::Bool(ins.d != 0)
+                                            } else {
+                                                fast_clone(konst!(ins.d))
+                                            },
+                                        );
                                         continue;
                                     }
                                 }
@@ -2473,6 +2476,30 @@ unsafe fn put_int_retag(slot: *mut Value, n: i64) {
 #[inline(never)]
 unsafe fn put_bool_retag(slot: *mut Value, b: bool) {
     put_scalar(slot, Value::Bool(b))
+}
+
+/// `xs.push(v)` with the common case (room left) inline: `Vec::push`
+/// is an out-of-line call.
+#[inline(always)]
+fn push_fast(xs: &mut Vec<Value>, v: Value) {
+    let n = xs.len();
+    if n < xs.capacity() {
+        // SAFETY: `n` is within capacity, and the slot is past `len`, so
+        // it holds no value to drop; `set_len` then covers exactly the
+        // initialised items.
+        unsafe {
+            std::ptr::write(xs.as_mut_ptr().add(n), v);
+            xs.set_len(n + 1);
+        }
+    } else {
+        push_grow(xs, v);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn push_grow(xs: &mut Vec<Value>, v: Value) {
+    xs.push(v);
 }
 
 /// Marks the branch that calls it as unlikely (stable Rust has no
