@@ -612,7 +612,14 @@ impl<'h> Vm<'h> {
         macro_rules! cmp_jump {
             ($i:expr, $after:expr) => {{
                 let i = $i;
-                let k = i.op != Op::CmpJump;
+                cmp_jump!(@ i, $after, i.op)
+            }};
+            // `$op`: the instruction's op, a constant where the arm knows
+            // it (the tests on it then fold away).
+            (@ $i:ident, $after:expr, $op:expr) => {{
+                let i = $i;
+                let op: Op = $op;
+                let k = op != Op::CmpJump;
                 // The general comparison, for operands other than two Ints.
                 macro_rules! cmp_slow {
                     ($p:expr, $q:expr) => {{
@@ -623,7 +630,7 @@ impl<'h> Vm<'h> {
                         }
                     }};
                 }
-                let b = if i.op == Op::CmpIJump {
+                let b = if op == Op::CmpIJump {
                     let q = i64::from((i.c >> 16) as u16 as i16);
                     match &reg!(i.c & 0xffff) {
                         Value::Int(p) => cmp_k(i.x, *p, q),
@@ -931,7 +938,9 @@ impl<'h> Vm<'h> {
                         };
                         put_bool(regs.add(ins.a as usize), b);
                     }
-                    Op::CmpJump | Op::CmpKJump | Op::CmpIJump => cmp_jump!(ins, ip),
+                    Op::CmpJump => cmp_jump!(@ ins, ip, Op::CmpJump),
+                    Op::CmpKJump => cmp_jump!(@ ins, ip, Op::CmpKJump),
+                    Op::CmpIJump => cmp_jump!(@ ins, ip, Op::CmpIJump),
                     Op::JumpLoop => {
                         // A backward jump onto a loop's test: run the test
                         // here instead of dispatching it separately.
@@ -1220,10 +1229,12 @@ impl<'h> Vm<'h> {
                         let f = self.frames.get_unchecked(cur);
                         if !f.clause
                             && cur > stop
-                            && (!f.marked
-                                || (self.defers.len() == f.defers as usize
+                            && (!f.marked || {
+                                cold();
+                                self.defers.len() == f.defers as usize
                                     && self.records.len() == f.records as usize
-                                    && self.masks.len() == f.masks as usize))
+                                    && self.masks.len() == f.masks as usize
+                            })
                         {
                             // The common case: nothing registered by this
                             // frame, and a caller in this run (`cur > stop`).
