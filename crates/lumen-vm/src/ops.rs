@@ -46,7 +46,10 @@ pub fn binary(op: Op, a: &Value, b: &Value) -> VmResult<Value> {
                 None => return overflow(&format!("{x} + {y}")),
             },
             (Str(_), _) | (_, Str(_)) => {
-                let mut s = a.display();
+                // One allocation of about the right size, not a copy of
+                // `a` grown to fit `b`.
+                let mut s = String::with_capacity(a.display_len_hint() + b.display_len_hint());
+                a.write_display(&mut s);
                 b.write_display(&mut s);
                 Value::str(s)
             }

@@ -195,6 +195,16 @@ impl Value {
         }
     }
 
+    /// Bytes its display will take, or a guess for the kinds whose length
+    /// is not at hand (a capacity hint: concatenation then allocates once).
+    pub fn display_len_hint(&self) -> usize {
+        match self {
+            Value::Str(s) => s.len(),
+            Value::Int(_) => 20,
+            _ => 24,
+        }
+    }
+
     /// The nested form: like display, but Strings quoted and escaped.
     pub fn nested(&self) -> String {
         let mut out = String::new();
@@ -216,9 +226,7 @@ impl Value {
         match self {
             Value::Null | Value::Absent => out.push_str("null"),
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Value::Int(i) => {
-                let _ = write!(out, "{i}");
-            }
+            Value::Int(i) => push_int(out, *i),
             Value::Float(f) => write_float(out, *f),
             Value::Str(s) => quote(out, s),
             Value::Bytes(b) => {
@@ -641,6 +649,27 @@ pub fn to_serde(v: &Value) -> Result<serde_json::Value, String> {
     serde_json::from_str(&s).map_err(|e| e.to_string())
 }
 
+/// Appends the decimal form of `n` (what `{n}` writes, without the
+/// formatting machinery: string building with numbers is a hot path).
+pub fn push_int(out: &mut String, n: i64) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    let mut m = n.unsigned_abs();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push('-');
+    }
+    // The digits are ASCII.
+    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or("0"));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -654,6 +683,16 @@ mod tests {
         assert_eq!(d(1e21), "1000000000000000000000.0");
         assert_eq!(d(f64::NAN), "NaN");
         assert_eq!(d(f64::NEG_INFINITY), "-inf");
+    }
+
+    #[test]
+    fn ints_display_as_rust_writes_them() {
+        for n in [0, 7, -7, 10, 99, -100, 1234567890, i64::MAX, i64::MIN] {
+            assert_eq!(Value::Int(n).display(), format!("{n}"));
+        }
+        let mut s = String::from("k");
+        push_int(&mut s, -42);
+        assert_eq!(s, "k-42");
     }
 
     #[test]
