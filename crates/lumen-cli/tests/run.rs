@@ -544,6 +544,67 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(24)
+    ))]
+
+    /// Loops the VM runs through fused instructions (a `while` whose
+    /// increment and test are one instruction, a constant stored into a
+    /// list, `if xs[i]` on a Bool item), with a step in a local or a
+    /// literal, and a second name sharing the list or not: the result
+    /// equals a plain simulation of the same loops.
+    #[test]
+    fn generated_strided_loops_match_the_reference(
+        n in 0i64..30,
+        start in 0i64..12,
+        step in 1i64..5,
+        literal_step in any::<bool>(),
+        mark in any::<bool>(),
+        alias in any::<bool>(),
+    ) {
+        let init = !mark;
+        let mut code = format!(
+            "cell main()\n  let n = {n}\n  let mut xs = [{init} for _ in 0..n]\n"
+        );
+        if alias {
+            code.push_str("  let keep = xs\n");
+        }
+        code.push_str(&format!("  let stride = {step}\n  let mut j = {start}\n  while j < n\n"));
+        code.push_str(&format!("    xs[j] = {mark}\n"));
+        if literal_step {
+            code.push_str(&format!("    j += {step}\n"));
+        } else {
+            code.push_str("    j += stride\n");
+        }
+        code.push_str("  end\n  let mut hits = 0\n  let mut i = 0\n  while i < n\n");
+        code.push_str("    if xs[i]\n      hits += 1\n    end\n    i += 1\n  end\n");
+        code.push_str("  print(xs, hits, j)\n");
+        if alias {
+            code.push_str("  print(keep)\n");
+        }
+        code.push_str("end\n");
+
+        let mut xs = vec![init; n as usize];
+        let mut j = start;
+        while j < n {
+            xs[j as usize] = mark;
+            j += step;
+        }
+        let hits = xs.iter().filter(|b| **b).count();
+        let show = |v: &[bool]| {
+            format!("[{}]", v.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", "))
+        };
+        let mut want = format!("{} {hits} {j}\n", show(&xs));
+        if alias {
+            want.push_str(&format!("{}\n", show(&vec![init; n as usize])));
+        }
+        let (status, stdout, stderr) = run_code(&code);
+        prop_assert_eq!(stdout, want, "{}\n{}", code, stderr);
+        prop_assert_eq!(status, 0, "{}\n{}", code, stderr);
+    }
+}
+
 /// `@deterministic` (§10.7): a tool that cannot be replayed is refused;
 /// with a cassette that records it, the program runs and replays it.
 /// Machines: moving to a state that does not exist, or entering one with
