@@ -460,8 +460,19 @@ impl Program {
             p.handlers.push(ops);
         }
         let ncells = module.cells.len();
+        // A developer's aid: `LUMEN_VM_DUMP=1` prints each cell as loaded.
+        let dump = std::env::var_os("LUMEN_VM_DUMP").is_some();
         for c in &module.cells {
             let code = p.load_cell(c, ncells, &module)?;
+            if dump {
+                eprintln!("== {}", c.name);
+                for (k, i) in code.code.iter().enumerate() {
+                    eprintln!(
+                        "{k:4} {:?} x={} d={} a={} b={} c={}",
+                        i.op, i.x, i.d, i.a, i.b, i.c
+                    );
+                }
+            }
             p.cells.push(code);
         }
         p.module = module;
@@ -766,15 +777,6 @@ impl Program {
         let nparams = c.params.len() as u32;
         let mut registers = regs.max(nparams + c.captures + 1);
         fuse(&mut code, &mut registers, &consts);
-        if std::env::var_os("LUMEN_VM_DUMP").is_some() {
-            eprintln!("== {}", c.name);
-            for (k, i) in code.iter().enumerate() {
-                eprintln!(
-                    "{k:4} {:?} x={} d={} a={} b={} c={}",
-                    i.op, i.x, i.d, i.a, i.b, i.c
-                );
-            }
-        }
         let lambda = c.name.contains('$');
         Ok(CellCode {
             name: Rc::from(c.name.as_str()),
@@ -1066,12 +1068,12 @@ fn fuse(code: &mut [Ins], registers: &mut u32, consts: &[Value]) {
     }
     // Immediates: a dead constant register frees `c` for the value.
     for i in code.iter_mut() {
-        if i.x & DEAD_K == 0 {
-            continue;
-        }
         let Some(Value::Int(q)) = consts.get(i.d as usize) else {
             continue;
         };
+        if i.x & DEAD_K == 0 {
+            continue;
+        }
         match i.op {
             Op::AddK | Op::SubK | Op::MulK | Op::ModK => {
                 if let Ok(q) = i32::try_from(*q) {

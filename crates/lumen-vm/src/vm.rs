@@ -755,6 +755,16 @@ impl<'h> Vm<'h> {
                 ip = ip.add(1);
             }};
         }
+        // The `LoopCmp` an increment was fused before (kept in place at
+        // `ip`): the back edge and the loop test, run here.
+        macro_rules! loop_cmp_next {
+            () => {{
+                let l = (*ip).a as usize;
+                ip = ip.add(1);
+                step!();
+                cmp_jump!(*code.add(l), code.add(l + 1));
+            }};
+        }
         // `AddCmpLoop` (`$imm` false) and `AddICmpLoop` (true): `x += y`
         // then the loop test `x CMP r`, on to the body or out past the
         // back edge.
@@ -970,18 +980,11 @@ impl<'h> Vm<'h> {
                                 set!(ins.a, v);
                             }
                         }
-                        // The `LoopCmp` after it (kept in place), run here.
-                        let l = (*ip).a as usize;
-                        ip = ip.add(1);
-                        step!();
-                        cmp_jump!(*code.add(l), code.add(l + 1));
+                        loop_cmp_next!();
                     }
                     Op::AddKLoop => {
                         int_k!(ins, checked_add);
-                        let l = (*ip).a as usize;
-                        ip = ip.add(1);
-                        step!();
-                        cmp_jump!(*code.add(l), code.add(l + 1));
+                        loop_cmp_next!();
                     }
                     Op::AddI => int_i!(ins, checked_add),
                     Op::SubI => int_i!(ins, checked_sub),
@@ -1001,10 +1004,7 @@ impl<'h> Vm<'h> {
                     }
                     Op::AddILoop => {
                         int_i!(ins, checked_add);
-                        let l = (*ip).a as usize;
-                        ip = ip.add(1);
-                        step!();
-                        cmp_jump!(*code.add(l), code.add(l + 1));
+                        loop_cmp_next!();
                     }
                     Op::AddCmpLoop => add_cmp_loop!(ins, false),
                     Op::AddICmpLoop => add_cmp_loop!(ins, true),
@@ -1363,33 +1363,21 @@ impl<'h> Vm<'h> {
                         // after it that stores the loaded register.
                         let next: &crate::program::Ins = &*ip;
                         ip = ip.add(1);
-                        if ins.x & crate::program::DEAD_K != 0 {
+                        if ins.x & crate::program::DEAD_K != 0 && next.op == Op::Push {
                             // Nothing else reads the register: the constant
-                            // goes straight into an unshared list.
+                            // goes straight onto an unshared list (a
+                            // `SetIndex` of such a constant is `SetIndexK`).
                             if let Value::List(xs) = &mut *regs.add(next.a as usize) {
                                 if let Some(xs) = Rc::get_mut(xs) {
-                                    if next.op == Op::SetIndex {
-                                        if let Value::Int(k) = *regs.add(next.b as usize) {
-                                            if let Some(slot) = xs.get_mut(k as usize) {
-                                                if ins.x & 1 == 0 {
-                                                    put_bool(slot, ins.d != 0);
-                                                } else {
-                                                    copy_into(slot, konst!(ins.d));
-                                                }
-                                                continue;
-                                            }
-                                        }
-                                    } else {
-                                        push_fast(
-                                            xs,
-                                            if ins.x & 1 == 0 {
-                                                Value::Bool(ins.d != 0)
-                                            } else {
-                                                fast_clone(konst!(ins.d))
-                                            },
-                                        );
-                                        continue;
-                                    }
+                                    push_fast(
+                                        xs,
+                                        if ins.x & 1 == 0 {
+                                            Value::Bool(ins.d != 0)
+                                        } else {
+                                            fast_clone(konst!(ins.d))
+                                        },
+                                    );
+                                    continue;
                                 }
                             }
                         }
