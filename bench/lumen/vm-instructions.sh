@@ -7,13 +7,20 @@
 # the size. Prints a markdown table for docs/benchmarks.md.
 #   bench/lumen/vm-instructions.sh            all kernels
 #   bench/lumen/vm-instructions.sh fib sieve  some of them
+#   LUMEN_BIN=/tmp/lumen-old bench/lumen/vm-instructions.sh
+#                                             another build (old and new
+#                                             binary compared, same inputs)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ./scripts/bootstrap
 command -v valgrind >/dev/null || { echo "vm-instructions.sh: valgrind is missing (apt-get install valgrind)" >&2; exit 1; }
 command -v lua5.4 >/dev/null || { echo "vm-instructions.sh: lua5.4 is missing (scripts/bootstrap installs it)" >&2; exit 1; }
-cargo build --quiet --release -p lumen-cli
-lumen=$PWD/target/release/lumen
+if [ -n "${LUMEN_BIN:-}" ]; then
+  lumen=$LUMEN_BIN
+else
+  cargo build --quiet --release -p lumen-cli
+  lumen=$PWD/target/release/lumen
+fi
 kernels=("$@")
 [ ${#kernels[@]} -gt 0 ] || kernels=(fib loop calls sieve strings records)
 small=$(mktemp -d)
@@ -46,4 +53,5 @@ for k in "${kernels[@]}"; do
   y=$(count lua5.4 "$small/$k.lua")
   awk -v k="$k" -v x="$x" -v y="$y" \
     'BEGIN { printf "| %s | %.1f M | %.1f M | %.2f |\n", k, x / 1e6, y / 1e6, x / y }'
+  [ -z "${VERBOSE:-}" ] || echo "$k: lumen $x, lua $y instructions" >&2
 done

@@ -11,10 +11,12 @@
 //! next.
 
 pub mod ast;
-pub mod builtins;
+/// The LIR module format (its own crate, shared with the VM).
+pub use lumen_lir as lir;
+/// The builtin table (it lives with the LIR format, which indexes it).
+pub use lumen_lir::builtins;
 pub mod diag;
 pub mod lexer;
-pub mod lir;
 pub mod lower;
 pub mod parser;
 pub mod resolve;

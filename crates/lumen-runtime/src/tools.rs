@@ -154,7 +154,7 @@ pub fn json_eq(a: &J, b: &J) -> bool {
 
 /// Tool ids of the deterministic built-in providers.
 pub fn deterministic_builtin(id: &str) -> bool {
-    lumen_compiler::builtins::DETERMINISTIC_TOOLS.contains(&id)
+    lumen_lir::builtins::DETERMINISTIC_TOOLS.contains(&id)
 }
 
 /// A policy violation: the message of §10.3.

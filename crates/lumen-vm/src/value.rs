@@ -290,7 +290,7 @@ impl Value {
                     let _ = write!(out, "<fn {n}>");
                 }
                 Func::Builtin(i) => {
-                    let n = lumen_compiler::builtins::BUILTINS
+                    let n = lumen_lir::builtins::BUILTINS
                         .get(*i as usize)
                         .map(|b| b.name)
                         .unwrap_or("builtin");
