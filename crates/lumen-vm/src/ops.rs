@@ -36,7 +36,9 @@ fn floats(a: &Value, b: &Value) -> Option<(f64, f64)> {
     }
 }
 
-/// `a op b` for the binary operators other than `and`/`or`/`??`.
+/// `a op b` for the binary operators other than `and`/`or`/`??`. One
+/// arm per operator, each matching the operand types it accepts: long,
+/// but the whole table of §6.2 is in one place.
 pub fn binary(op: Op, a: &Value, b: &Value) -> VmResult<Value> {
     use Value::*;
     Ok(match op {

@@ -165,69 +165,19 @@ impl Parser<'_> {
             }
             TokenKind::Kw(Keyword::Type) => {
                 self.pos += 1;
-                let name = self.ident("the alias name")?;
-                let generics = self.generics()?;
-                self.expect_sym("=")?;
-                ItemKind::TypeAlias {
-                    name,
-                    generics,
-                    ty: self.parse_type()?,
-                }
+                self.type_alias()?
             }
             TokenKind::Kw(Keyword::Const) => {
                 self.pos += 1;
-                let name = self.ident("the constant's name")?;
-                let ty = if self.eat_sym(":") {
-                    Some(self.parse_type()?)
-                } else {
-                    None
-                };
-                self.expect_sym("=")?;
-                ItemKind::Const {
-                    name,
-                    ty,
-                    value: self.parse_expr()?,
-                }
+                self.const_decl()?
             }
             TokenKind::Kw(Keyword::Trait) => {
                 self.pos += 1;
-                let name = self.ident("the trait's name")?;
-                let mut supertraits = Vec::new();
-                if self.eat_sym(":") {
-                    supertraits.push(self.ident("a supertrait name")?);
-                    while self.eat_sym("+") {
-                        supertraits.push(self.ident("a supertrait name")?);
-                    }
-                }
-                let methods = self.cells_until_end(true)?;
-                ItemKind::Trait {
-                    name,
-                    supertraits,
-                    methods,
-                }
+                self.trait_decl()?
             }
             TokenKind::Kw(Keyword::Impl) => {
                 self.pos += 1;
-                let first = self.parse_type()?;
-                let (trait_name, target) = if self.at_kw(Keyword::For) {
-                    self.pos += 1;
-                    let crate::ast::TypeExpr::Named { name, .. } = first else {
-                        return Err(Diagnostic::error(
-                            Kind::ParseError,
-                            span,
-                            "`impl Trait for Type` names a trait before `for`",
-                        ));
-                    };
-                    (Some(name), self.parse_type()?)
-                } else {
-                    (None, first)
-                };
-                let methods = self.cells_until_end(false)?;
-                ItemKind::Impl {
-                    trait_name,
-                    target,
-                    methods,
-                }
+                self.impl_decl(span)?
             }
             TokenKind::Kw(Keyword::Import) => {
                 self.pos += 1;
@@ -235,26 +185,7 @@ impl Parser<'_> {
             }
             TokenKind::Kw(Keyword::Use) => {
                 self.pos += 1;
-                self.expect_kw(Keyword::Tool)?;
-                let id = self.tool_id()?;
-                let version = if self.eat_sym("@") {
-                    let v = match self.peek() {
-                        TokenKind::Int(v) => v.to_string(),
-                        TokenKind::Float(v) => v.to_string(),
-                        TokenKind::Ident(v) => v.clone(),
-                        _ => return Err(self.error("a tool version after `@`")),
-                    };
-                    self.pos += 1;
-                    Some(v)
-                } else {
-                    None
-                };
-                self.expect_kw(Keyword::As)?;
-                ItemKind::UseTool {
-                    id,
-                    version,
-                    alias: self.ident("the tool's alias")?,
-                }
+                self.use_tool()?
             }
             TokenKind::Kw(Keyword::Grant) => ItemKind::Grant(self.grant()?),
             TokenKind::Kw(k @ (Keyword::Macro | Keyword::Schema)) => {
@@ -274,21 +205,7 @@ impl Parser<'_> {
                     && matches!(self.peek_at(1), TokenKind::Ident(e) if e == "effect") =>
             {
                 self.pos += 2;
-                let effect = self.ident("an effect name")?;
-                let op = if self.eat_sym(".") {
-                    Some(self.ident("an operation name")?)
-                } else {
-                    None
-                };
-                match self.peek() {
-                    TokenKind::Ident(t) if t == "to" => self.pos += 1,
-                    _ => return Err(self.error("`to` and a tool alias")),
-                }
-                ItemKind::BindEffect {
-                    effect,
-                    op,
-                    alias: self.ident("a tool alias")?,
-                }
+                self.bind_effect()?
             }
             TokenKind::Ident(w)
                 if soft_item(&w) && matches!(self.peek_at(1), TokenKind::Ident(_)) =>
@@ -324,6 +241,119 @@ impl Parser<'_> {
             span,
             module: 0,
         }))
+    }
+
+    /// `type Name[T] = Type`.
+    fn type_alias(&mut self) -> PResult<ItemKind> {
+        let name = self.ident("the alias name")?;
+        let generics = self.generics()?;
+        self.expect_sym("=")?;
+        Ok(ItemKind::TypeAlias {
+            name,
+            generics,
+            ty: self.parse_type()?,
+        })
+    }
+
+    /// `const NAME[: Type] = value`.
+    fn const_decl(&mut self) -> PResult<ItemKind> {
+        let name = self.ident("the constant's name")?;
+        let ty = if self.eat_sym(":") {
+            Some(self.parse_type()?)
+        } else {
+            None
+        };
+        self.expect_sym("=")?;
+        Ok(ItemKind::Const {
+            name,
+            ty,
+            value: self.parse_expr()?,
+        })
+    }
+
+    /// `trait Name[: Super + ...]` and its cells.
+    fn trait_decl(&mut self) -> PResult<ItemKind> {
+        let name = self.ident("the trait's name")?;
+        let mut supertraits = Vec::new();
+        if self.eat_sym(":") {
+            supertraits.push(self.ident("a supertrait name")?);
+            while self.eat_sym("+") {
+                supertraits.push(self.ident("a supertrait name")?);
+            }
+        }
+        let methods = self.cells_until_end(true)?;
+        Ok(ItemKind::Trait {
+            name,
+            supertraits,
+            methods,
+        })
+    }
+
+    /// `impl [Trait for] Type` and its cells.
+    fn impl_decl(&mut self, span: Span) -> PResult<ItemKind> {
+        let first = self.parse_type()?;
+        let (trait_name, target) = if self.at_kw(Keyword::For) {
+            self.pos += 1;
+            let crate::ast::TypeExpr::Named { name, .. } = first else {
+                return Err(Diagnostic::error(
+                    Kind::ParseError,
+                    span,
+                    "`impl Trait for Type` names a trait before `for`",
+                ));
+            };
+            (Some(name), self.parse_type()?)
+        } else {
+            (None, first)
+        };
+        let methods = self.cells_until_end(false)?;
+        Ok(ItemKind::Impl {
+            trait_name,
+            target,
+            methods,
+        })
+    }
+
+    /// `use tool id[@version] as Alias`.
+    fn use_tool(&mut self) -> PResult<ItemKind> {
+        self.expect_kw(Keyword::Tool)?;
+        let id = self.tool_id()?;
+        let version = if self.eat_sym("@") {
+            let v = match self.peek() {
+                TokenKind::Int(v) => v.to_string(),
+                TokenKind::Float(v) => v.to_string(),
+                TokenKind::Ident(v) => v.clone(),
+                _ => return Err(self.error("a tool version after `@`")),
+            };
+            self.pos += 1;
+            Some(v)
+        } else {
+            None
+        };
+        self.expect_kw(Keyword::As)?;
+        Ok(ItemKind::UseTool {
+            id,
+            version,
+            alias: self.ident("the tool's alias")?,
+        })
+    }
+
+    /// `bind effect E[.op] to Alias` (after `bind effect`).
+    fn bind_effect(&mut self) -> PResult<ItemKind> {
+        let effect = self.ident("an effect name")?;
+        let op = if self.eat_sym(".") {
+            Some(self.ident("an operation name")?)
+        } else {
+            None
+        };
+        match self.peek() {
+            TokenKind::Ident(t) if t == "to" => self.pos += 1,
+            _ => return Err(self.error("`to` and a tool alias")),
+        }
+        Ok(ItemKind::BindEffect {
+            effect,
+            op,
+            alias: self.ident("a tool alias")?,
+        })
     }
 
     /// Skips a reserved declaration's body: up to an `end` at the

@@ -192,7 +192,9 @@ impl Program {
 
     /// One LIR instruction as the VM's, its operands checked. Operations
     /// are grouped by the shape of their operands; those that resolve a
-    /// name or index a table have arms of their own.
+    /// name or index a table have arms of their own. Long because the
+    /// match names every LIR operation (no catch-all, so a new operation
+    /// must be given its place here).
     fn load_ins(
         &mut self,
         cx: &CellCheck,

@@ -9,6 +9,8 @@ impl<'h> Vm<'h> {
     /// heavy ones), so that loop keeps its few live values in machine
     /// registers. Runs one instruction of the top frame, whose `pc` was
     /// saved (pointing past it); `exec` reloads the top frame afterwards.
+    ///
+    /// Long for the same reason as `exec`: one arm per instruction it runs.
     #[inline(never)]
     pub(super) fn exec_cold(&mut self, ins: crate::program::Ins, stop: usize) -> VmResult<Cold> {
         let prog = self.prog.clone();

@@ -5,7 +5,11 @@
 use super::*;
 
 impl<'h> Vm<'h> {
-    /// The dispatch loop.
+    /// The dispatch loop. Long on purpose, as Lua's `luaV_execute` is: one
+    /// arm per instruction, and the fast paths must sit in the function
+    /// that owns the loop so that its state (instruction pointer,
+    /// registers, constants) stays in machine registers; moving an arm
+    /// out makes it a call. Rare and heavy instructions go to `exec_cold`.
     pub(super) fn exec(&mut self, stop: usize) -> VmResult<Value> {
         let prog = self.prog.clone();
         // Only the instruction stream, the running frame's registers and
