@@ -1,14 +1,14 @@
-//! The Lumen compiler front end (`../shared/specs/lumen.md`).
+//! The Lumen compiler front end. Section numbers (§) in this crate refer
+//! to the language reference, `docs/lumen/reference.md`.
 //!
-//! One entry point per stage, each testable alone. Built so far:
-//! [`source`] (§2: file kinds, Markdown extraction with line numbers kept,
-//! directives, raw files and their doc blocks) and [`lexer`] (§3: tokens,
-//! indentation, line continuation, every literal form, string
-//! interpolation with format specs, role blocks) and the first parts of
-//! [`parser`] (type expressions and patterns, into [`ast`]). [`diag`] holds
-//! the diagnostics every stage reports (§14.1). Declarations, statements
-//! and expressions, then the resolver, typechecker and LIR lowering come
-//! next.
+//! One entry point per stage, each testable alone: [`source`] (§2: file
+//! kinds, Markdown extraction with line numbers kept, directives, raw
+//! files and their doc blocks), [`lexer`] (§3), [`parser`] (§4–§7 into
+//! [`ast`]), [`resolve`] (names, scopes, effects, grants), [`typeck`]
+//! (§6–§8, §11), [`lower`] (to the LIR of the `lumen-lir` crate) and
+//! [`fmt`]. [`diag`] holds the diagnostics every stage reports (§14.1).
+//! [`check`] runs the stages through the typechecker, [`compile`] through
+//! lowering; imports are loaded here (§4.6).
 
 pub mod ast;
 /// The LIR module format (its own crate, shared with the VM).

@@ -8,6 +8,7 @@
 //! - `value`: runtime values, display, equality, ordering, JSON mapping.
 //! - `ops`, `format`, `builtins`, `process`: operators, format specs, the
 //!   builtin functions of §13 and the process runtimes of §11.
+//! - `fsio`: the atomic, durable file replacement every Lumen writer uses.
 
 // Map keys and set elements are Values; the interior mutability some
 // variants carry (iterators, process handles) never takes part in their
@@ -17,6 +18,7 @@
 pub mod builtins;
 pub mod error;
 pub mod format;
+pub mod fsio;
 pub mod mem;
 pub mod ops;
 pub mod process;

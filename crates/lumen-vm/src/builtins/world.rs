@@ -62,7 +62,7 @@ pub(super) fn call(idx: usize, name: &str, args: &Args) -> VmResult<Value> {
         },
         id::WRITE_FILE => {
             let (p, text) = (string(name, ar(0))?, ar(1).display());
-            if let Err(e) = write_atomic(p, &text) {
+            if let Err(e) = crate::fsio::write_atomic(std::path::Path::new(p), text.as_bytes()) {
                 return fail(ErrorKind::InvalidArgument, format!("write_file {p}: {e}"));
             }
             Value::Null
@@ -85,23 +85,4 @@ fn fill_random(buf: &mut [u8]) {
     for (i, b) in buf.iter_mut().enumerate() {
         *b = (t >> ((i % 16) * 8)) as u8;
     }
-}
-
-/// `write_file`: a temporary file in the same directory, synced, renamed.
-fn write_atomic(path: &str, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let p = std::path::Path::new(path);
-    let dir = p
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.lumen-tmp-{}",
-        p.file_name().and_then(|f| f.to_str()).unwrap_or("out"),
-        std::process::id()
-    ));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, p)
 }
