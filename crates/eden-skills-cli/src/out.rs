@@ -6,7 +6,7 @@ use eden_skills::engine::Report;
 use eden_skills::failure::Kind;
 use serde_json::{json, Value};
 
-use crate::Color;
+use crate::cli::Color;
 
 #[derive(Clone, Copy)]
 pub struct Style {

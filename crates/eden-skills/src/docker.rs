@@ -665,6 +665,37 @@ fn clone_err(e: &AdapterError) -> AdapterError {
     }
 }
 
+/// `docker mount-hint CONTAINER`: for each agent root the config targets
+/// inside the container, the host directory to bind-mount there
+/// (host, container), without duplicates.
+pub async fn mount_roots(
+    cfg: &crate::config::Config,
+    adapters: &crate::plan::Adapters,
+    container: &str,
+    home: &std::path::Path,
+) -> Vec<(String, String)> {
+    use crate::adapter::TargetAdapter;
+    let ad = adapters.docker(container);
+    let mut roots: Vec<(String, String)> = Vec::new();
+    for s in &cfg.skills {
+        for t in &s.targets {
+            if t.environment != crate::config::Environment::Docker(container.to_string()) {
+                continue;
+            }
+            let raw = cfg.target_root(t);
+            let inside = ad.expand_root(&raw).await.unwrap_or(raw.clone());
+            let host_raw = crate::agents::default_root(&t.agent).unwrap_or("~/.eden-skills/mounts");
+            let host = crate::fsutil::resolve_path(host_raw, home, &cfg.dir)
+                .display()
+                .to_string();
+            if !roots.contains(&(host.clone(), inside.clone())) {
+                roots.push((host, inside));
+            }
+        }
+    }
+    roots
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

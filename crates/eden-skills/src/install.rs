@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::Issue;
-use crate::discover::{front_matter, list_dir, skill_dirs, Discovered};
+use crate::config::{Config, InstallMode, Issue, Skill, Source, Target};
+use crate::discover::{front_matter, list_dir, sanitize_id, skill_dirs, Discovered};
 use crate::failure::{classify, Failure, Kind, Phase};
 use crate::git::{cache_key, Git, GitError};
 
@@ -297,6 +297,152 @@ pub fn repo_name(url: &str) -> String {
         .to_string()
 }
 
+/// No SKILL.md anywhere: the whole directory (or tree URL path) is one
+/// skill, named after its last path segment. Returns the skills to offer
+/// and whether the source was bare.
+pub fn split_bare(found: Vec<Discovered>, source: &InstallSource) -> (Vec<Discovered>, bool) {
+    if !found.is_empty() {
+        return (found, false);
+    }
+    let (name, subpath) = match source {
+        InstallSource::Local(dir) => (
+            dir.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "skill".into()),
+            ".".to_string(),
+        ),
+        InstallSource::Git { url, subpath, .. } => (
+            subpath
+                .as_deref()
+                .and_then(|s| s.rsplit('/').next())
+                .map(String::from)
+                .unwrap_or_else(|| repo_name(url)),
+            subpath.clone().unwrap_or_else(|| ".".into()),
+        ),
+        InstallSource::Registry(n) => (n.clone(), ".".into()),
+    };
+    (
+        vec![Discovered {
+            name,
+            description: String::new(),
+            subpath,
+        }],
+        true,
+    )
+}
+
+/// `-s NAME...`: the discovered skills named, or the names that match none.
+pub fn select_named(
+    found: &[Discovered],
+    names: &[String],
+) -> Result<Vec<Discovered>, Vec<String>> {
+    let unknown: Vec<String> = names
+        .iter()
+        .filter(|n| !found.iter().any(|d| &d.name == *n))
+        .cloned()
+        .collect();
+    if !unknown.is_empty() {
+        return Err(unknown);
+    }
+    Ok(found
+        .iter()
+        .filter(|d| names.contains(&d.name))
+        .cloned()
+        .collect())
+}
+
+/// The targets of an install without `-t`: the detected agents, else
+/// claude-code (`true` when it fell back to it).
+pub fn default_targets(home: &Path) -> (Vec<Target>, bool) {
+    let detected = crate::agents::detect(home);
+    let spec = |a: &str| crate::edit::parse_target_spec(a).ok();
+    if detected.is_empty() {
+        (spec("claude-code").into_iter().collect(), true)
+    } else {
+        (detected.iter().filter_map(|d| spec(d)).collect(), false)
+    }
+}
+
+/// The config entry an install writes for skill `id` from `source`: the
+/// targets join those it already has; an existing entry keeps its mode,
+/// checks and flags unless `copy` switches it to copy mode (with copy
+/// mode's default checks).
+pub fn merged_skill(
+    cfg: &Config,
+    id: &str,
+    source: Source,
+    targets: &[Target],
+    copy: bool,
+) -> Skill {
+    let existing = cfg.skill(id);
+    let mut all_targets = existing.map(|s| s.targets.clone()).unwrap_or_default();
+    let mut added = false;
+    for t in targets {
+        if !all_targets
+            .iter()
+            .any(|x| x.agent == t.agent && x.environment == t.environment && x.path == t.path)
+        {
+            all_targets.push(t.clone());
+            added = true;
+        }
+    }
+    let mode = if copy {
+        InstallMode::Copy
+    } else {
+        existing.map(|e| e.mode).unwrap_or(InstallMode::Symlink)
+    };
+    Skill {
+        id: id.to_string(),
+        source,
+        mode,
+        // A shorthand target list survives only when nothing was added.
+        shorthand: if added {
+            None
+        } else {
+            existing.and_then(|s| s.shorthand.clone())
+        },
+        targets: all_targets,
+        verify_enabled: existing.map(|e| e.verify_enabled).unwrap_or(true),
+        verify_checks: match existing {
+            Some(e) if !copy => e.verify_checks.clone(),
+            _ => mode.default_checks(),
+        },
+        metadata_only: existing.map(|e| e.metadata_only).unwrap_or(false),
+    }
+}
+
+/// What `install` of a URL or folder would write into the config: one
+/// entry per selected skill (`id` overrides the id of a single one). Two
+/// selected skills with one id are an error (its message).
+pub fn plan_skills(
+    cfg: &Config,
+    selected: &[Discovered],
+    repo: &str,
+    git_ref: &str,
+    targets: &[Target],
+    copy: bool,
+    id: Option<&str>,
+) -> Result<Vec<Skill>, String> {
+    let mut skills: Vec<Skill> = Vec::new();
+    for d in selected {
+        let id = id
+            .map(str::to_string)
+            .unwrap_or_else(|| sanitize_id(&d.name));
+        if skills.iter().any(|s| s.id == id) {
+            return Err(format!(
+                "DUPLICATE_SKILL_ID: two selected skills would both be `{id}`; pick one with --skill"
+            ));
+        }
+        let source = Source::Repo {
+            repo: repo.to_string(),
+            git_ref: git_ref.to_string(),
+            subpath: d.subpath.clone(),
+        };
+        skills.push(merged_skill(cfg, &id, source, targets, copy));
+    }
+    Ok(skills)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,5 +492,82 @@ mod tests {
             Some("UNSAFE_REPO_URL")
         );
         assert_eq!(repo_name("file:///srv/skills.git"), "skills");
+    }
+
+    fn d(name: &str, subpath: &str) -> Discovered {
+        Discovered {
+            name: name.into(),
+            description: String::new(),
+            subpath: subpath.into(),
+        }
+    }
+
+    fn cfg(text: &str) -> Config {
+        Config::parse(text, Path::new("/cfg/skills.toml"), Path::new("/home/u")).unwrap()
+    }
+
+    #[test]
+    fn bare_sources_become_one_skill_named_after_their_folder() {
+        let (f, bare) = split_bare(Vec::new(), &InstallSource::Local("/x/my-skill".into()));
+        assert!(bare);
+        assert_eq!((f[0].name.as_str(), f[0].subpath.as_str()), ("my-skill", "."));
+        let git = InstallSource::Git {
+            url: "https://h/o/r.git".into(),
+            git_ref: None,
+            subpath: Some("skills/pdf".into()),
+        };
+        let (f, _) = split_bare(Vec::new(), &git);
+        assert_eq!((f[0].name.as_str(), f[0].subpath.as_str()), ("pdf", "skills/pdf"));
+        let (f, bare) = split_bare(vec![d("a", "a")], &git);
+        assert!(!bare && f.len() == 1);
+    }
+
+    #[test]
+    fn selection_by_name_reports_every_unknown_name() {
+        let found = [d("a", "skills/a"), d("b", "skills/b")];
+        let sel = select_named(&found, &["b".into()]).unwrap();
+        assert_eq!(sel[0].subpath, "skills/b");
+        assert_eq!(
+            select_named(&found, &["x".into(), "a".into(), "y".into()]).unwrap_err(),
+            vec!["x".to_string(), "y".to_string()]
+        );
+    }
+
+    #[test]
+    fn planning_merges_targets_and_keeps_an_entry_s_own_settings() {
+        let c = cfg(r#"version = 1
+[[skills]]
+id = "pdf"
+source = { repo = "https://h/o/r.git", ref = "main", subpath = "pdf" }
+install = { mode = "copy" }
+targets = [{ agent = "cursor" }]
+"#);
+        let cursor = crate::edit::parse_target_spec("cursor").unwrap();
+        let claude = crate::edit::parse_target_spec("claude-code").unwrap();
+        let found = [d("pdf", "skills/pdf"), d("Docx Tool", "skills/docx")];
+        let skills = plan_skills(
+            &c,
+            &found,
+            "https://h/o/r.git",
+            "main",
+            &[cursor.clone(), claude.clone()],
+            false,
+            None,
+        )
+        .unwrap();
+        // The existing entry keeps copy mode and gains one target.
+        assert_eq!(skills[0].mode, InstallMode::Copy);
+        assert_eq!(skills[0].targets.len(), 2);
+        // A new one is a symlink with the ids sanitized.
+        assert_eq!(skills[1].id, "Docx-Tool");
+        assert_eq!(skills[1].mode, InstallMode::Symlink);
+        assert_eq!(skills[1].verify_checks, InstallMode::Symlink.default_checks());
+        // --copy switches mode and checks.
+        let copied = merged_skill(&c, "Docx-Tool", skills[1].source.clone(), &[claude], true);
+        assert_eq!(copied.mode, InstallMode::Copy);
+        assert_eq!(copied.verify_checks, InstallMode::Copy.default_checks());
+        // One id for two skills is refused.
+        let err = plan_skills(&c, &found, "r", "main", &[cursor], false, Some("one")).unwrap_err();
+        assert!(err.starts_with("DUPLICATE_SKILL_ID"), "{err}");
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod adapter;
 pub mod agents;
+pub mod clean;
 pub mod config;
 pub mod discover;
 pub mod docker;
@@ -22,6 +23,7 @@ pub mod install;
 pub mod lock;
 pub mod plan;
 pub mod registry;
+pub mod remove;
 pub mod safety;
 pub mod store;
 pub mod update;

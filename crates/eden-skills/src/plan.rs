@@ -420,3 +420,59 @@ pub async fn orphans<'a>(
     }
     out
 }
+
+/// `apply --frozen`: the first difference between the config and the
+/// lock, if any (`None`: the lock can be installed exactly).
+pub async fn frozen_mismatch(
+    cfg: &Config,
+    lock: Option<&Lock>,
+    adapters: &Adapters,
+) -> Option<String> {
+    let Some(lock) = lock else {
+        return Some("no usable lock file".into());
+    };
+    for s in &cfg.skills {
+        let Some(l) = lock.get(&s.id) else {
+            return Some(format!("skill '{}' is not in the lock", s.id));
+        };
+        if !l.matches(s) {
+            return Some(format!(
+                "skill '{}' has a different source than the lock",
+                s.id
+            ));
+        }
+        if l.install_mode != s.mode.as_str() {
+            return Some(format!(
+                "skill '{}' install mode is {} in config, {} in lock",
+                s.id,
+                s.mode.as_str(),
+                l.install_mode
+            ));
+        }
+        let mut want: Vec<(String, String)> = if s.metadata_only {
+            Vec::new()
+        } else {
+            expand_targets(cfg, s, adapters)
+                .await
+                .into_iter()
+                .map(|(t, _)| (t.environment.to_string(), t.path))
+                .collect()
+        };
+        let mut have: Vec<(String, String)> = l
+            .targets
+            .iter()
+            .map(|t| (t.environment().to_string(), t.path.clone()))
+            .collect();
+        want.sort();
+        have.sort();
+        if want != have {
+            return Some(format!("skill '{}' targets differ from the lock", s.id));
+        }
+    }
+    for l in &lock.skills {
+        if cfg.skill(&l.id).is_none() {
+            return Some(format!("lock entry '{}' is not in the config", l.id));
+        }
+    }
+    None
+}
