@@ -105,12 +105,17 @@ mod tests {
         let lock = Lock::empty();
         let dry = clean(&cfg, &lock, true);
         assert!(dry.dry_run && dry.freed_bytes >= 10);
-        assert!(unused.exists() && scratch.exists(), "a dry run removes nothing");
+        assert!(
+            unused.exists() && scratch.exists(),
+            "a dry run removes nothing"
+        );
         let r = clean(&cfg, &lock, false);
         assert_eq!(r.removed_cache_entries, vec![unused.display().to_string()]);
-        assert_eq!(r.removed_scratch_entries, vec![scratch.display().to_string()]);
+        assert_eq!(
+            r.removed_scratch_entries,
+            vec![scratch.display().to_string()]
+        );
         assert!(!unused.exists() && !scratch.exists());
         assert!(r.warnings.is_empty());
     }
 }
-

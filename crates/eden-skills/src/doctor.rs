@@ -446,7 +446,7 @@ async fn docker_checks(
     let ad = adapters.docker(container);
     if let Err(e) = ad.health().await {
         let msg = e.to_string();
-        if msg == crate::docker::NO_CLI {
+        if msg == crate::adapter::docker::NO_CLI {
             out.push(
                 "DOCKER_NOT_FOUND",
                 Error,

@@ -510,14 +510,20 @@ mod tests {
     fn bare_sources_become_one_skill_named_after_their_folder() {
         let (f, bare) = split_bare(Vec::new(), &InstallSource::Local("/x/my-skill".into()));
         assert!(bare);
-        assert_eq!((f[0].name.as_str(), f[0].subpath.as_str()), ("my-skill", "."));
+        assert_eq!(
+            (f[0].name.as_str(), f[0].subpath.as_str()),
+            ("my-skill", ".")
+        );
         let git = InstallSource::Git {
             url: "https://h/o/r.git".into(),
             git_ref: None,
             subpath: Some("skills/pdf".into()),
         };
         let (f, _) = split_bare(Vec::new(), &git);
-        assert_eq!((f[0].name.as_str(), f[0].subpath.as_str()), ("pdf", "skills/pdf"));
+        assert_eq!(
+            (f[0].name.as_str(), f[0].subpath.as_str()),
+            ("pdf", "skills/pdf")
+        );
         let (f, bare) = split_bare(vec![d("a", "a")], &git);
         assert!(!bare && f.len() == 1);
     }
@@ -561,7 +567,10 @@ targets = [{ agent = "cursor" }]
         // A new one is a symlink with the ids sanitized.
         assert_eq!(skills[1].id, "Docx-Tool");
         assert_eq!(skills[1].mode, InstallMode::Symlink);
-        assert_eq!(skills[1].verify_checks, InstallMode::Symlink.default_checks());
+        assert_eq!(
+            skills[1].verify_checks,
+            InstallMode::Symlink.default_checks()
+        );
         // --copy switches mode and checks.
         let copied = merged_skill(&c, "Docx-Tool", skills[1].source.clone(), &[claude], true);
         assert_eq!(copied.mode, InstallMode::Copy);

@@ -12,7 +12,6 @@ pub mod agents;
 pub mod clean;
 pub mod config;
 pub mod discover;
-pub mod docker;
 pub mod doctor;
 pub mod edit;
 pub mod engine;

@@ -66,7 +66,7 @@ pub fn resolve_targets(cfg: &Config, skill: &Skill) -> Vec<ResolvedTarget> {
 #[derive(Clone)]
 pub struct Adapters {
     map: Arc<std::sync::Mutex<HashMap<Environment, Arc<dyn TargetAdapter>>>>,
-    docker: Arc<std::sync::Mutex<HashMap<String, Arc<crate::docker::DockerAdapter>>>>,
+    docker: Arc<std::sync::Mutex<HashMap<String, Arc<crate::adapter::docker::DockerAdapter>>>>,
     bound: Arc<tokio::sync::Semaphore>,
 }
 
@@ -99,11 +99,11 @@ impl Adapters {
     }
 
     /// The Docker adapter of a container (for docker-only operations).
-    pub fn docker(&self, container: &str) -> Arc<crate::docker::DockerAdapter> {
+    pub fn docker(&self, container: &str) -> Arc<crate::adapter::docker::DockerAdapter> {
         let mut m = self.docker.lock().unwrap_or_else(|p| p.into_inner());
         m.entry(container.to_string())
             .or_insert_with(|| {
-                Arc::new(crate::docker::DockerAdapter::new(
+                Arc::new(crate::adapter::docker::DockerAdapter::new(
                     container,
                     self.bound.clone(),
                 ))

@@ -8,7 +8,7 @@ use crate::out::hint;
 
 pub fn mount_hint(env: &Env, container: &str) -> Outcome {
     let cfg = load(env, false)?;
-    let roots = local_runtime().block_on(eden_skills::docker::mount_roots(
+    let roots = local_runtime().block_on(eden_skills::adapter::docker::mount_roots(
         &cfg,
         &Adapters::default(),
         container,

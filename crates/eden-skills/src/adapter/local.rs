@@ -1,99 +1,7 @@
-//! Target adapters (contract §12): every target mutation goes through a
-//! [`TargetAdapter`] chosen by the target's environment alone.
+//! The local adapter: skills placed on this machine's filesystem, as a
+//! symlink into the store or as a staged copy swapped into place.
 
-use std::fs;
-use std::io;
-use std::os::unix::fs::symlink;
-use std::path::{Path, PathBuf};
-
-use async_trait::async_trait;
-
-use crate::config::{Environment, InstallMode};
-use crate::fsutil::{remove_any, unique_suffix};
-
-/// What is at a target path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PathState {
-    Absent,
-    /// A symlink and where it points (raw).
-    Symlink(PathBuf),
-    Dir,
-    File,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum AdapterError {
-    #[error("{0}")]
-    Unavailable(String),
-    /// A problem the user can fix, with the fix (`~> ...`).
-    #[error("{message}")]
-    Hinted { message: String, hint: String },
-    #[error("{path}: {source}")]
-    Io { path: String, source: io::Error },
-}
-
-impl AdapterError {
-    pub fn hint(&self) -> Option<&str> {
-        match self {
-            AdapterError::Hinted { hint, .. } => Some(hint),
-            _ => None,
-        }
-    }
-}
-
-fn io_err(path: &Path, source: io::Error) -> AdapterError {
-    AdapterError::Io {
-        path: path.display().to_string(),
-        source,
-    }
-}
-
-/// Places store entries at target paths in one environment (seed ARC-101).
-#[async_trait]
-pub trait TargetAdapter: Send + Sync {
-    fn environment(&self) -> &Environment;
-    /// Whether the environment can be reached at all.
-    async fn health(&self) -> Result<(), AdapterError>;
-    /// `~` of a target root in this environment.
-    async fn expand_root(&self, raw: &str) -> Result<String, AdapterError>;
-    async fn inspect(&self, path: &str) -> Result<PathState, AdapterError>;
-    /// Puts `store_entry` at `target` (`<root>/<id>`), replacing what is
-    /// there (only ever called for missing or managed paths).
-    async fn inject(
-        &self,
-        store_entry: &Path,
-        target: &str,
-        mode: InstallMode,
-    ) -> Result<(), AdapterError>;
-    async fn uninstall(&self, target: &str) -> Result<(), AdapterError>;
-
-    /// The states of many paths, in one round trip where the environment
-    /// allows it (a docker exec costs far more than a stat).
-    async fn inspect_many(&self, paths: &[String]) -> Result<Vec<PathState>, AdapterError> {
-        let mut out = Vec::with_capacity(paths.len());
-        for p in paths {
-            out.push(self.inspect(p).await?);
-        }
-        Ok(out)
-    }
-
-    /// Many injections at once; one result per item, in order.
-    async fn inject_many(&self, items: &[Injection]) -> Vec<Result<(), AdapterError>> {
-        let mut out = Vec::with_capacity(items.len());
-        for i in items {
-            out.push(self.inject(&i.store_entry, &i.target, i.mode).await);
-        }
-        out
-    }
-}
-
-/// One store entry to place at one target path.
-#[derive(Debug, Clone)]
-pub struct Injection {
-    pub store_entry: PathBuf,
-    pub target: String,
-    pub mode: InstallMode,
-}
+use super::*;
 
 /// The host's filesystem (seed ARC-102; Phase 1 behaviour).
 pub struct LocalAdapter {
@@ -152,27 +60,7 @@ impl TargetAdapter for LocalAdapter {
     }
 }
 
-pub fn inspect_local(p: &Path) -> Result<PathState, AdapterError> {
-    match fs::symlink_metadata(p) {
-        // A parent that is a file: the path cannot exist (placing it fails later).
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-            ) =>
-        {
-            Ok(PathState::Absent)
-        }
-        Err(e) => Err(io_err(p, e)),
-        Ok(m) if m.file_type().is_symlink() => Ok(PathState::Symlink(
-            fs::read_link(p).map_err(|e| io_err(p, e))?,
-        )),
-        Ok(m) if m.is_dir() => Ok(PathState::Dir),
-        Ok(_) => Ok(PathState::File),
-    }
-}
-
-fn split(target: &Path) -> Result<(&Path, String), AdapterError> {
+pub(super) fn split(target: &Path) -> Result<(&Path, String), AdapterError> {
     let root = target.parent().ok_or_else(|| {
         AdapterError::Unavailable(format!("{}: no parent directory", target.display()))
     })?;
@@ -186,7 +74,7 @@ fn split(target: &Path) -> Result<(&Path, String), AdapterError> {
 
 /// An absolute symlink made under a temporary name and renamed over the
 /// old managed path (a managed directory is moved aside first).
-fn place_symlink(store_entry: &Path, target: &Path) -> Result<(), AdapterError> {
+pub(super) fn place_symlink(store_entry: &Path, target: &Path) -> Result<(), AdapterError> {
     let (root, name) = split(target)?;
     let tmp = root.join(format!(".{name}.eden-link-{}", unique_suffix()));
     symlink(store_entry, &tmp).map_err(|e| io_err(&tmp, e))?;
@@ -213,7 +101,7 @@ fn place_symlink(store_entry: &Path, target: &Path) -> Result<(), AdapterError> 
 
 /// A staged copy renamed into place; on failure the old version is
 /// restored and the staging removed (contract ADP-2).
-fn place_copy(store_entry: &Path, target: &Path) -> Result<(), AdapterError> {
+pub(super) fn place_copy(store_entry: &Path, target: &Path) -> Result<(), AdapterError> {
     let (root, name) = split(target)?;
     let stage = root.join(format!(".{name}.eden-stage-{}", unique_suffix()));
     if let Err(e) = crate::store::copy_tree(store_entry, &stage) {
@@ -241,15 +129,23 @@ fn place_copy(store_entry: &Path, target: &Path) -> Result<(), AdapterError> {
     Ok(())
 }
 
-/// One adapter per environment for a run (contract ADP-1); docker CLI
-/// calls share `bound` with git (ENG-CON-3).
-pub fn for_environment(
-    env: &Environment,
-    bound: std::sync::Arc<tokio::sync::Semaphore>,
-) -> std::sync::Arc<dyn TargetAdapter> {
-    match env {
-        Environment::Local => std::sync::Arc::new(LocalAdapter::default()),
-        Environment::Docker(c) => std::sync::Arc::new(crate::docker::DockerAdapter::new(c, bound)),
+pub fn inspect_local(p: &Path) -> Result<PathState, AdapterError> {
+    match fs::symlink_metadata(p) {
+        // A parent that is a file: the path cannot exist (placing it fails later).
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) =>
+        {
+            Ok(PathState::Absent)
+        }
+        Err(e) => Err(io_err(p, e)),
+        Ok(m) if m.file_type().is_symlink() => Ok(PathState::Symlink(
+            fs::read_link(p).map_err(|e| io_err(p, e))?,
+        )),
+        Ok(m) if m.is_dir() => Ok(PathState::Dir),
+        Ok(_) => Ok(PathState::File),
     }
 }
 

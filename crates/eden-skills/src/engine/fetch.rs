@@ -1,0 +1,492 @@
+//! Phase A: fetching sources and exporting skills into the store. One
+//! task per git repository (one clone or fetch, then each member exported
+//! from its commit) or local directory; safety metadata beside the store.
+
+use super::*;
+
+/// Phase A: one task per group (`fetch_git_group`, `export_local_member`),
+/// under the network bound; each skill's result lands in `results`.
+pub(super) async fn fetch_sources(
+    ctx: &Arc<Ctx>,
+    cfg: &Arc<Config>,
+    mut groups: BTreeMap<String, Vec<Member>>,
+    order: Vec<String>,
+    report: &mut Report,
+    results: &mut Results,
+) {
+    let mut tasks: JoinSet<(SourceOutcome, Vec<MemberResult>, Vec<String>)> = JoinSet::new();
+    let mut group_ids: Vec<Vec<String>> = Vec::new();
+    for key in order {
+        let members = groups.remove(&key).unwrap_or_default();
+        group_ids.push(members.iter().map(|m| m.id.clone()).collect());
+        let ctx = ctx.clone();
+        if let Some(id) = key.strip_prefix("dir:") {
+            let skill = cfg.skill(id).cloned();
+            tasks.spawn(async move {
+                match skill {
+                    Some(s) => export_local_member(&ctx, &s, members.into_iter().next()).await,
+                    None => (SourceOutcome::Skipped, Vec::new(), Vec::new()),
+                }
+            });
+        } else {
+            tasks.spawn(async move { fetch_git_group(&ctx, &key, members).await });
+        }
+    }
+    let mut seen_ids: HashSet<String> = HashSet::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((outcome, members, warnings)) => {
+                match outcome {
+                    SourceOutcome::Cloned => report.sync.cloned += 1,
+                    SourceOutcome::Updated => report.sync.updated += 1,
+                    SourceOutcome::Skipped => report.sync.skipped += 1,
+                    SourceOutcome::Failed => report.sync.failed += 1,
+                }
+                report.warnings.extend(warnings);
+                for (id, r) in members {
+                    seen_ids.insert(id.clone());
+                    results.insert(id, r);
+                }
+            }
+            Err(e) => {
+                // A panicking task fails the skills it was fetching.
+                report.sync.failed += 1;
+                let _ = e;
+            }
+        }
+    }
+    for ids in &group_ids {
+        for id in ids {
+            if !seen_ids.contains(id) && !results.contains_key(id) {
+                results.insert(
+                    id.clone(),
+                    Err(Some(Failure::permanent(
+                        id,
+                        Phase::Fetch,
+                        "internal error: the fetch task panicked",
+                    ))),
+                );
+            }
+        }
+    }
+}
+
+pub(super) async fn export_local_member(
+    ctx: &Ctx,
+    skill: &Skill,
+    m: Option<Member>,
+) -> (SourceOutcome, Vec<MemberResult>, Vec<String>) {
+    let Some(m) = m else {
+        return (SourceOutcome::Skipped, Vec::new(), Vec::new());
+    };
+    let mut warnings = Vec::new();
+    let done = |entry: StoreEntry| {
+        Ok(Fetched {
+            commit: String::new(),
+            entry,
+            reg: m.reg.clone(),
+        })
+    };
+    if let Some(entry) = known_after_rehash(ctx, &m) {
+        return (
+            SourceOutcome::Skipped,
+            vec![(m.id.clone(), done(entry))],
+            warnings,
+        );
+    }
+    if ctx.cancelled() {
+        return (
+            SourceOutcome::Skipped,
+            vec![(m.id.clone(), Err(None))],
+            warnings,
+        );
+    }
+    let dir = ctx.cfg.local_skill_dir(&m.repo, &m.subpath);
+    let _cpu = ctx.cpu.acquire().await;
+    let store = ctx.store.clone();
+    let d = dir.clone();
+    let r = tokio::task::spawn_blocking(move || store.export_dir(&d)).await;
+    let r = match r {
+        Ok(r) => r,
+        Err(e) => Err(ExportError::Source(format!("export task failed: {e}"))),
+    };
+    match r {
+        Ok((entry, w)) => {
+            warnings.extend(w.into_iter().map(|x| format!("{}: {x}", m.id)));
+            let root_license = (m.subpath != ".")
+                .then(|| safety::license_in(&ctx.cfg.local_dir(&m.repo)))
+                .flatten();
+            write_safety(ctx, skill, "", &entry, root_license);
+            (
+                SourceOutcome::Skipped,
+                vec![(m.id.clone(), done(entry))],
+                warnings,
+            )
+        }
+        Err(ExportError::Source(msg)) => (
+            SourceOutcome::Failed,
+            vec![(
+                m.id.clone(),
+                Err(Some(Failure::permanent(
+                    &m.id,
+                    Phase::Checkout,
+                    format!("cannot read local source: {msg}"),
+                ))),
+            )],
+            warnings,
+        ),
+        Err(e) => (
+            SourceOutcome::Failed,
+            vec![(
+                m.id.clone(),
+                Err(Some(Failure::permanent(
+                    &m.id,
+                    Phase::Checkout,
+                    e.to_string(),
+                ))),
+            )],
+            warnings,
+        ),
+    }
+}
+
+/// A matching lock entry whose store entry exists (and, under `repair`,
+/// still hashes to its name; a corrupted entry is removed for re-export).
+pub(super) fn known_after_rehash(ctx: &Ctx, m: &Member) -> Option<StoreEntry> {
+    let entry = m.known.clone()?;
+    if ctx.rehash {
+        match crate::store::hash_dir(&entry.path) {
+            Ok(h) if h == entry.hash => {}
+            _ => {
+                let _ = crate::fsutil::remove_any(&entry.path);
+                return None;
+            }
+        }
+    }
+    Some(entry)
+}
+
+pub(super) fn write_safety(
+    ctx: &Ctx,
+    skill: &Skill,
+    commit: &str,
+    entry: &StoreEntry,
+    root_license: Option<String>,
+) {
+    let text = safety::license_in(&entry.path).or(root_license);
+    let (status, hint) = safety::license_of(text.as_deref());
+    let (repo, _, _) = source_fields(skill);
+    let s = Safety {
+        version: 1,
+        skill_id: skill.id.clone(),
+        source: repo,
+        resolved_commit: commit.to_string(),
+        content_hash: entry.hash.clone(),
+        retrieved_at_unix: crate::fsutil::unix_now(),
+        license_status: status.to_string(),
+        license_hint: hint,
+        risk_labels: safety::risk_labels(&entry.path),
+        no_exec_metadata_only: skill.metadata_only,
+    };
+    if let Err(e) = safety::save(&ctx.store.storage, &s) {
+        tracing::warn!("cannot write safety metadata for {}: {e}", skill.id);
+    }
+}
+
+pub(super) fn git_failure(id: &str, phase: Phase, e: &GitError, url: &str) -> Failure {
+    match e {
+        GitError::Timeout(s) => Failure::new(
+            id,
+            phase,
+            Kind::Transient,
+            format!("timed out after {s} s: {url}"),
+        ),
+        GitError::Spawn(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            Failure::permanent(id, phase, "git not found on PATH; install git")
+        }
+        GitError::Spawn(err) => Failure::permanent(id, phase, format!("cannot run git: {err}")),
+        GitError::Failed { stderr } => {
+            let (kind, msg) = classify(stderr, url);
+            Failure::new(id, phase, kind, msg)
+        }
+    }
+}
+
+/// The commit is in the cache, fetching it by id if needed.
+pub(super) async fn ensure_commit(ctx: &Ctx, cache: &Path, commit: &str) -> bool {
+    if ctx
+        .git
+        .resolve(cache, commit)
+        .await
+        .ok()
+        .flatten()
+        .is_some()
+    {
+        return true;
+    }
+    let permit = ctx.net.acquire().await;
+    let _ = ctx.git.fetch_commit(cache, commit).await;
+    drop(permit);
+    ctx.git
+        .resolve(cache, commit)
+        .await
+        .ok()
+        .flatten()
+        .is_some()
+}
+
+pub(super) fn is_hex40(s: &str) -> bool {
+    s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Phase A for one repository: at most one network operation for all its
+/// skills, then a local export per skill that needs one.
+pub(super) async fn fetch_git_group(
+    ctx: &Ctx,
+    repo: &str,
+    members: Vec<Member>,
+) -> (SourceOutcome, Vec<MemberResult>, Vec<String>) {
+    let mut out: Vec<MemberResult> = Vec::new();
+    let mut warnings = Vec::new();
+    let mut need: Vec<Member> = Vec::new();
+    for m in members {
+        match known_after_rehash(ctx, &m) {
+            Some(entry) => {
+                let commit = m.locked.as_ref().map(|l| l.0.clone()).unwrap_or_default();
+                out.push((
+                    m.id.clone(),
+                    Ok(Fetched {
+                        commit,
+                        entry,
+                        reg: m.reg.clone(),
+                    }),
+                ));
+            }
+            None => need.push(m),
+        }
+    }
+    if need.is_empty() {
+        return (SourceOutcome::Skipped, out, warnings);
+    }
+    if ctx.cancelled() {
+        out.extend(need.iter().map(|m| (m.id.clone(), Err(None))));
+        return (SourceOutcome::Skipped, out, warnings);
+    }
+    let cache = ctx.store.storage.join(".repos").join(cache_key(repo));
+    let fresh = need.iter().any(|m| m.locked.is_none());
+    let mut outcome = SourceOutcome::Skipped;
+    let mut fetched_now = ctx.prefetched.contains_key(repo);
+    if ctx.prefetched.get(repo) == Some(&true) {
+        outcome = SourceOutcome::Cloned;
+    }
+    let mut failed_fresh: Option<Failure> = None;
+    if !cache.is_dir() {
+        let permit = ctx.net.acquire().await;
+        if ctx.cancelled() {
+            out.extend(need.iter().map(|m| (m.id.clone(), Err(None))));
+            return (SourceOutcome::Skipped, out, warnings);
+        }
+        let r = ctx.git.clone_bare(repo, &cache).await;
+        drop(permit);
+        match r {
+            Ok(()) => {
+                outcome = SourceOutcome::Cloned;
+                fetched_now = true;
+            }
+            Err(e) => {
+                for m in &need {
+                    out.push((
+                        m.id.clone(),
+                        Err(Some(git_failure(&m.id, Phase::Clone, &e, repo))),
+                    ));
+                }
+                return (SourceOutcome::Failed, out, warnings);
+            }
+        }
+    } else if fresh && !fetched_now {
+        let permit = ctx.net.acquire().await;
+        let r = ctx.git.fetch(&cache).await;
+        drop(permit);
+        match r {
+            Ok(changed) => {
+                outcome = if changed {
+                    SourceOutcome::Updated
+                } else {
+                    SourceOutcome::Skipped
+                };
+                fetched_now = true;
+            }
+            Err(e) => {
+                outcome = SourceOutcome::Failed;
+                failed_fresh = Some(git_failure("", Phase::Fetch, &e, repo));
+            }
+        }
+    }
+    for m in need {
+        if ctx.cancelled() {
+            out.push((m.id.clone(), Err(None)));
+            continue;
+        }
+        let fail = |phase: Phase, msg: String| Err(Some(Failure::permanent(&m.id, phase, msg)));
+        let commit = match &m.locked {
+            Some((locked, _)) if is_hex40(locked) => {
+                let mut have = ctx
+                    .git
+                    .resolve(&cache, locked)
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some();
+                if !have && !fetched_now {
+                    let permit = ctx.net.acquire().await;
+                    let r = ctx.git.fetch(&cache).await;
+                    drop(permit);
+                    fetched_now = true;
+                    if let Err(e) = r {
+                        out.push((
+                            m.id.clone(),
+                            Err(Some(git_failure(&m.id, Phase::Fetch, &e, repo))),
+                        ));
+                        if outcome != SourceOutcome::Cloned {
+                            outcome = SourceOutcome::Failed;
+                        }
+                        continue;
+                    }
+                    if outcome == SourceOutcome::Skipped {
+                        outcome = SourceOutcome::Updated;
+                    }
+                    have = ctx
+                        .git
+                        .resolve(&cache, locked)
+                        .await
+                        .ok()
+                        .flatten()
+                        .is_some();
+                }
+                if !have {
+                    let permit = ctx.net.acquire().await;
+                    let _ = ctx.git.fetch_commit(&cache, locked).await;
+                    drop(permit);
+                    have = ctx
+                        .git
+                        .resolve(&cache, locked)
+                        .await
+                        .ok()
+                        .flatten()
+                        .is_some();
+                }
+                if !have {
+                    out.push((
+                        m.id.clone(),
+                        fail(
+                            Phase::Checkout,
+                            format!("locked commit {locked} not found in {repo}"),
+                        ),
+                    ));
+                    continue;
+                }
+                locked.clone()
+            }
+            _ => {
+                if let Some(f) = &failed_fresh {
+                    let mut f = f.clone();
+                    f.skill_id = m.id.clone();
+                    out.push((m.id.clone(), Err(Some(f))));
+                    continue;
+                }
+                let by_ref = match ctx.git.resolve(&cache, &m.git_ref).await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        out.push((
+                            m.id.clone(),
+                            Err(Some(git_failure(&m.id, Phase::Checkout, &e, repo))),
+                        ));
+                        continue;
+                    }
+                };
+                match (&m.pinned, by_ref) {
+                    // An index commit is installed exactly (REG-VER-4).
+                    (Some(pin), by_ref) => {
+                        if by_ref.as_deref() != Some(pin.as_str()) {
+                            warnings.push(format!(
+                                "ref {} of {} moved; installing pinned commit {pin}",
+                                m.git_ref, m.id
+                            ));
+                        }
+                        if !ensure_commit(ctx, &cache, pin).await {
+                            out.push((
+                                m.id.clone(),
+                                fail(
+                                    Phase::Checkout,
+                                    format!("pinned commit {pin} not found in {repo}"),
+                                ),
+                            ));
+                            continue;
+                        }
+                        pin.clone()
+                    }
+                    (None, Some(c)) => c,
+                    (None, None) if is_hex40(&m.git_ref) => {
+                        if !ensure_commit(ctx, &cache, &m.git_ref).await {
+                            out.push((
+                                m.id.clone(),
+                                fail(
+                                    Phase::Checkout,
+                                    format!("commit {} not found in {repo}", m.git_ref),
+                                ),
+                            ));
+                            continue;
+                        }
+                        m.git_ref.to_ascii_lowercase()
+                    }
+                    (None, None) => {
+                        out.push((
+                            m.id.clone(),
+                            fail(
+                                Phase::Checkout,
+                                format!("unknown ref '{}' in {repo}", m.git_ref),
+                            ),
+                        ));
+                        continue;
+                    }
+                }
+            }
+        };
+        let _cpu = ctx.cpu.acquire().await;
+        let mut w = match ctx.store.writer() {
+            Ok(w) => w,
+            Err(e) => {
+                out.push((
+                    m.id.clone(),
+                    fail(Phase::Checkout, format!("cannot write the store: {e}")),
+                ));
+                continue;
+            }
+        };
+        match ctx.git.export(&cache, &commit, &m.subpath, &mut w).await {
+            Ok(Ok(extras)) => match w.finish() {
+                Ok((entry, ws)) => {
+                    warnings.extend(ws.into_iter().map(|x| format!("{}: {x}", m.id)));
+                    if let Some(skill) = ctx.cfg.skill(&m.id) {
+                        write_safety(ctx, skill, &commit, &entry, extras.root_license);
+                    }
+                    out.push((
+                        m.id.clone(),
+                        Ok(Fetched {
+                            commit,
+                            entry,
+                            reg: m.reg.clone(),
+                        }),
+                    ));
+                }
+                Err(e) => out.push((m.id.clone(), fail(Phase::Checkout, e.to_string()))),
+            },
+            Ok(Err(msg)) => out.push((m.id.clone(), fail(Phase::Checkout, msg))),
+            Err(e) => out.push((
+                m.id.clone(),
+                Err(Some(git_failure(&m.id, Phase::Checkout, &e, repo))),
+            )),
+        }
+    }
+    (outcome, out, warnings)
+}
