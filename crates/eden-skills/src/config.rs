@@ -604,111 +604,154 @@ impl Validator {
                 "`version` and `registry` need `name` (registry mode)",
             );
         } else if has_name {
-            if let Some(n) = self.string(st, "name", &format!("{field}.name")) {
-                if valid_id(n) {
-                    id = n.to_string();
-                } else {
-                    self.err(
-                        Some("INVALID_SKILL_ID"),
-                        format!("{field}.name"),
-                        format!("`{n}` must match ^[A-Za-z0-9][A-Za-z0-9._-]{{0,127}}$"),
-                    );
-                }
-            }
-            let version = self
-                .string(st, "version", &format!("{field}.version"))
-                .unwrap_or("*")
-                .to_string();
-            if semver::VersionReq::parse(&version).is_err() {
-                self.err(Some("INVALID_SEMVER"), format!("{field}.version"), format!("`{version}` is not a version requirement (e.g. 1.2.0, =1.2.0, ~1.2, >=1.0, <2, *)"));
-            }
-            let registry = self
-                .string(st, "registry", &format!("{field}.registry"))
-                .map(String::from);
-            if !has_registries {
-                self.err(
-                    Some("MISSING_REGISTRIES"),
-                    field,
-                    "registry entries need a [registries] table",
-                );
-            } else if let Some(r) = &registry {
-                if !registries.iter().any(|x| &x.name == r) {
-                    self.err(
-                        Some("UNKNOWN_REGISTRY"),
-                        format!("{field}.registry"),
-                        format!("`{r}` is not a key of [registries]"),
-                    );
-                }
-            }
-            source = Some(Source::Registry { version, registry });
+            source = self.registry_entry(st, field, has_registries, registries, &mut id);
         } else {
-            match st.get("id") {
-                None => self.err(None, format!("{field}.id"), "missing required field"),
-                Some(_) => {
-                    if let Some(i) = self.string(st, "id", &format!("{field}.id")) {
-                        if valid_id(i) {
-                            id = i.to_string();
-                        } else {
-                            self.err(
-                                Some("INVALID_SKILL_ID"),
-                                format!("{field}.id"),
-                                format!("`{i}` must match ^[A-Za-z0-9][A-Za-z0-9._-]{{0,127}}$"),
-                            );
-                        }
+            source = self.repo_entry(st, field, &mut id);
+        }
+        let mode = self.install_mode(st, field);
+        let (verify_enabled, verify_checks) = self.verify(st, field, mode);
+        let metadata_only = self.safety(st, field);
+        let (targets, shorthand) = self.targets(st, field);
+        if self.issues.len() > before {
+            return None;
+        }
+        Some(Skill {
+            id,
+            source: source?,
+            mode,
+            targets,
+            shorthand,
+            verify_enabled,
+            verify_checks,
+            metadata_only,
+        })
+    }
+    /// A registry entry (`name`, `version`, `registry`): its id and source.
+    fn registry_entry(
+        &mut self,
+        st: &toml::Table,
+        field: &str,
+        has_registries: bool,
+        registries: &[Registry],
+        id: &mut String,
+    ) -> Option<Source> {
+        if let Some(n) = self.string(st, "name", &format!("{field}.name")) {
+            if valid_id(n) {
+                *id = n.to_string();
+            } else {
+                self.err(
+                    Some("INVALID_SKILL_ID"),
+                    format!("{field}.name"),
+                    format!("`{n}` must match ^[A-Za-z0-9][A-Za-z0-9._-]{{0,127}}$"),
+                );
+            }
+        }
+        let version = self
+            .string(st, "version", &format!("{field}.version"))
+            .unwrap_or("*")
+            .to_string();
+        if semver::VersionReq::parse(&version).is_err() {
+            self.err(Some("INVALID_SEMVER"), format!("{field}.version"), format!("`{version}` is not a version requirement (e.g. 1.2.0, =1.2.0, ~1.2, >=1.0, <2, *)"));
+        }
+        let registry = self
+            .string(st, "registry", &format!("{field}.registry"))
+            .map(String::from);
+        if !has_registries {
+            self.err(
+                Some("MISSING_REGISTRIES"),
+                field,
+                "registry entries need a [registries] table",
+            );
+        } else if let Some(r) = &registry {
+            if !registries.iter().any(|x| &x.name == r) {
+                self.err(
+                    Some("UNKNOWN_REGISTRY"),
+                    format!("{field}.registry"),
+                    format!("`{r}` is not a key of [registries]"),
+                );
+            }
+        }
+        Some(Source::Registry { version, registry })
+    }
+
+    /// A repository entry (`id`, `source = { repo, ref, subpath }`).
+    fn repo_entry(&mut self, st: &toml::Table, field: &str, id: &mut String) -> Option<Source> {
+        match st.get("id") {
+            None => self.err(None, format!("{field}.id"), "missing required field"),
+            Some(_) => {
+                if let Some(i) = self.string(st, "id", &format!("{field}.id")) {
+                    if valid_id(i) {
+                        *id = i.to_string();
+                    } else {
+                        self.err(
+                            Some("INVALID_SKILL_ID"),
+                            format!("{field}.id"),
+                            format!("`{i}` must match ^[A-Za-z0-9][A-Za-z0-9._-]{{0,127}}$"),
+                        );
                     }
                 }
             }
-            match st.get("source") {
-                None => self.err(None, format!("{field}.source"), "missing required field"),
-                Some(Value::Table(src)) => {
-                    let sf = format!("{field}.source");
-                    self.unknown_keys(src, &["repo", "ref", "subpath"], &format!("{sf}."));
-                    let repo = match src.get("repo") {
-                        None => {
-                            self.err(None, format!("{sf}.repo"), "missing required field");
-                            None
-                        }
-                        Some(_) => self.string(src, "repo", &format!("{sf}.repo")),
-                    };
-                    if let Some(r) = repo {
-                        self.repo_url(r, &format!("{sf}.repo"), true);
+        }
+        match st.get("source") {
+            None => {
+                self.err(None, format!("{field}.source"), "missing required field");
+                None
+            }
+            Some(Value::Table(src)) => {
+                let sf = format!("{field}.source");
+                self.unknown_keys(src, &["repo", "ref", "subpath"], &format!("{sf}."));
+                let repo = match src.get("repo") {
+                    None => {
+                        self.err(None, format!("{sf}.repo"), "missing required field");
+                        None
                     }
-                    let git_ref = self
-                        .string(src, "ref", &format!("{sf}.ref"))
-                        .unwrap_or("main");
-                    if git_ref.is_empty()
-                        || git_ref.starts_with('-')
-                        || git_ref.chars().any(|c| c.is_control() || c.is_whitespace())
-                    {
-                        self.err(
-                            None,
-                            format!("{sf}.ref"),
-                            format!("`{git_ref}` is not a usable git ref"),
-                        );
-                    }
-                    let subpath = self
-                        .string(src, "subpath", &format!("{sf}.subpath"))
-                        .unwrap_or(".");
-                    if !valid_subpath(subpath) {
-                        self.err(
-                            Some("INVALID_SUBPATH"),
-                            format!("{sf}.subpath"),
-                            format!("`{subpath}` must be relative, without `..` or backslashes"),
-                        );
-                    }
-                    source = Some(Source::Repo {
-                        repo: repo.unwrap_or_default().to_string(),
-                        git_ref: git_ref.to_string(),
-                        subpath: normalize_subpath(subpath),
-                    });
+                    Some(_) => self.string(src, "repo", &format!("{sf}.repo")),
+                };
+                if let Some(r) = repo {
+                    self.repo_url(r, &format!("{sf}.repo"), true);
                 }
-                Some(other) => self.err(
+                let git_ref = self
+                    .string(src, "ref", &format!("{sf}.ref"))
+                    .unwrap_or("main");
+                if git_ref.is_empty()
+                    || git_ref.starts_with('-')
+                    || git_ref.chars().any(|c| c.is_control() || c.is_whitespace())
+                {
+                    self.err(
+                        None,
+                        format!("{sf}.ref"),
+                        format!("`{git_ref}` is not a usable git ref"),
+                    );
+                }
+                let subpath = self
+                    .string(src, "subpath", &format!("{sf}.subpath"))
+                    .unwrap_or(".");
+                if !valid_subpath(subpath) {
+                    self.err(
+                        Some("INVALID_SUBPATH"),
+                        format!("{sf}.subpath"),
+                        format!("`{subpath}` must be relative, without `..` or backslashes"),
+                    );
+                }
+                Some(Source::Repo {
+                    repo: repo.unwrap_or_default().to_string(),
+                    git_ref: git_ref.to_string(),
+                    subpath: normalize_subpath(subpath),
+                })
+            }
+            Some(other) => {
+                self.err(
                     None,
                     format!("{field}.source"),
                     format!("expected a table, got {}", type_name(other)),
-                ),
+                );
+                None
             }
         }
+    }
+
+    /// `install = { mode }`.
+    fn install_mode(&mut self, st: &toml::Table, field: &str) -> InstallMode {
         let mut mode = InstallMode::Symlink;
         if let Some(inst) = self.table(st, "install", &format!("{field}.install")) {
             self.unknown_keys(inst, &["mode"], &format!("{field}.install."));
@@ -723,6 +766,11 @@ impl Validator {
                 }
             }
         }
+        mode
+    }
+
+    /// `verify = { enabled, checks }`, with the mode's default checks.
+    fn verify(&mut self, st: &toml::Table, field: &str, mode: InstallMode) -> (bool, Vec<String>) {
         let mut verify_enabled = true;
         let mut verify_checks = mode.default_checks();
         if let Some(vt) = self.table(st, "verify", &format!("{field}.verify")) {
@@ -767,6 +815,11 @@ impl Validator {
                 ),
             }
         }
+        (verify_enabled, verify_checks)
+    }
+
+    /// `safety = { no_exec_metadata_only }`.
+    fn safety(&mut self, st: &toml::Table, field: &str) -> bool {
         let mut metadata_only = false;
         if let Some(s) = self.table(st, "safety", &format!("{field}.safety")) {
             self.unknown_keys(s, &["no_exec_metadata_only"], &format!("{field}.safety."));
@@ -780,6 +833,12 @@ impl Validator {
                 ),
             }
         }
+        metadata_only
+    }
+
+    /// `target = "local" | "docker:<c>"` (the shorthand) or the
+    /// `[[skills.targets]]` list.
+    fn targets(&mut self, st: &toml::Table, field: &str) -> (Vec<Target>, Option<String>) {
         let mut targets = Vec::new();
         let mut shorthand = None;
         let has_list = st.contains_key("targets");
@@ -821,76 +880,9 @@ impl Validator {
             Some(Value::Array(items)) => {
                 for (j, item) in items.iter().enumerate() {
                     let tf = format!("{field}.targets[{j}]");
-                    let Value::Table(tt) = item else {
-                        self.err(
-                            None,
-                            &tf,
-                            format!("expected a table, got {}", type_name(item)),
-                        );
-                        continue;
-                    };
-                    self.unknown_keys(
-                        tt,
-                        &["agent", "path", "expected_path", "environment"],
-                        &format!("{tf}."),
-                    );
-                    let agent = match tt.get("agent") {
-                        None => {
-                            self.err(None, format!("{tf}.agent"), "missing required field");
-                            continue;
-                        }
-                        Some(_) => match self.string(tt, "agent", &format!("{tf}.agent")) {
-                            Some(a) => a.to_string(),
-                            None => continue,
-                        },
-                    };
-                    if !agents::is_known(&agent) {
-                        self.err(
-                            None,
-                            format!("{tf}.agent"),
-                            format!(
-                                "unknown agent `{agent}`; known: {}",
-                                agents::all_names().join(", ")
-                            ),
-                        );
+                    if let Some(t) = self.target(item, &tf) {
+                        targets.push(t);
                     }
-                    let path = self
-                        .string(tt, "path", &format!("{tf}.path"))
-                        .map(String::from);
-                    let expected_path = self
-                        .string(tt, "expected_path", &format!("{tf}.expected_path"))
-                        .map(String::from);
-                    if agent == "custom" && path.is_none() {
-                        self.err(None, format!("{tf}.path"), "required when agent=custom");
-                    }
-                    for (p, name) in [(&path, "path"), (&expected_path, "expected_path")] {
-                        if let Some(p) = p {
-                            if p.is_empty() || p.chars().any(char::is_control) {
-                                self.err(None, format!("{tf}.{name}"), "must be a non-empty path");
-                            }
-                        }
-                    }
-                    let environment =
-                        match self.string(tt, "environment", &format!("{tf}.environment")) {
-                            None => Environment::Local,
-                            Some(e) => match Environment::parse(e) {
-                                Some(env) => env,
-                                None => {
-                                    self.err(
-                                        Some("INVALID_ENVIRONMENT"),
-                                        format!("{tf}.environment"),
-                                        format!("`{e}` is not `local` or `docker:<container>`"),
-                                    );
-                                    Environment::Local
-                                }
-                            },
-                        };
-                    targets.push(Target {
-                        agent,
-                        path,
-                        expected_path,
-                        environment,
-                    });
                 }
                 if items.is_empty() {
                     self.err(
@@ -913,18 +905,79 @@ impl Validator {
                 "must contain at least one target",
             );
         }
-        if self.issues.len() > before {
+        (targets, shorthand)
+    }
+
+    /// One `[[skills.targets]]` item.
+    fn target(&mut self, item: &Value, tf: &str) -> Option<Target> {
+        let Value::Table(tt) = item else {
+            self.err(
+                None,
+                tf,
+                format!("expected a table, got {}", type_name(item)),
+            );
             return None;
+        };
+        self.unknown_keys(
+            tt,
+            &["agent", "path", "expected_path", "environment"],
+            &format!("{tf}."),
+        );
+        let agent = match tt.get("agent") {
+            None => {
+                self.err(None, format!("{tf}.agent"), "missing required field");
+                return None;
+            }
+            Some(_) => match self.string(tt, "agent", &format!("{tf}.agent")) {
+                Some(a) => a.to_string(),
+                None => return None,
+            },
+        };
+        if !agents::is_known(&agent) {
+            self.err(
+                None,
+                format!("{tf}.agent"),
+                format!(
+                    "unknown agent `{agent}`; known: {}",
+                    agents::all_names().join(", ")
+                ),
+            );
         }
-        Some(Skill {
-            id,
-            source: source?,
-            mode,
-            targets,
-            shorthand,
-            verify_enabled,
-            verify_checks,
-            metadata_only,
+        let path = self
+            .string(tt, "path", &format!("{tf}.path"))
+            .map(String::from);
+        let expected_path = self
+            .string(tt, "expected_path", &format!("{tf}.expected_path"))
+            .map(String::from);
+        if agent == "custom" && path.is_none() {
+            self.err(None, format!("{tf}.path"), "required when agent=custom");
+        }
+        for (p, name) in [(&path, "path"), (&expected_path, "expected_path")] {
+            if let Some(p) = p {
+                if p.is_empty() || p.chars().any(char::is_control) {
+                    self.err(None, format!("{tf}.{name}"), "must be a non-empty path");
+                }
+            }
+        }
+        let environment = match self.string(tt, "environment", &format!("{tf}.environment")) {
+            None => Environment::Local,
+            Some(e) => match Environment::parse(e) {
+                Some(env) => env,
+                None => {
+                    self.err(
+                        Some("INVALID_ENVIRONMENT"),
+                        format!("{tf}.environment"),
+                        format!("`{e}` is not `local` or `docker:<container>`"),
+                    );
+                    Environment::Local
+                }
+            },
+        };
+        Some(Target {
+            agent,
+            path,
+            expected_path,
+            environment,
         })
     }
 }

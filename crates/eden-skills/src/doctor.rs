@@ -116,231 +116,294 @@ pub async fn doctor(cfg: &Config, lock: &Lock, adapters: &Adapters) -> Vec<Findi
                     docker_checks(&mut out, adapters, c, id, path, recorded).await;
                     continue;
                 }
-                let before = out.findings.len();
-                let p = Path::new(path);
-                let state = inspect_local(p).unwrap_or(PathState::Absent);
-                let expected = known.as_ref().map(|(p, _)| p.clone());
-                match (&state, skill.mode) {
-                    (PathState::Absent, _) => out.push(
-                        "TARGET_PATH_MISSING",
-                        Error,
-                        id,
-                        path,
-                        format!("{path} does not exist"),
-                        "run `eden-skills apply` or `eden-skills repair`",
-                    ),
-                    (PathState::Symlink(dest), InstallMode::Symlink) => {
-                        let resolved = if dest.is_absolute() {
-                            dest.clone()
-                        } else {
-                            p.parent().unwrap_or(Path::new("/")).join(dest)
-                        };
-                        if !resolved.exists() {
-                            out.push(
-                                "BROKEN_SYMLINK",
-                                Error,
-                                id,
-                                path,
-                                format!("{path} points to {} which does not exist", dest.display()),
-                                "run `eden-skills repair`",
-                            );
-                        } else if let Some(e) = &expected {
-                            if dest != e {
-                                out.push(
-                                    "TARGET_RESOLVE_MISMATCH",
-                                    Error,
-                                    id,
-                                    path,
-                                    format!(
-                                        "{path} points to {}, expected {}",
-                                        dest.display(),
-                                        e.display()
-                                    ),
-                                    "run `eden-skills repair`",
-                                );
-                            } else if let Some(l) = l {
-                                let hash = out
-                                    .store_hashes
-                                    .entry(e.clone())
-                                    .or_insert_with(|| crate::store::hash_dir(e).ok())
-                                    .clone();
-                                if hash.is_none_or(|h| h != l.content_hash) {
-                                    out.push(
-                                        "CONTENT_HASH_MISMATCH",
-                                        Error,
-                                        id,
-                                        path,
-                                        format!(
-                                            "store entry {} no longer hashes to {}",
-                                            e.display(),
-                                            l.content_hash
-                                        ),
-                                        "run `eden-skills repair`",
-                                    );
-                                }
-                            }
-                        }
-                    }
-                    (_, InstallMode::Symlink) => out.push(
-                        "TARGET_NOT_SYMLINK",
-                        Error,
-                        id,
-                        path,
-                        format!("{path} exists but is not a symlink"),
-                        "move it away, then run `eden-skills apply`",
-                    ),
-                    (PathState::Symlink(_), InstallMode::Copy) => out.push(
-                        "TARGET_MODE_MISMATCH",
-                        Error,
-                        id,
-                        path,
-                        format!("{path} is a symlink but install mode is copy"),
-                        "remove the symlink, then run `eden-skills apply`",
-                    ),
-                    (PathState::Dir, InstallMode::Copy) => {
-                        let empty = std::fs::read_dir(p)
-                            .map(|mut d| d.next().is_none())
-                            .unwrap_or(true);
-                        if empty {
-                            out.push(
-                                "TARGET_CONTENT_MISSING",
-                                Error,
-                                id,
-                                path,
-                                format!("{path} is empty"),
-                                "run `eden-skills repair`",
-                            );
-                        } else if let Some(l) = l.filter(|l| l.has_target("local", path)) {
-                            if crate::store::hash_dir(p)
-                                .map(|h| h != l.content_hash)
-                                .unwrap_or(true)
-                            {
-                                out.push(
-                                    "CONTENT_HASH_MISMATCH",
-                                    Error,
-                                    id,
-                                    path,
-                                    format!("{path} no longer hashes to {}", l.content_hash),
-                                    "run `eden-skills repair` to restore it (local edits are lost)",
-                                );
-                            }
-                        }
-                    }
-                    (PathState::File, InstallMode::Copy) => out.push(
-                        "PLAN_CONFLICT",
-                        Error,
-                        id,
-                        path,
-                        format!("{path} is a file, not a skill folder"),
-                        "move it away, then run `eden-skills apply`",
-                    ),
-                }
-                if out.findings.len() == before && known.is_some() {
-                    let recorded = l.is_some_and(|l| l.has_target("local", path));
-                    let (action, reasons) = decide_local(
-                        skill.mode,
-                        p,
-                        known.as_ref().map(|(p, h)| (p.as_path(), h.as_str())),
-                        &cfg.storage_root,
-                        recorded,
-                    );
-                    if action == Action::Conflict {
-                        out.push(
-                            "PLAN_CONFLICT",
-                            Error,
-                            id,
-                            path,
-                            reasons.join("; "),
-                            "move the path away or change the target, then run `eden-skills apply`",
-                        );
-                    }
-                }
-                for c in &skill.verify_checks {
-                    if skill.mode == InstallMode::Copy
-                        && (c == "is-symlink" || c == "target-resolves")
-                    {
-                        out.push(
-                            "VERIFY_CHECK_MISMATCH",
-                            Warning,
-                            id,
-                            path,
-                            format!("check `{c}` cannot apply to copy mode"),
-                            "remove it from verify.checks",
-                        );
-                    }
-                }
-                if out.findings.len() == before && skill.verify_enabled {
-                    if let Some((entry, _)) = &known {
-                        for issue in crate::engine::verify_target(skill, &t.environment, p, entry) {
-                            out.push(
-                                "VERIFY_CHECK_FAILED",
-                                Error,
-                                id,
-                                path,
-                                format!("[{}] {}", issue.check, issue.message),
-                                "run `eden-skills repair`",
-                            );
-                        }
-                    }
-                }
+                local_target(&mut out, cfg, skill, l, known.as_ref(), &t);
             }
         }
-        if let (crate::config::Source::Registry { .. }, Some(l)) = (&skill.source, l) {
-            if let (Some(v), Some(reg)) = (&l.resolved_version, &l.resolved_registry) {
-                let url = cfg
-                    .registries
-                    .iter()
-                    .find(|r| &r.name == reg)
-                    .map(|r| r.url.clone())
-                    .unwrap_or_default();
-                if let Ok(Some(entry)) =
-                    crate::registry::read_entry(&cfg.registries_root.join(reg), id, &url)
-                {
-                    if entry
-                        .versions
-                        .iter()
-                        .any(|x| x.yanked && x.version.to_string() == *v)
-                    {
-                        out.push("YANKED_VERSION_LOCKED", Warning, id, "", format!("locked version {v} of `{id}` has been yanked from registry `{reg}`"), "run `eden-skills update --apply` to move to a supported version");
-                    }
-                }
-            }
+        registry_entry(&mut out, cfg, skill, l);
+        safety(&mut out, cfg, id);
+    }
+    registries(&mut out, cfg);
+    orphans(&mut out, cfg, lock);
+    out.findings
+}
+
+/// A local target's findings: its state against the install mode, a
+/// conflict the next apply would hit, checks that cannot apply, and the
+/// verification checks.
+fn local_target(
+    out: &mut Out,
+    cfg: &Config,
+    skill: &crate::config::Skill,
+    l: Option<&crate::lock::LockSkill>,
+    known: Option<&(std::path::PathBuf, String)>,
+    t: &crate::plan::ResolvedTarget,
+) {
+    use Severity::*;
+    let id = skill.id.as_str();
+    let path = t.path.as_str();
+    let before = out.findings.len();
+    let p = Path::new(path);
+    let state = inspect_local(p).unwrap_or(PathState::Absent);
+    let expected = known.map(|(p, _)| p.clone());
+    state_findings(out, skill, l, expected.as_ref(), p, &state);
+    if out.findings.len() == before && known.is_some() {
+        let recorded = l.is_some_and(|l| l.has_target("local", path));
+        let (action, reasons) = decide_local(
+            skill.mode,
+            p,
+            known.map(|(p, h)| (p.as_path(), h.as_str())),
+            &cfg.storage_root,
+            recorded,
+        );
+        if action == Action::Conflict {
+            out.push(
+                "PLAN_CONFLICT",
+                Error,
+                id,
+                path,
+                reasons.join("; "),
+                "move the path away or change the target, then run `eden-skills apply`",
+            );
         }
-        if let Some(s) = crate::safety::load(&cfg.storage_root, id) {
-            match s.license_status.as_str() {
-                "non-permissive" => out.push(
-                    "LICENSE_NON_PERMISSIVE",
-                    Warning,
-                    id,
-                    "",
-                    format!(
-                        "license of '{id}' is not a known permissive license: {}",
-                        s.license_hint
-                    ),
-                    "review the license before use",
-                ),
-                "unknown" => out.push(
-                    "LICENSE_UNKNOWN",
-                    Warning,
-                    id,
-                    "",
-                    format!("'{id}' has no LICENSE, COPYING or COPYRIGHT file"),
-                    "ask the author for a license, or review before use",
-                ),
-                _ => {}
-            }
-            if !s.risk_labels.is_empty() {
+    }
+    for c in &skill.verify_checks {
+        if skill.mode == InstallMode::Copy && (c == "is-symlink" || c == "target-resolves") {
+            out.push(
+                "VERIFY_CHECK_MISMATCH",
+                Warning,
+                id,
+                path,
+                format!("check `{c}` cannot apply to copy mode"),
+                "remove it from verify.checks",
+            );
+        }
+    }
+    if out.findings.len() == before && skill.verify_enabled {
+        if let Some((entry, _)) = known {
+            for issue in crate::engine::verify_target(skill, &t.environment, p, entry) {
                 out.push(
-                    "RISK_REVIEW_REQUIRED",
-                    Warning,
+                    "VERIFY_CHECK_FAILED",
+                    Error,
                     id,
-                    "",
-                    format!("'{id}' {}", s.risk_labels.join(", ")),
-                    "review the skill's scripts and binaries before use",
+                    path,
+                    format!("[{}] {}", issue.check, issue.message),
+                    "run `eden-skills repair`",
                 );
             }
         }
     }
+}
+
+/// What the target's state says, for its install mode.
+fn state_findings(
+    out: &mut Out,
+    skill: &crate::config::Skill,
+    l: Option<&crate::lock::LockSkill>,
+    expected: Option<&std::path::PathBuf>,
+    p: &Path,
+    state: &PathState,
+) {
+    use Severity::*;
+    let id = skill.id.as_str();
+    let path = p.to_str().unwrap_or_default();
+    match (state, skill.mode) {
+        (PathState::Absent, _) => out.push(
+            "TARGET_PATH_MISSING",
+            Error,
+            id,
+            path,
+            format!("{path} does not exist"),
+            "run `eden-skills apply` or `eden-skills repair`",
+        ),
+        (PathState::Symlink(dest), InstallMode::Symlink) => {
+            let resolved = if dest.is_absolute() {
+                dest.clone()
+            } else {
+                p.parent().unwrap_or(Path::new("/")).join(dest)
+            };
+            if !resolved.exists() {
+                out.push(
+                    "BROKEN_SYMLINK",
+                    Error,
+                    id,
+                    path,
+                    format!("{path} points to {} which does not exist", dest.display()),
+                    "run `eden-skills repair`",
+                );
+            } else if let Some(e) = expected {
+                if dest != e {
+                    out.push(
+                        "TARGET_RESOLVE_MISMATCH",
+                        Error,
+                        id,
+                        path,
+                        format!(
+                            "{path} points to {}, expected {}",
+                            dest.display(),
+                            e.display()
+                        ),
+                        "run `eden-skills repair`",
+                    );
+                } else if let Some(l) = l {
+                    let hash = out
+                        .store_hashes
+                        .entry(e.clone())
+                        .or_insert_with(|| crate::store::hash_dir(e).ok())
+                        .clone();
+                    if hash.is_none_or(|h| h != l.content_hash) {
+                        out.push(
+                            "CONTENT_HASH_MISMATCH",
+                            Error,
+                            id,
+                            path,
+                            format!(
+                                "store entry {} no longer hashes to {}",
+                                e.display(),
+                                l.content_hash
+                            ),
+                            "run `eden-skills repair`",
+                        );
+                    }
+                }
+            }
+        }
+        (_, InstallMode::Symlink) => out.push(
+            "TARGET_NOT_SYMLINK",
+            Error,
+            id,
+            path,
+            format!("{path} exists but is not a symlink"),
+            "move it away, then run `eden-skills apply`",
+        ),
+        (PathState::Symlink(_), InstallMode::Copy) => out.push(
+            "TARGET_MODE_MISMATCH",
+            Error,
+            id,
+            path,
+            format!("{path} is a symlink but install mode is copy"),
+            "remove the symlink, then run `eden-skills apply`",
+        ),
+        (PathState::Dir, InstallMode::Copy) => {
+            let empty = std::fs::read_dir(p)
+                .map(|mut d| d.next().is_none())
+                .unwrap_or(true);
+            if empty {
+                out.push(
+                    "TARGET_CONTENT_MISSING",
+                    Error,
+                    id,
+                    path,
+                    format!("{path} is empty"),
+                    "run `eden-skills repair`",
+                );
+            } else if let Some(l) = l.filter(|l| l.has_target("local", path)) {
+                if crate::store::hash_dir(p)
+                    .map(|h| h != l.content_hash)
+                    .unwrap_or(true)
+                {
+                    out.push(
+                        "CONTENT_HASH_MISMATCH",
+                        Error,
+                        id,
+                        path,
+                        format!("{path} no longer hashes to {}", l.content_hash),
+                        "run `eden-skills repair` to restore it (local edits are lost)",
+                    );
+                }
+            }
+        }
+        (PathState::File, InstallMode::Copy) => out.push(
+            "PLAN_CONFLICT",
+            Error,
+            id,
+            path,
+            format!("{path} is a file, not a skill folder"),
+            "move it away, then run `eden-skills apply`",
+        ),
+    }
+}
+
+/// A registry entry whose locked version was yanked.
+fn registry_entry(
+    out: &mut Out,
+    cfg: &Config,
+    skill: &crate::config::Skill,
+    l: Option<&crate::lock::LockSkill>,
+) {
+    let id = skill.id.as_str();
+    if let (crate::config::Source::Registry { .. }, Some(l)) = (&skill.source, l) {
+        if let (Some(v), Some(reg)) = (&l.resolved_version, &l.resolved_registry) {
+            let url = cfg
+                .registries
+                .iter()
+                .find(|r| &r.name == reg)
+                .map(|r| r.url.clone())
+                .unwrap_or_default();
+            if let Ok(Some(entry)) =
+                crate::registry::read_entry(&cfg.registries_root.join(reg), id, &url)
+            {
+                if entry
+                    .versions
+                    .iter()
+                    .any(|x| x.yanked && x.version.to_string() == *v)
+                {
+                    out.push(
+                        "YANKED_VERSION_LOCKED",
+                        Severity::Warning,
+                        id,
+                        "",
+                        format!(
+                            "locked version {v} of `{id}` has been yanked from registry `{reg}`"
+                        ),
+                        "run `eden-skills update --apply` to move to a supported version",
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// License and risk findings from the skill's safety metadata.
+fn safety(out: &mut Out, cfg: &Config, id: &str) {
+    use Severity::*;
+    if let Some(s) = crate::safety::load(&cfg.storage_root, id) {
+        match s.license_status.as_str() {
+            "non-permissive" => out.push(
+                "LICENSE_NON_PERMISSIVE",
+                Warning,
+                id,
+                "",
+                format!(
+                    "license of '{id}' is not a known permissive license: {}",
+                    s.license_hint
+                ),
+                "review the license before use",
+            ),
+            "unknown" => out.push(
+                "LICENSE_UNKNOWN",
+                Warning,
+                id,
+                "",
+                format!("'{id}' has no LICENSE, COPYING or COPYRIGHT file"),
+                "ask the author for a license, or review before use",
+            ),
+            _ => {}
+        }
+        if !s.risk_labels.is_empty() {
+            out.push(
+                "RISK_REVIEW_REQUIRED",
+                Warning,
+                id,
+                "",
+                format!("'{id}' {}", s.risk_labels.join(", ")),
+                "review the skill's scripts and binaries before use",
+            );
+        }
+    }
+}
+
+/// Registries without a local copy or not synced for a while.
+fn registries(out: &mut Out, cfg: &Config) {
     let now = crate::fsutil::unix_now();
     let mut regs = cfg.registries.clone();
     regs.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.name.cmp(&b.name)));
@@ -364,7 +427,7 @@ pub async fn doctor(cfg: &Config, lock: &Lock, adapters: &Adapters) -> Vec<Findi
         if let Some(p) = problem {
             out.push(
                 "REGISTRY_STALE",
-                Warning,
+                Severity::Warning,
                 &format!("registry:{}", r.name),
                 "",
                 format!("registry `{}` {p}", r.name),
@@ -372,18 +435,21 @@ pub async fn doctor(cfg: &Config, lock: &Lock, adapters: &Adapters) -> Vec<Findi
             );
         }
     }
+}
+
+/// Caches and store entries nothing uses.
+fn orphans(out: &mut Out, cfg: &Config, lock: &Lock) {
     let (caches, entries) = unused_storage(cfg, lock);
     for c in caches.iter().chain(&entries) {
         out.push(
             "ORPHAN_CACHE_ENTRY",
-            Info,
+            Severity::Info,
             "",
             &c.display().to_string(),
             format!("{} is not used by the config or lock", c.display()),
             "run `eden-skills clean`",
         );
     }
-    out.findings
 }
 
 /// `.repos/` caches no configured source needs and store entries the lock
