@@ -274,12 +274,14 @@ pub(super) async fn fetch_git_group(
     }
     let cache = ctx.store.storage.join(".repos").join(cache_key(repo));
     let fresh = need.iter().any(|m| m.locked.is_none());
-    let mut outcome = SourceOutcome::Skipped;
-    let mut fetched_now = ctx.prefetched.contains_key(repo);
+    let mut g = GroupState {
+        outcome: SourceOutcome::Skipped,
+        fetched_now: ctx.prefetched.contains_key(repo),
+        failed_fresh: None,
+    };
     if ctx.prefetched.get(repo) == Some(&true) {
-        outcome = SourceOutcome::Cloned;
+        g.outcome = SourceOutcome::Cloned;
     }
-    let mut failed_fresh: Option<Failure> = None;
     if !cache.is_dir() {
         let permit = ctx.net.acquire().await;
         if ctx.cancelled() {
@@ -290,8 +292,8 @@ pub(super) async fn fetch_git_group(
         drop(permit);
         match r {
             Ok(()) => {
-                outcome = SourceOutcome::Cloned;
-                fetched_now = true;
+                g.outcome = SourceOutcome::Cloned;
+                g.fetched_now = true;
             }
             Err(e) => {
                 for m in &need {
@@ -303,22 +305,22 @@ pub(super) async fn fetch_git_group(
                 return (SourceOutcome::Failed, out, warnings);
             }
         }
-    } else if fresh && !fetched_now {
+    } else if fresh && !g.fetched_now {
         let permit = ctx.net.acquire().await;
         let r = ctx.git.fetch(&cache).await;
         drop(permit);
         match r {
             Ok(changed) => {
-                outcome = if changed {
+                g.outcome = if changed {
                     SourceOutcome::Updated
                 } else {
                     SourceOutcome::Skipped
                 };
-                fetched_now = true;
+                g.fetched_now = true;
             }
             Err(e) => {
-                outcome = SourceOutcome::Failed;
-                failed_fresh = Some(git_failure("", Phase::Fetch, &e, repo));
+                g.outcome = SourceOutcome::Failed;
+                g.failed_fresh = Some(git_failure("", Phase::Fetch, &e, repo));
             }
         }
     }
@@ -327,166 +329,153 @@ pub(super) async fn fetch_git_group(
             out.push((m.id.clone(), Err(None)));
             continue;
         }
-        let fail = |phase: Phase, msg: String| Err(Some(Failure::permanent(&m.id, phase, msg)));
         let commit = match &m.locked {
             Some((locked, _)) if is_hex40(locked) => {
-                let mut have = ctx
-                    .git
-                    .resolve(&cache, locked)
-                    .await
-                    .ok()
-                    .flatten()
-                    .is_some();
-                if !have && !fetched_now {
-                    let permit = ctx.net.acquire().await;
-                    let r = ctx.git.fetch(&cache).await;
-                    drop(permit);
-                    fetched_now = true;
-                    if let Err(e) = r {
-                        out.push((
-                            m.id.clone(),
-                            Err(Some(git_failure(&m.id, Phase::Fetch, &e, repo))),
-                        ));
-                        if outcome != SourceOutcome::Cloned {
-                            outcome = SourceOutcome::Failed;
-                        }
-                        continue;
-                    }
-                    if outcome == SourceOutcome::Skipped {
-                        outcome = SourceOutcome::Updated;
-                    }
-                    have = ctx
-                        .git
-                        .resolve(&cache, locked)
-                        .await
-                        .ok()
-                        .flatten()
-                        .is_some();
-                }
-                if !have {
-                    let permit = ctx.net.acquire().await;
-                    let _ = ctx.git.fetch_commit(&cache, locked).await;
-                    drop(permit);
-                    have = ctx
-                        .git
-                        .resolve(&cache, locked)
-                        .await
-                        .ok()
-                        .flatten()
-                        .is_some();
-                }
-                if !have {
-                    out.push((
-                        m.id.clone(),
-                        fail(
-                            Phase::Checkout,
-                            format!("locked commit {locked} not found in {repo}"),
-                        ),
-                    ));
-                    continue;
-                }
-                locked.clone()
+                locked_commit(ctx, &cache, repo, &m, locked, &mut g).await
             }
-            _ => {
-                if let Some(f) = &failed_fresh {
+            _ => match &g.failed_fresh {
+                Some(f) => {
                     let mut f = f.clone();
                     f.skill_id = m.id.clone();
-                    out.push((m.id.clone(), Err(Some(f))));
-                    continue;
+                    Err(Some(f))
                 }
-                let by_ref = match ctx.git.resolve(&cache, &m.git_ref).await {
-                    Ok(c) => c,
-                    Err(e) => {
-                        out.push((
-                            m.id.clone(),
-                            Err(Some(git_failure(&m.id, Phase::Checkout, &e, repo))),
-                        ));
-                        continue;
-                    }
-                };
-                match (&m.pinned, by_ref) {
-                    // An index commit is installed exactly (REG-VER-4).
-                    (Some(pin), by_ref) => {
-                        if by_ref.as_deref() != Some(pin.as_str()) {
-                            warnings.push(format!(
-                                "ref {} of {} moved; installing pinned commit {pin}",
-                                m.git_ref, m.id
-                            ));
-                        }
-                        if !ensure_commit(ctx, &cache, pin).await {
-                            out.push((
-                                m.id.clone(),
-                                fail(
-                                    Phase::Checkout,
-                                    format!("pinned commit {pin} not found in {repo}"),
-                                ),
-                            ));
-                            continue;
-                        }
-                        pin.clone()
-                    }
-                    (None, Some(c)) => c,
-                    (None, None) if is_hex40(&m.git_ref) => {
-                        if !ensure_commit(ctx, &cache, &m.git_ref).await {
-                            out.push((
-                                m.id.clone(),
-                                fail(
-                                    Phase::Checkout,
-                                    format!("commit {} not found in {repo}", m.git_ref),
-                                ),
-                            ));
-                            continue;
-                        }
-                        m.git_ref.to_ascii_lowercase()
-                    }
-                    (None, None) => {
-                        out.push((
-                            m.id.clone(),
-                            fail(
-                                Phase::Checkout,
-                                format!("unknown ref '{}' in {repo}", m.git_ref),
-                            ),
-                        ));
-                        continue;
-                    }
-                }
-            }
-        };
-        let _cpu = ctx.cpu.acquire().await;
-        let mut w = match ctx.store.writer() {
-            Ok(w) => w,
-            Err(e) => {
-                out.push((
-                    m.id.clone(),
-                    fail(Phase::Checkout, format!("cannot write the store: {e}")),
-                ));
-                continue;
-            }
-        };
-        match ctx.git.export(&cache, &commit, &m.subpath, &mut w).await {
-            Ok(Ok(extras)) => match w.finish() {
-                Ok((entry, ws)) => {
-                    warnings.extend(ws.into_iter().map(|x| format!("{}: {x}", m.id)));
-                    if let Some(skill) = ctx.cfg.skill(&m.id) {
-                        write_safety(ctx, skill, &commit, &entry, extras.root_license);
-                    }
-                    out.push((
-                        m.id.clone(),
-                        Ok(Fetched {
-                            commit,
-                            entry,
-                            reg: m.reg.clone(),
-                        }),
-                    ));
-                }
-                Err(e) => out.push((m.id.clone(), fail(Phase::Checkout, e.to_string()))),
+                None => wanted_commit(ctx, &cache, repo, &m, &mut warnings).await,
             },
-            Ok(Err(msg)) => out.push((m.id.clone(), fail(Phase::Checkout, msg))),
-            Err(e) => out.push((
-                m.id.clone(),
-                Err(Some(git_failure(&m.id, Phase::Checkout, &e, repo))),
-            )),
-        }
+        };
+        let r = match commit {
+            Ok(commit) => export_member(ctx, &cache, repo, &m, commit, &mut warnings).await,
+            Err(f) => Err(f),
+        };
+        out.push((m.id.clone(), r));
     }
-    (outcome, out, warnings)
+    (g.outcome, out, warnings)
+}
+
+/// What fetching a repository's group has done so far.
+pub(super) struct GroupState {
+    pub(super) outcome: SourceOutcome,
+    /// The cache was cloned or fetched in this run (no second fetch).
+    pub(super) fetched_now: bool,
+    /// The fetch for skills without a lock entry failed.
+    pub(super) failed_fresh: Option<Failure>,
+}
+
+/// A member with a locked commit: found in the cache, else fetched once
+/// for the group, else fetched by commit id.
+pub(super) async fn locked_commit(
+    ctx: &Ctx,
+    cache: &Path,
+    repo: &str,
+    m: &Member,
+    locked: &str,
+    g: &mut GroupState,
+) -> Result<String, Option<Failure>> {
+    let have = |c: Option<String>| c.is_some();
+    let mut found = have(ctx.git.resolve(cache, locked).await.ok().flatten());
+    if !found && !g.fetched_now {
+        let permit = ctx.net.acquire().await;
+        let r = ctx.git.fetch(cache).await;
+        drop(permit);
+        g.fetched_now = true;
+        if let Err(e) = r {
+            if g.outcome != SourceOutcome::Cloned {
+                g.outcome = SourceOutcome::Failed;
+            }
+            return Err(Some(git_failure(&m.id, Phase::Fetch, &e, repo)));
+        }
+        if g.outcome == SourceOutcome::Skipped {
+            g.outcome = SourceOutcome::Updated;
+        }
+        found = have(ctx.git.resolve(cache, locked).await.ok().flatten());
+    }
+    if !found {
+        let permit = ctx.net.acquire().await;
+        let _ = ctx.git.fetch_commit(cache, locked).await;
+        drop(permit);
+        found = have(ctx.git.resolve(cache, locked).await.ok().flatten());
+    }
+    if !found {
+        return Err(Some(Failure::permanent(
+            &m.id,
+            Phase::Checkout,
+            format!("locked commit {locked} not found in {repo}"),
+        )));
+    }
+    Ok(locked.to_string())
+}
+
+/// A member without a usable lock entry: its ref resolved, or the index's
+/// pinned commit, or a commit id given as the ref.
+pub(super) async fn wanted_commit(
+    ctx: &Ctx,
+    cache: &Path,
+    repo: &str,
+    m: &Member,
+    warnings: &mut Vec<String>,
+) -> Result<String, Option<Failure>> {
+    let fail = |msg: String| Err(Some(Failure::permanent(&m.id, Phase::Checkout, msg)));
+    let by_ref = ctx
+        .git
+        .resolve(cache, &m.git_ref)
+        .await
+        .map_err(|e| Some(git_failure(&m.id, Phase::Checkout, &e, repo)))?;
+    match (&m.pinned, by_ref) {
+        // An index commit is installed exactly.
+        (Some(pin), by_ref) => {
+            if by_ref.as_deref() != Some(pin.as_str()) {
+                warnings.push(format!(
+                    "ref {} of {} moved; installing pinned commit {pin}",
+                    m.git_ref, m.id
+                ));
+            }
+            if !ensure_commit(ctx, cache, pin).await {
+                return fail(format!("pinned commit {pin} not found in {repo}"));
+            }
+            Ok(pin.clone())
+        }
+        (None, Some(c)) => Ok(c),
+        (None, None) if is_hex40(&m.git_ref) => {
+            if !ensure_commit(ctx, cache, &m.git_ref).await {
+                return fail(format!("commit {} not found in {repo}", m.git_ref));
+            }
+            Ok(m.git_ref.to_ascii_lowercase())
+        }
+        (None, None) => fail(format!("unknown ref '{}' in {repo}", m.git_ref)),
+    }
+}
+
+/// Exports `<commit>:<subpath>` of a member into the store (and its safety
+/// metadata beside it).
+pub(super) async fn export_member(
+    ctx: &Ctx,
+    cache: &Path,
+    repo: &str,
+    m: &Member,
+    commit: String,
+    warnings: &mut Vec<String>,
+) -> Result<Fetched, Option<Failure>> {
+    let fail = |phase: Phase, msg: String| Err(Some(Failure::permanent(&m.id, phase, msg)));
+    let _cpu = ctx.cpu.acquire().await;
+    let mut w = match ctx.store.writer() {
+        Ok(w) => w,
+        Err(e) => return fail(Phase::Checkout, format!("cannot write the store: {e}")),
+    };
+    match ctx.git.export(cache, &commit, &m.subpath, &mut w).await {
+        Ok(Ok(extras)) => match w.finish() {
+            Ok((entry, ws)) => {
+                warnings.extend(ws.into_iter().map(|x| format!("{}: {x}", m.id)));
+                if let Some(skill) = ctx.cfg.skill(&m.id) {
+                    write_safety(ctx, skill, &commit, &entry, extras.root_license);
+                }
+                Ok(Fetched {
+                    commit,
+                    entry,
+                    reg: m.reg.clone(),
+                })
+            }
+            Err(e) => fail(Phase::Checkout, e.to_string()),
+        },
+        Ok(Err(msg)) => fail(Phase::Checkout, msg),
+        Err(e) => Err(Some(git_failure(&m.id, Phase::Checkout, &e, repo))),
+    }
 }
