@@ -422,6 +422,51 @@ impl Validator {
             }
             self.unknown_keys(r, &["concurrency"], "reactor.");
         }
+        let registries = self.registries(t);
+        let skills = self.skills(t, &registries);
+        let mut seen: Vec<&str> = Vec::new();
+        for (i, s) in skills.iter().enumerate() {
+            if seen.contains(&s.id.as_str()) {
+                self.err(
+                    Some("DUPLICATE_SKILL_ID"),
+                    format!("skills[{i}].id"),
+                    format!("skill id `{}` is used by an earlier entry", s.id),
+                );
+            }
+            seen.push(&s.id);
+        }
+        if !self.issues.is_empty() {
+            return None;
+        }
+        let storage_root = crate::fsutil::resolve_path(
+            storage_root_raw.as_deref().unwrap_or(DEFAULT_STORAGE_ROOT),
+            home,
+            dir,
+        );
+        let registries_root = crate::fsutil::resolve_path(
+            registries_root_raw
+                .as_deref()
+                .unwrap_or(DEFAULT_REGISTRIES_ROOT),
+            home,
+            dir,
+        );
+        Some(Config {
+            path: path.to_path_buf(),
+            dir: dir.to_path_buf(),
+            home: home.to_path_buf(),
+            storage_root_raw,
+            storage_root,
+            registries_root_raw,
+            registries_root,
+            concurrency,
+            registries,
+            skills,
+            warnings: Vec::new(),
+        })
+    }
+
+    /// `[registries]`: name = { url, priority }.
+    fn registries(&mut self, t: &toml::Table) -> Vec<Registry> {
         let mut registries = Vec::new();
         if let Some(regs) = self.table(t, "registries", "registries") {
             for (name, v) in regs {
@@ -477,6 +522,11 @@ impl Validator {
                 });
             }
         }
+        registries
+    }
+
+    /// `[[skills]]`, each validated alone.
+    fn skills(&mut self, t: &toml::Table, registries: &[Registry]) -> Vec<Skill> {
         let mut skills = Vec::new();
         match t.get("skills") {
             None => {}
@@ -486,7 +536,7 @@ impl Validator {
                     match item {
                         Value::Table(st) => {
                             if let Some(s) =
-                                self.skill(st, &field, t.contains_key("registries"), &registries)
+                                self.skill(st, &field, t.contains_key("registries"), registries)
                             {
                                 skills.push(s);
                             }
@@ -505,45 +555,7 @@ impl Validator {
                 format!("expected an array of tables, got {}", type_name(other)),
             ),
         }
-        let mut seen: Vec<&str> = Vec::new();
-        for (i, s) in skills.iter().enumerate() {
-            if seen.contains(&s.id.as_str()) {
-                self.err(
-                    Some("DUPLICATE_SKILL_ID"),
-                    format!("skills[{i}].id"),
-                    format!("skill id `{}` is used by an earlier entry", s.id),
-                );
-            }
-            seen.push(&s.id);
-        }
-        if !self.issues.is_empty() {
-            return None;
-        }
-        let storage_root = crate::fsutil::resolve_path(
-            storage_root_raw.as_deref().unwrap_or(DEFAULT_STORAGE_ROOT),
-            home,
-            dir,
-        );
-        let registries_root = crate::fsutil::resolve_path(
-            registries_root_raw
-                .as_deref()
-                .unwrap_or(DEFAULT_REGISTRIES_ROOT),
-            home,
-            dir,
-        );
-        Some(Config {
-            path: path.to_path_buf(),
-            dir: dir.to_path_buf(),
-            home: home.to_path_buf(),
-            storage_root_raw,
-            storage_root,
-            registries_root_raw,
-            registries_root,
-            concurrency,
-            registries,
-            skills,
-            warnings: Vec::new(),
-        })
+        skills
     }
 
     /// Checks a repository URL; `true` when usable.

@@ -450,10 +450,10 @@ impl TargetAdapter for DockerAdapter {
         self.inject_many(&[item]).await.remove(0)
     }
 
-    /// Three docker calls for any number of skills (ADP-D4): one exec
-    /// creating roots and staging directories as the default user, one
-    /// `docker cp` of a tar stream holding every staged tree (owned by that
-    /// user), one exec swapping each into place (ADP-D5 rollback per item).
+    /// Three docker calls for any number of skills: one exec creating
+    /// roots and staging directories as the default user, one `docker cp`
+    /// of a tar stream holding every staged tree (owned by that user), one
+    /// exec swapping each into place (rolled back per item on failure).
     async fn inject_many(&self, items: &[Injection]) -> Vec<Result<(), AdapterError>> {
         let fail_all = |e: &AdapterError| -> Vec<Result<(), AdapterError>> {
             items.iter().map(|_| Err(clone_err(e))).collect()
@@ -478,33 +478,7 @@ impl TargetAdapter for DockerAdapter {
         };
         let mut results: Vec<Option<Result<(), AdapterError>>> =
             items.iter().map(|_| None).collect();
-        struct Plan {
-            i: usize,
-            staging: String,
-            old: String,
-        }
-        let mut plans = Vec::new();
-        let mut prep_args: Vec<String> = Vec::new();
-        for (i, it) in items.iter().enumerate() {
-            let t = Path::new(&it.target);
-            let root = t
-                .parent()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "/".into());
-            let id = t
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let suffix = crate::fsutil::unique_suffix();
-            let base = root.trim_end_matches('/');
-            plans.push(Plan {
-                i,
-                staging: format!("{base}/.eden-stage-{id}-{suffix}"),
-                old: format!("{base}/.eden-old-{id}-{suffix}"),
-            });
-            prep_args.push(root);
-            prep_args.push(plans.last().map(|p| p.staging.clone()).unwrap_or_default());
-        }
+        let (plans, prep_args) = staging_plans(items);
         // (1) roots and staging directories, as the default user.
         let args: Vec<&str> = prep_args.iter().map(String::as_str).collect();
         let out = match self.exec(PREPARE, &args).await {
@@ -526,116 +500,8 @@ impl TargetAdapter for DockerAdapter {
                 }
             }
         }
-        let cleanup = |staging: Vec<String>| async move {
-            if !staging.is_empty() {
-                let args: Vec<&str> = staging.iter().map(String::as_str).collect();
-                let _ = self.exec("rm -rf -- \"$@\"", &args).await;
-            }
-        };
         if !ready.is_empty() {
-            // (2) every staged tree in one tar stream, extracted at `/`.
-            let jobs: Vec<(PathBuf, String)> = ready
-                .iter()
-                .map(|p| {
-                    (
-                        items[p.i].store_entry.clone(),
-                        p.staging.trim_start_matches('/').to_string(),
-                    )
-                })
-                .collect();
-            let (uid, gid) = (u.uid, u.gid);
-            let tar = tokio::task::spawn_blocking(move || {
-                let mut b = tar::Builder::new(Vec::new());
-                b.follow_symlinks(false);
-                for (entry, prefix) in &jobs {
-                    append_dir(&mut b, entry, Path::new(prefix), uid, gid)?;
-                }
-                b.into_inner()
-            })
-            .await;
-            let tar = match tar {
-                Ok(Ok(t)) => t,
-                Ok(Err(e)) => {
-                    let msg = format!("cannot read the store: {e}");
-                    cleanup(ready.iter().map(|p| p.staging.clone()).collect()).await;
-                    for p in &ready {
-                        results[p.i] = Some(Err(AdapterError::Unavailable(msg.clone())));
-                    }
-                    Vec::new()
-                }
-                Err(e) => {
-                    cleanup(ready.iter().map(|p| p.staging.clone()).collect()).await;
-                    for p in &ready {
-                        results[p.i] = Some(Err(AdapterError::Unavailable(format!(
-                            "tar task failed: {e}"
-                        ))));
-                    }
-                    Vec::new()
-                }
-            };
-            if !tar.is_empty() || results.iter().all(Option::is_none) {
-                let dest = format!("{}:/", self.container);
-                let copied = self.docker(&["cp", "-", &dest], Some(tar)).await;
-                let copy_err = match copied {
-                    Ok(o) if o.ok => None,
-                    Ok(o) => Some(last_line(&o.stderr)),
-                    Err(e) => Some(e.to_string()),
-                };
-                if let Some(msg) = copy_err {
-                    cleanup(ready.iter().map(|p| p.staging.clone()).collect()).await;
-                    for p in &ready {
-                        results[p.i] = Some(Err(self.denied_or(
-                            &items[p.i].target,
-                            &u,
-                            &msg,
-                            "cannot copy into",
-                        )));
-                    }
-                } else {
-                    // (3) the swaps.
-                    let mut swap_args: Vec<&str> = Vec::new();
-                    for p in &ready {
-                        swap_args.extend([
-                            p.staging.as_str(),
-                            items[p.i].target.as_str(),
-                            p.old.as_str(),
-                        ]);
-                    }
-                    match self.exec(SWAP, &swap_args).await {
-                        Ok(out) => {
-                            let swapped = item_results(&out.stdout, ready.len());
-                            // Whatever the script managed, no failed item keeps its staging.
-                            let leftovers: Vec<String> = ready
-                                .iter()
-                                .enumerate()
-                                .filter(|(k, _)| swapped[*k].is_some())
-                                .map(|(_, p)| p.staging.clone())
-                                .collect();
-                            cleanup(leftovers).await;
-                            for (k, p) in ready.iter().enumerate() {
-                                results[p.i] = Some(match &swapped[k] {
-                                    None => {
-                                        self.cache_set(&items[p.i].target, PathState::Dir);
-                                        Ok(())
-                                    }
-                                    Some(msg) => Err(self.denied_or(
-                                        &items[p.i].target,
-                                        &u,
-                                        msg,
-                                        "cannot replace",
-                                    )),
-                                });
-                            }
-                        }
-                        Err(e) => {
-                            cleanup(ready.iter().map(|p| p.staging.clone()).collect()).await;
-                            for p in &ready {
-                                results[p.i] = Some(Err(clone_err(&e)));
-                            }
-                        }
-                    }
-                }
-            }
+            self.copy_and_swap(items, &ready, &u, &mut results).await;
         }
         results
             .into_iter()
@@ -694,6 +560,164 @@ pub async fn mount_roots(
         }
     }
     roots
+}
+
+/// Where one injection is staged and where the old version goes meanwhile.
+struct Stage {
+    i: usize,
+    staging: String,
+    old: String,
+}
+
+/// A staging and a backup name beside each target, and the arguments of
+/// the prepare script (root, staging directory) for each.
+fn staging_plans(items: &[Injection]) -> (Vec<Stage>, Vec<String>) {
+    let mut plans = Vec::new();
+    let mut prep_args: Vec<String> = Vec::new();
+    for (i, it) in items.iter().enumerate() {
+        let t = Path::new(&it.target);
+        let root = t
+            .parent()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "/".into());
+        let id = t
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let suffix = crate::fsutil::unique_suffix();
+        let base = root.trim_end_matches('/');
+        let staging = format!("{base}/.eden-stage-{id}-{suffix}");
+        prep_args.push(root.clone());
+        prep_args.push(staging.clone());
+        plans.push(Stage {
+            i,
+            staging,
+            old: format!("{base}/.eden-old-{id}-{suffix}"),
+        });
+    }
+    (plans, prep_args)
+}
+
+/// One tar stream of every staged tree, paths relative to `/`, owned by
+/// `uid:gid`.
+async fn staged_tar(
+    items: &[Injection],
+    ready: &[Stage],
+    uid: u64,
+    gid: u64,
+) -> Result<Vec<u8>, AdapterError> {
+    let jobs: Vec<(PathBuf, String)> = ready
+        .iter()
+        .map(|p| {
+            (
+                items[p.i].store_entry.clone(),
+                p.staging.trim_start_matches('/').to_string(),
+            )
+        })
+        .collect();
+    let tar = tokio::task::spawn_blocking(move || {
+        let mut b = tar::Builder::new(Vec::new());
+        b.follow_symlinks(false);
+        for (entry, prefix) in &jobs {
+            append_dir(&mut b, entry, Path::new(prefix), uid, gid)?;
+        }
+        b.into_inner()
+    })
+    .await;
+    match tar {
+        Ok(Ok(t)) => Ok(t),
+        Ok(Err(e)) => Err(AdapterError::Unavailable(format!(
+            "cannot read the store: {e}"
+        ))),
+        Err(e) => Err(AdapterError::Unavailable(format!("tar task failed: {e}"))),
+    }
+}
+
+impl DockerAdapter {
+    /// Removes staging directories (nothing to report if it fails).
+    async fn remove_staging(&self, staging: Vec<String>) {
+        if !staging.is_empty() {
+            let args: Vec<&str> = staging.iter().map(String::as_str).collect();
+            let _ = self.exec("rm -rf -- \"$@\"", &args).await;
+        }
+    }
+
+    /// Steps (2) and (3) of `inject_many` for the prepared items: the tar
+    /// stream copied in, then the swaps; no failed item keeps its staging.
+    async fn copy_and_swap(
+        &self,
+        items: &[Injection],
+        ready: &[Stage],
+        u: &User,
+        results: &mut [Option<Result<(), AdapterError>>],
+    ) {
+        let all_staging = || ready.iter().map(|p| p.staging.clone()).collect::<Vec<_>>();
+        let tar = match staged_tar(items, ready, u.uid, u.gid).await {
+            Ok(t) => t,
+            Err(e) => {
+                self.remove_staging(all_staging()).await;
+                for p in ready {
+                    results[p.i] = Some(Err(clone_err(&e)));
+                }
+                return;
+            }
+        };
+        let dest = format!("{}:/", self.container);
+        let copy_err = match self.docker(&["cp", "-", &dest], Some(tar)).await {
+            Ok(o) if o.ok => None,
+            Ok(o) => Some(last_line(&o.stderr)),
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(msg) = copy_err {
+            self.remove_staging(all_staging()).await;
+            for p in ready {
+                results[p.i] = Some(Err(self.denied_or(
+                    &items[p.i].target,
+                    u,
+                    &msg,
+                    "cannot copy into",
+                )));
+            }
+            return;
+        }
+        let mut swap_args: Vec<&str> = Vec::new();
+        for p in ready {
+            swap_args.extend([
+                p.staging.as_str(),
+                items[p.i].target.as_str(),
+                p.old.as_str(),
+            ]);
+        }
+        match self.exec(SWAP, &swap_args).await {
+            Ok(out) => {
+                let swapped = item_results(&out.stdout, ready.len());
+                let leftovers: Vec<String> = ready
+                    .iter()
+                    .enumerate()
+                    .filter(|(k, _)| swapped[*k].is_some())
+                    .map(|(_, p)| p.staging.clone())
+                    .collect();
+                self.remove_staging(leftovers).await;
+                for (k, p) in ready.iter().enumerate() {
+                    results[p.i] = Some(match &swapped[k] {
+                        None => {
+                            self.cache_set(&items[p.i].target, PathState::Dir);
+                            Ok(())
+                        }
+                        Some(msg) => {
+                            Err(self.denied_or(&items[p.i].target, u, msg, "cannot replace"))
+                        }
+                    });
+                }
+            }
+            Err(e) => {
+                self.remove_staging(all_staging()).await;
+                for p in ready {
+                    results[p.i] = Some(Err(clone_err(&e)));
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
