@@ -14,7 +14,9 @@ pub mod catalog;
 pub mod edit;
 pub mod env;
 pub mod error;
+pub mod fingerprint;
 pub mod flow;
+pub mod fsops;
 pub mod hardware;
 pub mod linker;
 pub mod mission;
@@ -22,6 +24,7 @@ pub mod packages;
 pub mod paths;
 pub mod profile;
 pub mod registry;
+pub mod sync;
 pub mod yaml;
 
 pub use env::Env;

@@ -12,48 +12,10 @@ use std::process::{Command, Stdio};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+pub use crate::registry::{valid_package_name as valid_name, Manager};
 use crate::registry::{Package, Registry};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Manager {
-    Pacman,
-    Paru,
-    Apt,
-    Dnf,
-    Brew,
-}
-
 impl Manager {
-    pub const ALL: [Manager; 5] = [
-        Manager::Pacman,
-        Manager::Paru,
-        Manager::Apt,
-        Manager::Dnf,
-        Manager::Brew,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Manager::Pacman => "pacman",
-            Manager::Paru => "paru",
-            Manager::Apt => "apt",
-            Manager::Dnf => "dnf",
-            Manager::Brew => "brew",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Manager> {
-        match s {
-            "pacman" => Some(Manager::Pacman),
-            "paru" => Some(Manager::Paru),
-            "apt" | "apt-get" => Some(Manager::Apt),
-            "dnf" => Some(Manager::Dnf),
-            "brew" => Some(Manager::Brew),
-            _ => None,
-        }
-    }
-
     /// The executable that does the work.
     pub fn program(self) -> &'static str {
         match self {
@@ -66,12 +28,6 @@ impl Manager {
     /// it is not root itself). paru and brew refuse to run as root.
     fn needs_root(self) -> bool {
         matches!(self, Manager::Pacman | Manager::Apt | Manager::Dnf)
-    }
-}
-
-impl std::fmt::Display for Manager {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
     }
 }
 
@@ -491,16 +447,6 @@ pub fn install_missing(
     Ok(())
 }
 
-/// Rejects names a manager would read as an option or that cannot be a
-/// package name.
-pub fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with('-')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "@._+-/:".contains(c))
-}
-
 /// What `lumina install` / `uninstall` did.
 #[derive(Debug, Clone, Serialize)]
 pub struct PackageChange {
@@ -550,14 +496,14 @@ pub fn install(
     let path = env.registry.clone();
     // Validate before installing anything: a registry lumina cannot edit
     // would leave the install unrecorded.
-    let text = crate::profile::read_registry_text(&path)?;
+    let text = crate::registry::read_text(&path)?;
     crate::registry::parse(&path, &text, false)?;
     let m = choose(flag)?;
     let default = detect();
     let inv = install_cmd(m, pkgs, r)?;
     announce(&inv);
     run_streaming(m, &inv, pkgs)?;
-    let mut text = crate::profile::read_registry_text(&path)?;
+    let mut text = crate::registry::read_text(&path)?;
     let reg = crate::registry::parse(&path, &text, false)?;
     let mut recorded = Vec::new();
     for p in pkgs {
@@ -578,7 +524,7 @@ pub fn install(
         recorded.push(p.clone());
     }
     if !recorded.is_empty() {
-        crate::linker::fsops::atomic_write(&path, text.as_bytes()).map_err(|e| {
+        crate::fsops::atomic_write(&path, text.as_bytes()).map_err(|e| {
             Error::Runtime(format!(
                 "the packages were installed, but writing {} failed: {e}; add them under `packages:` by hand",
                 path.display()
@@ -604,7 +550,7 @@ pub fn uninstall(
 ) -> Result<PackageChange> {
     check_names(pkgs)?;
     let path = env.registry.clone();
-    let text = crate::profile::read_registry_text(&path)?;
+    let text = crate::registry::read_text(&path)?;
     let reg = crate::registry::parse(&path, &text, false)?;
     let default = detect();
     let m = match flag {
@@ -635,7 +581,7 @@ pub fn uninstall(
     let inv = remove_cmd(m, pkgs, r)?;
     announce(&inv);
     run_streaming(m, &inv, pkgs)?;
-    let mut text = crate::profile::read_registry_text(&path)?;
+    let mut text = crate::registry::read_text(&path)?;
     let mut recorded = Vec::new();
     for p in pkgs {
         let (t, hit) = crate::edit::remove_package(&path, &text, p)?;
@@ -645,7 +591,7 @@ pub fn uninstall(
         }
     }
     if !recorded.is_empty() {
-        crate::linker::fsops::atomic_write(&path, text.as_bytes()).map_err(|e| {
+        crate::fsops::atomic_write(&path, text.as_bytes()).map_err(|e| {
             Error::Runtime(format!(
                 "the packages were removed, but writing {} failed: {e}; remove them from `packages:` by hand",
                 path.display()

@@ -11,8 +11,9 @@ use crate::catalog;
 use crate::edit;
 use crate::env::Env;
 use crate::error::{Error, IoContext, Result};
+use crate::fsops;
 use crate::hardware::{self, Hardware};
-use crate::linker::{self, fsops, SyncOptions, SyncReport};
+use crate::linker::{self, SyncOptions, SyncReport};
 use crate::paths::expand;
 use crate::registry;
 
@@ -214,18 +215,6 @@ pub struct AddReport {
     pub sync: SyncReport,
 }
 
-pub(crate) fn read_registry_text(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| {
-        Error::Invalid(vec![crate::error::Diagnostic::new(
-            path,
-            None,
-            "",
-            format!("cannot read the registry: {e}"),
-        )
-        .help("create one with `lumina init`")])
-    })
-}
-
 /// The defaults `add` proposes for a module name: (source, target).
 pub fn add_defaults(name: &str) -> (Option<String>, Option<String>) {
     match catalog::find(name) {
@@ -244,7 +233,7 @@ pub fn add(env: &Env, name: &str, opts: &AddOptions) -> Result<AddReport> {
         )));
     }
     let reg_path = env.registry.clone();
-    let text = read_registry_text(&reg_path)?;
+    let text = crate::registry::read_text(&reg_path)?;
     let current = registry::parse(&reg_path, &text, false)?;
     if current.module(name).is_some()
         && name == "waybar"
@@ -471,7 +460,7 @@ pub struct RemoveReport {
 /// then drop the module from the registry or mark it `enabled: false`.
 pub fn remove(env: &Env, name: &str, disable: bool) -> Result<RemoveReport> {
     let reg_path = env.registry.clone();
-    let text = read_registry_text(&reg_path)?;
+    let text = crate::registry::read_text(&reg_path)?;
     let current = registry::parse(&reg_path, &text, false)?;
     if current.module(name).is_none() {
         return Err(Error::Usage(format!(

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Diagnostic, Error, Result};
-use crate::packages::Manager;
 use crate::yaml::{self, Kind, Node, Pos};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -177,7 +176,7 @@ pub fn parse(path: &Path, text: &str, strict: bool) -> Result<Registry> {
     }
     let mut reg = reg;
     reg.warnings = v.warnings;
-    reg.fingerprint = crate::linker::stamp::fnv(text.as_bytes());
+    reg.fingerprint = crate::fingerprint::fnv(text.as_bytes());
     Ok(reg)
 }
 
@@ -448,7 +447,7 @@ impl Validator<'_> {
                 (self.string(it, &|| field.clone()), None)
             };
             let Some(name) = name else { continue };
-            if !crate::packages::valid_name(&name) {
+            if !valid_package_name(&name) {
                 self.err(
                     it.start,
                     &field,
@@ -923,6 +922,78 @@ fn levenshtein(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+/// A package manager a `packages:` entry may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Manager {
+    Pacman,
+    Paru,
+    Apt,
+    Dnf,
+    Brew,
+}
+
+impl Manager {
+    pub const ALL: [Manager; 5] = [
+        Manager::Pacman,
+        Manager::Paru,
+        Manager::Apt,
+        Manager::Dnf,
+        Manager::Brew,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Manager::Pacman => "pacman",
+            Manager::Paru => "paru",
+            Manager::Apt => "apt",
+            Manager::Dnf => "dnf",
+            Manager::Brew => "brew",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Manager> {
+        match s {
+            "pacman" => Some(Manager::Pacman),
+            "paru" => Some(Manager::Paru),
+            "apt" | "apt-get" => Some(Manager::Apt),
+            "dnf" => Some(Manager::Dnf),
+            "brew" => Some(Manager::Brew),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Manager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Rejects names a manager would read as an option or that cannot be a
+/// package name.
+pub fn valid_package_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@._+-/:".contains(c))
+}
+
+/// The registry's text; a missing or unreadable file is a diagnostic
+/// that says how to create one.
+pub fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| {
+        Error::Invalid(vec![crate::error::Diagnostic::new(
+            path,
+            None,
+            "",
+            format!("cannot read the registry: {e}"),
+        )
+        .help("create one with `lumina init`")])
+    })
 }
 
 #[cfg(test)]

@@ -199,7 +199,7 @@ pub fn instance(
         flavour,
     };
     if let Ok(b) = serde_json::to_vec(&i) {
-        let _ = crate::linker::fsops::atomic_write_volatile(&cache, &b);
+        let _ = crate::fsops::atomic_write_volatile(&cache, &b);
     }
     Ok((i, false))
 }

@@ -147,7 +147,7 @@ struct LastFlow {
 }
 
 fn definition(ctx: &FlowContext) -> u64 {
-    crate::linker::stamp::fnv(serde_json::to_string(ctx).unwrap_or_default().as_bytes())
+    crate::fingerprint::fnv(serde_json::to_string(ctx).unwrap_or_default().as_bytes())
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -225,7 +225,7 @@ fn flow_at(env: &Env, dir: &Path, asked_at: u128) -> Result<FlowReport> {
     std::fs::create_dir_all(&runtime)
         .map_err(|e| Error::io(format!("creating {}", runtime.display()), e))?;
     // One flow at a time from here, newest request last.
-    let _lock = crate::linker::fsops::lock_file(&runtime.join("flow.lock"))
+    let _lock = crate::fsops::lock_file(&runtime.join("flow.lock"))
         .map_err(|e| Error::io(format!("locking in {}", runtime.display()), e))?;
     let newest_path = runtime.join("newest.json");
     let newest: Newest = std::fs::read(&newest_path)
@@ -239,7 +239,7 @@ fn flow_at(env: &Env, dir: &Path, asked_at: u128) -> Result<FlowReport> {
             .push("superseded by a newer flow request".into());
         return Ok(report);
     }
-    let _ = crate::linker::fsops::atomic_write_volatile(
+    let _ = crate::fsops::atomic_write_volatile(
         &newest_path,
         &serde_json::to_vec(&Newest { at: asked_at }).unwrap_or_default(),
     );
@@ -262,7 +262,7 @@ fn flow_at(env: &Env, dir: &Path, asked_at: u128) -> Result<FlowReport> {
             context: ctx.name.clone(),
             definition: def,
         };
-        crate::linker::fsops::atomic_write_volatile(
+        crate::fsops::atomic_write_volatile(
             &state_path,
             &serde_json::to_vec(&s).unwrap_or_default(),
         )
@@ -308,11 +308,8 @@ fn flow_at(env: &Env, dir: &Path, asked_at: u128) -> Result<FlowReport> {
     let old =
         waybar::State::read(&wpath).unwrap_or_else(|| waybar::State::compute(default_ctx, &all));
     let new = waybar::State::compute(ctx, &all);
-    crate::linker::fsops::atomic_write_volatile(
-        &wpath,
-        &serde_json::to_vec(&new).unwrap_or_default(),
-    )
-    .map_err(|e| Error::io(format!("writing {}", wpath.display()), e))?;
+    crate::fsops::atomic_write_volatile(&wpath, &serde_json::to_vec(&new).unwrap_or_default())
+        .map_err(|e| Error::io(format!("writing {}", wpath.display()), e))?;
     report.waybar_changed = waybar::changed(&old, &new);
     if !report.waybar_changed.is_empty() {
         let sigs = waybar::signals(&all);

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::desired::Entry;
-use super::fsops::{self, digest, same_bytes};
 use super::plan::{Layout, Plan};
 use super::state::{self, Journal, Op, Owned, State};
 use crate::error::{Error, IoContext, Result};
+use crate::fsops::{self, digest, same_bytes};
 use crate::registry::{Mode, OnConflict};
 
 /// How many generations to keep besides the active one.

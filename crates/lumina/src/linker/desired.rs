@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::plan::Layout;
+use super::layout::Layout;
 
 use crate::env::Env;
 use crate::error::{Diagnostic, Error, Result};

@@ -16,7 +16,7 @@
 
 pub mod apply;
 pub mod desired;
-pub mod fsops;
+pub mod layout;
 pub mod par;
 pub mod plan;
 pub mod stamp;
@@ -68,7 +68,7 @@ pub struct SyncReport {
 /// Fingerprint of everything a sync depends on that is not a file.
 fn sync_key(env: &Env, reg: &Registry, host: &str, strict: bool) -> u64 {
     use std::hash::{Hash, Hasher};
-    let mut h = stamp::Fnv::default();
+    let mut h = crate::fingerprint::Fnv::default();
     (
         reg.fingerprint,
         host,

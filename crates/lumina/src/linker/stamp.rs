@@ -14,7 +14,6 @@
 //! falls back to the full plan, which rewrites the stamp. Deleting the stamp
 //! only makes the next sync slower.
 
-use std::hash::Hasher;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -23,33 +22,6 @@ use serde::{Deserialize, Serialize};
 /// How recent a change must be to be distrusted (1.5 s).
 pub const RACY_NS: i128 = 1_500_000_000;
 const VERSION: u32 = 1;
-
-/// FNV-1a, 64 bit: a fingerprint for change detection, not security.
-pub struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-}
-
-pub fn fnv(bytes: &[u8]) -> u64 {
-    let mut h = Fnv::default();
-    h.write(bytes);
-    h.finish()
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Meta {

@@ -153,6 +153,6 @@ pub fn save(lumina_home: &Path, state: &State) -> Result<()> {
     s.version = STATE_VERSION;
     let bytes =
         serde_json::to_vec(&s).map_err(|e| Error::Runtime(format!("encoding state: {e}")))?;
-    super::fsops::atomic_write(&p, &bytes)
+    crate::fsops::atomic_write(&p, &bytes)
         .ctx(|| format!("writing the state manifest {}", p.display()))
 }

@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::desired;
-use super::fsops::same_bytes;
 use super::plan::Layout;
 use super::plan::TargetLinks;
 use super::state;
 use crate::env::Env;
 use crate::error::Result;
+use crate::fsops::same_bytes;
 use crate::paths::Canon;
 use crate::registry::{Mode, Registry};
 
