@@ -99,17 +99,24 @@ pub fn fsync_dir(p: &Path) {
     }
 }
 
-/// Writes `data` to `path` atomically: a temporary file beside it, fsync,
-/// rename, fsync of the directory.
-pub fn atomic_write(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    replace_file(path, data, true)
+/// How much a replaced file must survive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// The registry, the state manifest, generation records, adopted files:
+    /// the data is fsync'd before the rename and the directory after it,
+    /// so once the call returns the new file survives a crash. Each such
+    /// write is a mutation point of the crash test.
+    Durable,
+    /// State rebuilt when lost (the flow's files on tmpfs, caches): no
+    /// fsync. Readers still never see a half-written file.
+    Volatile,
 }
 
-/// Replaces `path` through a temporary file and rename, without fsync: for
-/// state that lives on tmpfs and is rebuilt when lost (flow, caches). Readers
-/// never see a half-written file.
-pub fn atomic_write_volatile(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    replace_file(path, data, false)
+/// The one way lumina replaces a file: a temporary file beside it, then a
+/// rename over it (atomic: readers see the old file or the new one), with
+/// the fsyncs `durability` asks for.
+pub fn write_atomic(path: &Path, data: &[u8], durability: Durability) -> std::io::Result<()> {
+    replace_file(path, data, durability == Durability::Durable)
 }
 
 fn replace_file(path: &Path, data: &[u8], durable: bool) -> std::io::Result<()> {

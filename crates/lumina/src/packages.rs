@@ -524,7 +524,7 @@ pub fn install(
         recorded.push(p.clone());
     }
     if !recorded.is_empty() {
-        crate::fsops::atomic_write(&path, text.as_bytes()).map_err(|e| {
+        crate::fsops::write_atomic(&path, text.as_bytes(), crate::fsops::Durability::Durable).map_err(|e| {
             Error::Runtime(format!(
                 "the packages were installed, but writing {} failed: {e}; add them under `packages:` by hand",
                 path.display()
@@ -591,7 +591,7 @@ pub fn uninstall(
         }
     }
     if !recorded.is_empty() {
-        crate::fsops::atomic_write(&path, text.as_bytes()).map_err(|e| {
+        crate::fsops::write_atomic(&path, text.as_bytes(), crate::fsops::Durability::Durable).map_err(|e| {
             Error::Runtime(format!(
                 "the packages were removed, but writing {} failed: {e}; remove them from `packages:` by hand",
                 path.display()

@@ -114,11 +114,19 @@ pub fn init(env: &Env, opts: &InitOptions) -> Result<InitReport> {
     std::fs::create_dir_all(&hypr).ctx(|| format!("creating {}", hypr.display()))?;
     let mon = hypr.join("monitors.conf");
     if !mon.exists() {
-        fsops::atomic_write(&mon, monitors_conf(&hw).as_bytes())
-            .ctx(|| format!("writing {}", mon.display()))?;
+        fsops::write_atomic(
+            &mon,
+            monitors_conf(&hw).as_bytes(),
+            fsops::Durability::Durable,
+        )
+        .ctx(|| format!("writing {}", mon.display()))?;
     }
-    fsops::atomic_write(&reg_path, render_registry(&identity, &hw).as_bytes())
-        .ctx(|| format!("writing {}", reg_path.display()))?;
+    fsops::write_atomic(
+        &reg_path,
+        render_registry(&identity, &hw).as_bytes(),
+        fsops::Durability::Durable,
+    )
+    .ctx(|| format!("writing {}", reg_path.display()))?;
     let git = git_init(&profile);
     Ok(InitReport {
         registry: reg_path,
@@ -318,7 +326,7 @@ pub fn add(env: &Env, name: &str, opts: &AddOptions) -> Result<AddReport> {
             if let Some(p) = src_path.parent() {
                 std::fs::create_dir_all(p).ctx(|| format!("creating {}", p.display()))?;
             }
-            fsops::atomic_write(&src_path, b"")
+            fsops::write_atomic(&src_path, b"", fsops::Durability::Durable)
                 .ctx(|| format!("creating {}", src_path.display()))?;
         } else {
             std::fs::create_dir_all(&src_path)
@@ -332,7 +340,7 @@ pub fn add(env: &Env, name: &str, opts: &AddOptions) -> Result<AddReport> {
     ];
     let new_text = edit::add_module(&reg_path, &text, name, &fields)?;
     let reg = registry::parse(&reg_path, &new_text, opts.strict)?;
-    fsops::atomic_write(&reg_path, new_text.as_bytes())
+    fsops::write_atomic(&reg_path, new_text.as_bytes(), fsops::Durability::Durable)
         .ctx(|| format!("writing {}", reg_path.display()))?;
     let waybar_modules = if name == "waybar" {
         add_waybar_modules(&reg)?
@@ -482,7 +490,7 @@ pub fn remove(env: &Env, name: &str, disable: bool) -> Result<RemoveReport> {
             ..SyncOptions::default()
         },
     )?;
-    fsops::atomic_write(&reg_path, new_text.as_bytes())
+    fsops::write_atomic(&reg_path, new_text.as_bytes(), fsops::Durability::Durable)
         .ctx(|| format!("writing {}", reg_path.display()))?;
     Ok(RemoveReport {
         module: name.to_string(),
@@ -568,6 +576,7 @@ pub fn add_waybar_modules(reg: &registry::Registry) -> Result<Vec<String>> {
         }
     }
     std::fs::create_dir_all(&dir).ctx(|| format!("creating {}", dir.display()))?;
-    fsops::atomic_write(&file, text.as_bytes()).ctx(|| format!("writing {}", file.display()))?;
+    fsops::write_atomic(&file, text.as_bytes(), fsops::Durability::Durable)
+        .ctx(|| format!("writing {}", file.display()))?;
     Ok(missing.iter().map(|(m, _)| format!("custom/{m}")).collect())
 }

@@ -162,7 +162,10 @@ mod tests {
         };
         req.links.only = vec!["nope".into()];
         let e = sync(&env, &reg, &req, &mut Seen::default()).unwrap_err();
-        assert!(matches!(e, Error::Usage(ref m) if m.contains("--module nope")), "{e}");
+        assert!(
+            matches!(e, Error::Usage(ref m) if m.contains("--module nope")),
+            "{e}"
+        );
         req.links.only.clear();
         let mut seen = Seen::default();
         let out = sync(&env, &reg, &req, &mut seen).unwrap();

@@ -199,7 +199,7 @@ pub fn instance(
         flavour,
     };
     if let Ok(b) = serde_json::to_vec(&i) {
-        let _ = crate::fsops::atomic_write_volatile(&cache, &b);
+        let _ = crate::fsops::write_atomic(&cache, &b, crate::fsops::Durability::Volatile);
     }
     Ok((i, false))
 }

@@ -239,9 +239,10 @@ fn flow_at(env: &Env, dir: &Path, asked_at: u128) -> Result<FlowReport> {
             .push("superseded by a newer flow request".into());
         return Ok(report);
     }
-    let _ = crate::fsops::atomic_write_volatile(
+    let _ = crate::fsops::write_atomic(
         &newest_path,
         &serde_json::to_vec(&Newest { at: asked_at }).unwrap_or_default(),
+        crate::fsops::Durability::Volatile,
     );
     // The last state again, now that no other flow is running.
     let last: Option<LastFlow> = std::fs::read(&state_path)
@@ -262,9 +263,10 @@ fn flow_at(env: &Env, dir: &Path, asked_at: u128) -> Result<FlowReport> {
             context: ctx.name.clone(),
             definition: def,
         };
-        crate::fsops::atomic_write_volatile(
+        crate::fsops::write_atomic(
             &state_path,
             &serde_json::to_vec(&s).unwrap_or_default(),
+            crate::fsops::Durability::Volatile,
         )
         .map_err(|e| Error::io(format!("writing {}", state_path.display()), e))
     };
@@ -274,63 +276,8 @@ fn flow_at(env: &Env, dir: &Path, asked_at: u128) -> Result<FlowReport> {
     }
     report.changed = true;
 
-    // Hyprland: one batch.
-    let deadline = Instant::now() + hyprland::TIMEOUT;
-    match hyprland::socket_path() {
-        Err(hyprland::HyprError::NoInstance) => {}
-        Err(e) => report.problems.push(e.to_string()),
-        Ok(sock) => match hyprland::instance(&sock, &runtime, deadline) {
-            Err(e) => report.problems.push(e.to_string()),
-            Ok((inst, _)) => {
-                let cmds = hyprland::commands(ctx, inst.flavour);
-                if !cmds.is_empty() {
-                    let req = hyprland::batch(&cmds);
-                    match hyprland::request(&sock, &req, deadline) {
-                        Ok(reply) => {
-                            report.hyprland_replies = hyprland::split_replies(&reply);
-                            for (c, r) in cmds.iter().zip(&report.hyprland_replies) {
-                                if r != "ok" {
-                                    report.problems.push(format!("Hyprland refused `{c}`: {r}"));
-                                }
-                            }
-                        }
-                        Err(e) => report.problems.push(e.to_string()),
-                    }
-                    report.hyprland = Some(req);
-                }
-            }
-        },
-    }
-
-    // Waybar: state first, then signals for the modules that changed.
-    let wpath = runtime.join("waybar.json");
-    let default_ctx = all.last().expect("default");
-    let old =
-        waybar::State::read(&wpath).unwrap_or_else(|| waybar::State::compute(default_ctx, &all));
-    let new = waybar::State::compute(ctx, &all);
-    crate::fsops::atomic_write_volatile(&wpath, &serde_json::to_vec(&new).unwrap_or_default())
-        .map_err(|e| Error::io(format!("writing {}", wpath.display()), e))?;
-    report.waybar_changed = waybar::changed(&old, &new);
-    if !report.waybar_changed.is_empty() {
-        let sigs = waybar::signals(&all);
-        for pid in waybar::processes() {
-            let mut ok = true;
-            for m in &report.waybar_changed {
-                if let Some(n) = sigs.get(m) {
-                    if let Err(e) = waybar::signal(pid, *n) {
-                        report
-                            .problems
-                            .push(format!("signalling Waybar (pid {pid}): {e}"));
-                        ok = false;
-                        break;
-                    }
-                }
-            }
-            if ok {
-                report.waybar_signalled.push(pid);
-            }
-        }
-    }
+    hyprland_batch(ctx, &runtime, &mut report);
+    waybar_update(ctx, &all, &runtime, &mut report)?;
 
     // Docker: the context's mission, when it names one.
     if let Some(m) = &ctx.mission {
@@ -354,6 +301,79 @@ fn flow_at(env: &Env, dir: &Path, asked_at: u128) -> Result<FlowReport> {
         ),
     );
     Ok(report)
+}
+
+/// Hyprland: the context's settings in one batch, within the deadline.
+fn hyprland_batch(ctx: &FlowContext, runtime: &Path, report: &mut FlowReport) {
+    let deadline = Instant::now() + hyprland::TIMEOUT;
+    match hyprland::socket_path() {
+        Err(hyprland::HyprError::NoInstance) => {}
+        Err(e) => report.problems.push(e.to_string()),
+        Ok(sock) => match hyprland::instance(&sock, runtime, deadline) {
+            Err(e) => report.problems.push(e.to_string()),
+            Ok((inst, _)) => {
+                let cmds = hyprland::commands(ctx, inst.flavour);
+                if !cmds.is_empty() {
+                    let req = hyprland::batch(&cmds);
+                    match hyprland::request(&sock, &req, deadline) {
+                        Ok(reply) => {
+                            report.hyprland_replies = hyprland::split_replies(&reply);
+                            for (c, r) in cmds.iter().zip(&report.hyprland_replies) {
+                                if r != "ok" {
+                                    report.problems.push(format!("Hyprland refused `{c}`: {r}"));
+                                }
+                            }
+                        }
+                        Err(e) => report.problems.push(e.to_string()),
+                    }
+                    report.hyprland = Some(req);
+                }
+            }
+        },
+    }
+}
+
+/// Waybar: the new state written first, then a signal to every Waybar for
+/// each module whose visibility changed.
+fn waybar_update(
+    ctx: &FlowContext,
+    all: &[FlowContext],
+    runtime: &Path,
+    report: &mut FlowReport,
+) -> Result<()> {
+    let wpath = runtime.join("waybar.json");
+    let default_ctx = all.last().expect("default");
+    let old =
+        waybar::State::read(&wpath).unwrap_or_else(|| waybar::State::compute(default_ctx, all));
+    let new = waybar::State::compute(ctx, all);
+    crate::fsops::write_atomic(
+        &wpath,
+        &serde_json::to_vec(&new).unwrap_or_default(),
+        crate::fsops::Durability::Volatile,
+    )
+    .map_err(|e| Error::io(format!("writing {}", wpath.display()), e))?;
+    report.waybar_changed = waybar::changed(&old, &new);
+    if !report.waybar_changed.is_empty() {
+        let sigs = waybar::signals(all);
+        for pid in waybar::processes() {
+            let mut ok = true;
+            for m in &report.waybar_changed {
+                if let Some(n) = sigs.get(m) {
+                    if let Err(e) = waybar::signal(pid, *n) {
+                        report
+                            .problems
+                            .push(format!("signalling Waybar (pid {pid}): {e}"));
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+            if ok {
+                report.waybar_signalled.push(pid);
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -125,67 +125,121 @@ pub fn desired(reg: &Registry, env: &Env, host: &str, layout: &Layout) -> Result
     let home = normalize(&env.home);
     let mut out = Desired::default();
     let mut errors = Vec::new();
-    let mut jobs: Vec<(&Module, PathBuf, PathBuf, PathBuf)> = Vec::new();
-    let reserved = [normalize(&env.lumina_home), normalize(&profile)];
+    let mut jobs: Vec<Job> = Vec::new();
     for m in &reg.modules {
-        if !m.enabled {
-            out.inactive.push((m.name.clone(), "disabled".into()));
-            continue;
+        if let Some(job) = module_job(
+            m,
+            reg,
+            env,
+            host,
+            (&profile, &profile_c),
+            &mut out,
+            &mut errors,
+        )? {
+            jobs.push(job);
         }
-        if let Some(hosts) = &m.hosts {
-            if !hosts.iter().any(|h| h == host) {
-                out.inactive.push((
-                    m.name.clone(),
-                    format!("hosts {hosts:?} do not include {host}"),
-                ));
-                continue;
-            }
-        }
-        let target = match module_target(m, reg, env) {
-            Ok(t) => t,
-            Err(Error::Invalid(d)) => {
-                errors.extend(d);
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        let src = profile.join(&m.source);
-        let src_c = match std::fs::canonicalize(&src) {
-            Ok(c) => c,
-            Err(e) => {
-                let msg = if e.kind() == std::io::ErrorKind::NotFound {
-                    format!(
-                        "source '{}' of module '{}' does not exist (looked for {})",
-                        m.source.display(),
-                        m.name,
-                        src.display()
-                    )
-                } else {
-                    format!(
-                        "source '{}' of module '{}' is not accessible: {e}",
-                        m.source.display(),
-                        m.name
-                    )
-                };
-                errors.push(
-                    Diagnostic::new(&reg.path, Some(m.source_pos), format!("modules.{}.source", m.name), msg)
-                        .help(format!("create it inside the profile ({}), or fix the path; `lumina add {} --adopt` moves an existing config in", profile.display(), m.name)),
-                );
-                continue;
-            }
-        };
-        if !src_c.starts_with(&profile_c) {
-            out.warnings.push(format!(
-                "module '{}': source {} resolves outside the profile ({}); it will not travel with the profile's git repository",
-                m.name,
-                src.display(),
-                src_c.display()
-            ));
-        }
-        jobs.push((m, target, src, src_c));
     }
-    // Walking is syscall-bound: the modules' trees are walked in parallel.
-    let walked = super::par::map(&jobs, |(_, _, src, src_c)| {
+    let walked = walk_sources(&jobs);
+    let reserved = [normalize(&env.lumina_home), normalize(&profile)];
+    for ((m, target, _, src_c), (files, warnings, watched)) in jobs.iter().zip(walked) {
+        out.warnings.extend(warnings);
+        out.watched.extend(watched);
+        let ctx = EntryCx {
+            reg,
+            m,
+            target,
+            src_c,
+            entry_root: entry_path(target, &home),
+            gen_base: layout.root_c.join("generations/0"),
+            reserved: &reserved,
+        };
+        entries_of(&ctx, files, &mut out, &mut errors);
+    }
+    claims_clash(reg, &mut out, &mut errors);
+    if !errors.is_empty() {
+        return Err(Error::Invalid(errors));
+    }
+    Ok(out)
+}
+
+/// A module to walk: the module, its target, its source as written and
+/// canonical.
+type Job<'a> = (&'a Module, PathBuf, PathBuf, PathBuf);
+
+/// A module's walk, if it is active here and its target and source are
+/// usable (else it is recorded as inactive, or its problem as an error).
+fn module_job<'a>(
+    m: &'a Module,
+    reg: &Registry,
+    env: &Env,
+    host: &str,
+    (profile, profile_c): (&Path, &Path),
+    out: &mut Desired,
+    errors: &mut Vec<Diagnostic>,
+) -> Result<Option<Job<'a>>> {
+    if !m.enabled {
+        out.inactive.push((m.name.clone(), "disabled".into()));
+        return Ok(None);
+    }
+    if let Some(hosts) = &m.hosts {
+        if !hosts.iter().any(|h| h == host) {
+            out.inactive.push((
+                m.name.clone(),
+                format!("hosts {hosts:?} do not include {host}"),
+            ));
+            return Ok(None);
+        }
+    }
+    let target = match module_target(m, reg, env) {
+        Ok(t) => t,
+        Err(Error::Invalid(d)) => {
+            errors.extend(d);
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    let src = profile.join(&m.source);
+    let src_c = match std::fs::canonicalize(&src) {
+        Ok(c) => c,
+        Err(e) => {
+            let msg = if e.kind() == std::io::ErrorKind::NotFound {
+                format!(
+                    "source '{}' of module '{}' does not exist (looked for {})",
+                    m.source.display(),
+                    m.name,
+                    src.display()
+                )
+            } else {
+                format!(
+                    "source '{}' of module '{}' is not accessible: {e}",
+                    m.source.display(),
+                    m.name
+                )
+            };
+            errors.push(
+                Diagnostic::new(&reg.path, Some(m.source_pos), format!("modules.{}.source", m.name), msg)
+                    .help(format!("create it inside the profile ({}), or fix the path; `lumina add {} --adopt` moves an existing config in", profile.display(), m.name)),
+            );
+            return Ok(None);
+        }
+    };
+    if !src_c.starts_with(profile_c) {
+        out.warnings.push(format!(
+            "module '{}': source {} resolves outside the profile ({}); it will not travel with the profile's git repository",
+            m.name,
+            src.display(),
+            src_c.display()
+        ));
+    }
+    Ok(Some((m, target, src, src_c)))
+}
+
+/// Walking is syscall-bound: the modules' trees are walked in parallel.
+/// Each gives its files (relative to the source), warnings and the paths
+/// whose stat the fast path watches.
+#[allow(clippy::type_complexity)]
+fn walk_sources(jobs: &[Job]) -> Vec<(Vec<PathBuf>, Vec<String>, Vec<PathBuf>)> {
+    super::par::map(jobs, |(_, _, src, src_c)| {
         let (mut files, mut warnings, mut watched) = (Vec::new(), Vec::new(), Vec::new());
         if src_c.is_dir() {
             watched.push(src.clone());
@@ -204,55 +258,77 @@ pub fn desired(reg: &Registry, env: &Env, host: &str, layout: &Layout) -> Result
             files.push(PathBuf::new());
         }
         (files, warnings, watched)
-    });
-    for ((m, target, _, src_c), (files, warnings, watched)) in jobs.iter().zip(walked) {
-        out.warnings.extend(warnings);
-        out.watched.extend(watched);
-        let entry_root = entry_path(target, &home);
-        let gen_base = layout.root_c.join("generations/0");
-        // The generation link's relative prefix is shared by every file of a
-        // directory: compute it once per directory.
-        let mut last_dir: Option<(PathBuf, PathBuf)> = None;
-        for rel in files {
-            let (t, s, entry) = if rel.as_os_str().is_empty() {
-                (target.clone(), src_c.clone(), entry_root.clone())
-            } else {
-                (target.join(&rel), src_c.join(&rel), entry_root.join(&rel))
-            };
-            let rel_dir = rel.parent().unwrap_or(Path::new("")).to_path_buf();
-            let prefix = match &last_dir {
-                Some((d, p)) if *d == rel_dir => p.clone(),
-                _ => {
-                    let from = gen_base.join(entry.parent().unwrap_or(Path::new("")));
-                    let p = relative(&from, s.parent().unwrap_or(Path::new("/")));
-                    last_dir = Some((rel_dir, p.clone()));
-                    p
-                }
-            };
-            if let Some(r) = reserved.iter().find(|r| t.starts_with(r)) {
-                errors.push(
-                    Diagnostic::new(
-                        &reg.path,
-                        Some(m.target_pos),
-                        format!("modules.{}.target", m.name),
-                        format!("{} would land inside {}", t.display(), r.display()),
-                        )
-                    .help("lumina does not link into the profile or into ~/.lumina; remove that file from the module's source"),
-                );
-                continue;
+    })
+}
+
+/// What the entries of one module share.
+struct EntryCx<'a> {
+    reg: &'a Registry,
+    m: &'a Module,
+    target: &'a PathBuf,
+    src_c: &'a PathBuf,
+    entry_root: PathBuf,
+    gen_base: PathBuf,
+    reserved: &'a [PathBuf],
+}
+
+/// One entry per file of a module (a file module is one entry).
+fn entries_of(cx: &EntryCx, files: Vec<PathBuf>, out: &mut Desired, errors: &mut Vec<Diagnostic>) {
+    let EntryCx {
+        reg,
+        m,
+        target,
+        src_c,
+        ..
+    } = *cx;
+    let (entry_root, gen_base, reserved) = (&cx.entry_root, &cx.gen_base, cx.reserved);
+    // The generation link's relative prefix is shared by every file of a
+    // directory: compute it once per directory.
+    let mut last_dir: Option<(PathBuf, PathBuf)> = None;
+    for rel in files {
+        let (t, s, entry) = if rel.as_os_str().is_empty() {
+            (target.clone(), src_c.clone(), entry_root.clone())
+        } else {
+            (target.join(&rel), src_c.join(&rel), entry_root.join(&rel))
+        };
+        let rel_dir = rel.parent().unwrap_or(Path::new("")).to_path_buf();
+        let prefix = match &last_dir {
+            Some((d, p)) if *d == rel_dir => p.clone(),
+            _ => {
+                let from = gen_base.join(entry.parent().unwrap_or(Path::new("")));
+                let p = relative(&from, s.parent().unwrap_or(Path::new("/")));
+                last_dir = Some((rel_dir, p.clone()));
+                p
             }
-            let gen_link = prefix.join(s.file_name().unwrap_or_default());
-            out.entries.push(Entry {
-                module: m.name.clone(),
-                entry,
-                gen_link,
-                target: t,
-                source: s,
-                mode: m.mode,
-                on_conflict: m.on_conflict,
-            });
+        };
+        if let Some(r) = reserved.iter().find(|r| t.starts_with(r)) {
+            errors.push(
+            Diagnostic::new(
+                &reg.path,
+                Some(m.target_pos),
+                format!("modules.{}.target", m.name),
+                format!("{} would land inside {}", t.display(), r.display()),
+                )
+            .help("lumina does not link into the profile or into ~/.lumina; remove that file from the module's source"),
+        );
+            continue;
         }
+        let gen_link = prefix.join(s.file_name().unwrap_or_default());
+        out.entries.push(Entry {
+            module: m.name.clone(),
+            entry,
+            gen_link,
+            target: t,
+            source: s,
+            mode: m.mode,
+            on_conflict: m.on_conflict,
+        });
     }
+}
+
+/// Two modules claiming one target, or a target inside another's file
+/// link. Entries end sorted so that a directory's contents follow it.
+fn claims_clash(reg: &Registry, out: &mut Desired, errors: &mut Vec<Diagnostic>) {
     // Sorted so that a directory's contents follow it: two modules claiming
     // one target are neighbours, and so are a file target and paths below it.
     out.entries.sort_by(|a, b| path_cmp(&a.target, &b.target));
@@ -290,10 +366,6 @@ pub fn desired(reg: &Registry, env: &Env, host: &str, layout: &Layout) -> Result
             );
         }
     }
-    if !errors.is_empty() {
-        return Err(Error::Invalid(errors));
-    }
-    Ok(out)
 }
 
 /// Collects the files below `root` (paths relative to it). Symlinks are leaves:

@@ -153,6 +153,6 @@ pub fn save(lumina_home: &Path, state: &State) -> Result<()> {
     s.version = STATE_VERSION;
     let bytes =
         serde_json::to_vec(&s).map_err(|e| Error::Runtime(format!("encoding state: {e}")))?;
-    crate::fsops::atomic_write(&p, &bytes)
+    crate::fsops::write_atomic(&p, &bytes, crate::fsops::Durability::Durable)
         .ctx(|| format!("writing the state manifest {}", p.display()))
 }
