@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use lugh::kv::{Options, Store};
+use lugh_kv::{Options, Store};
 
 #[derive(Args, Debug)]
 pub struct KvArgs {

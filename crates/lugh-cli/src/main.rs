@@ -243,7 +243,7 @@ enum Bench {
 fn main() -> ExitCode {
     // As the initramfs's /init (process 1), lugh runs the guest smoke test.
     if std::process::id() == 1 {
-        lugh::guest::main();
+        lugh_system::guest::main();
     }
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("LUGH_LOG")
@@ -273,8 +273,11 @@ fn print(json: bool, v: serde_json::Value) {
 
 /// `--arch` and `--bin` of `image` and `qemu`: the architecture, and the
 /// static binary (by default where scripts/lugh-static puts it).
-fn arch_and_bin(arch: &str, bin: Option<PathBuf>) -> anyhow::Result<(lugh::image::Arch, PathBuf)> {
-    let a = lugh::image::Arch::parse(arch)
+fn arch_and_bin(
+    arch: &str,
+    bin: Option<PathBuf>,
+) -> anyhow::Result<(lugh_system::image::Arch, PathBuf)> {
+    let a = lugh_system::image::Arch::parse(arch)
         .with_context(|| format!("unknown --arch `{arch}`: use x86_64 or aarch64"))?;
     Ok((a, bin.unwrap_or_else(|| a.default_bin())))
 }
@@ -295,7 +298,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             no_faults,
         } => {
             if demo == Some(Demo::Grid) {
-                let opts = lugh::grid::GridOptions {
+                let opts = lugh_system::grid::GridOptions {
                     sensors: sensors.unwrap_or(200),
                     rate_hz: rate.unwrap_or(50) as u32,
                     duration: duration.unwrap_or(Duration::from_secs(20)),
@@ -305,7 +308,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     faults: !no_faults,
                 };
                 let _ = (config, isolation, scheduler, socket);
-                let r = lugh::grid::run(&opts, std::io::stdout())?;
+                let r = lugh_system::grid::run(&opts, std::io::stdout())?;
                 if json {
                     println!("{}", serde_json::to_string(&r)?);
                 } else {
@@ -338,13 +341,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let Some(kind) = Kind::parse(&sched_name) else {
                 bail!("unknown scheduler `{sched_name}`: use rr or priority");
             };
-            let opts = lugh::system::RunOptions {
+            let opts = lugh_system::system::RunOptions {
                 scheduler: kind,
                 rate: rate.or(file.rate).unwrap_or(1000),
                 memory_quota: file.memory_quota,
                 data,
                 duration,
-                socket: socket.unwrap_or_else(lugh::system::default_socket),
+                socket: socket.unwrap_or_else(lugh_system::system::default_socket),
                 json,
                 process_exe: match isolation {
                     Isolation::Thread => None,
@@ -353,7 +356,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                 },
             };
-            let last = lugh::system::run(&opts, std::io::stdout())?;
+            let last = lugh_system::system::run(&opts, std::io::stdout())?;
             if json {
                 println!("{}", serde_json::to_string(&last)?);
             } else {
@@ -383,16 +386,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let Some(kind) = Kind::parse(&kind) else {
                 bail!("unknown scheduler `{kind}`");
             };
-            let cfg = lugh::swap::InstanceConfig {
+            let cfg = lugh::kernel::InstanceConfig {
                 service_url: listen,
                 kernel_url: kernel,
                 kind,
                 generation,
                 observer: None,
                 crash_on_start,
-                isolation: lugh::swap::Isolation::Thread,
+                isolation: lugh::kernel::Isolation::Thread,
             };
-            let code = lugh::swap::serve_process(cfg, handoff_in.as_deref(), &handoff_out);
+            let code = lugh::kernel::serve_process(cfg, handoff_in.as_deref(), &handoff_out);
             std::process::exit(code);
         }
         Cmd::Image {
@@ -402,7 +405,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             json,
         } => {
             let (a, bin) = arch_and_bin(&arch, bin)?;
-            let img = lugh::image::build(a, &bin, &out, &mut std::io::stderr())?;
+            let img = lugh_system::image::build(a, &bin, &out, &mut std::io::stderr())?;
             print(json, serde_json::to_value(&img)?);
         }
         Cmd::Qemu {
@@ -414,8 +417,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let (a, bin) = arch_and_bin(&arch, bin)?;
             let dir = dir.unwrap_or_else(|| PathBuf::from("target/lugh-qemu").join(a.name()));
-            let img = lugh::image::build(a, &bin, &dir, &mut std::io::stderr())?;
-            let b = lugh::image::boot(
+            let img = lugh_system::image::build(a, &bin, &dir, &mut std::io::stderr())?;
+            let b = lugh_system::image::boot(
                 a,
                 &img,
                 timeout.unwrap_or(Duration::from_secs(300)),
@@ -451,19 +454,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             generation,
             log_limit,
         } => {
-            let mut opts = lugh::kv::Options::default();
+            let mut opts = lugh_kv::Options::default();
             if let Some(l) = log_limit {
                 opts.log_limit = l;
             }
             let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-            lugh::kv::service::serve(&data, opts, &listen, &reply_to, generation, stop)?;
+            lugh::services::storage::serve(&data, opts, &listen, &reply_to, generation, stop)?;
         }
         Cmd::Ctl {
             socket,
             json,
             action,
         } => {
-            let socket = socket.unwrap_or_else(lugh::system::default_socket);
+            let socket = socket.unwrap_or_else(lugh_system::system::default_socket);
             let req = match &action {
                 CtlAction::Status => json!({"cmd": "status"}),
                 CtlAction::Swap { to } => json!({"cmd": "swap", "to": to}),
@@ -471,18 +474,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 CtlAction::Hang { service } => json!({"cmd": "hang", "service": service}),
                 CtlAction::Stop => json!({"cmd": "stop"}),
             };
-            let answer = lugh::system::ctl(&socket, &req).map_err(anyhow::Error::msg)?;
+            let answer = lugh_system::system::ctl(&socket, &req).map_err(anyhow::Error::msg)?;
             if answer["ok"] == json!(false) {
                 bail!("{}", answer["error"].as_str().unwrap_or("refused"));
             }
             print(json, answer);
         }
         Cmd::Bench { what, quick, json } => match what {
-            Bench::Ipc => print(json, serde_json::to_value(lugh::bench::ipc(quick)?)?),
-            Bench::Priority => print(json, serde_json::to_value(lugh::bench::priority(quick)?)?),
-            Bench::Swap => print(json, serde_json::to_value(lugh::bench::swap(quick)?)?),
-            Bench::Restart => print(json, serde_json::to_value(lugh::bench::restart(quick)?)?),
-            Bench::Storage => print(json, serde_json::to_value(lugh::bench::storage(quick)?)?),
+            Bench::Ipc => print(json, serde_json::to_value(lugh_system::bench::ipc(quick)?)?),
+            Bench::Priority => print(
+                json,
+                serde_json::to_value(lugh_system::bench::priority(quick)?)?,
+            ),
+            Bench::Swap => print(
+                json,
+                serde_json::to_value(lugh_system::bench::swap(quick)?)?,
+            ),
+            Bench::Restart => print(
+                json,
+                serde_json::to_value(lugh_system::bench::restart(quick)?)?,
+            ),
+            Bench::Storage => print(
+                json,
+                serde_json::to_value(lugh_system::bench::storage(quick)?)?,
+            ),
         },
         Cmd::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "lugh", &mut std::io::stdout());

@@ -11,9 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use lugh::grid::Rng;
-use lugh::kv::service::{Client, TxnOp, OK};
-use lugh::kv::{Options, Store};
+use lugh::services::storage::{Client, TxnOp, OK};
+use lugh_kv::{Options, Store};
+use lugh_system::grid::Rng;
 
 fn value(run: usize, i: u64, len: u64) -> Vec<u8> {
     let mut v = format!("{run}-{i}-").into_bytes();

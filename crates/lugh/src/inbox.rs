@@ -132,7 +132,7 @@ mod tests {
         let mut expected = Vec::new();
         for i in 0..30u64 {
             let p = Priority::ALL[(i % 3) as usize];
-            inbox.push(Message::new(p, Op::Schedule, Source::default(), i, vec![]));
+            inbox.push(Message::new(p, Op(2), Source::default(), i, vec![]));
         }
         for p in Priority::ALL {
             for i in 0..30u64 {

@@ -13,7 +13,7 @@ use nng::options::{Options, ReconnectMaxTime, ReconnectMinTime, RecvBufferSize, 
 use nng::{Aio, AioResult, Protocol, Socket};
 
 use crate::inbox::{Arrival, Inbox};
-use crate::msg::{Message, Priority};
+use crate::msg::{DecodeError, Message, Op, Priority};
 
 /// NNG's largest socket buffer, in messages.
 pub const BUFFER: i32 = 8192;
@@ -63,22 +63,34 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// Listens on the three priority sockets of `base`.
+    /// Listens on the three priority sockets of `base`, for messages of any
+    /// operation (tools, tests and benchmarks).
     pub fn bind(base: &str) -> Result<Endpoint, IpcError> {
+        Endpoint::bind_accepting(base, |_| true)
+    }
+
+    /// Listens on the three priority sockets of `base`, for the operations
+    /// `accepts` declares (the endpoint's owner's and the kernel's): any
+    /// other is rejected and counted like a corrupt message.
+    pub fn bind_accepting(base: &str, accepts: fn(Op) -> bool) -> Result<Endpoint, IpcError> {
         let mut urls = Vec::new();
         for p in Priority::ALL {
             urls.push(priority_url(base, p)?);
         }
-        Endpoint::listen(&urls, Arc::new(Inbox::new()))
+        Endpoint::listen(&urls, Arc::new(Inbox::new()), accepts)
     }
 
     /// One socket for every priority, drained in arrival order: the FIFO
     /// the benchmarks compare against.
     pub fn bind_fifo(base: &str) -> Result<Endpoint, IpcError> {
-        Endpoint::listen(&[base.to_string()], Arc::new(Inbox::fifo()))
+        Endpoint::listen(&[base.to_string()], Arc::new(Inbox::fifo()), |_| true)
     }
 
-    fn listen(urls: &[String], inbox: Arc<Inbox>) -> Result<Endpoint, IpcError> {
+    fn listen(
+        urls: &[String],
+        inbox: Arc<Inbox>,
+        accepts: fn(Op) -> bool,
+    ) -> Result<Endpoint, IpcError> {
         let mut sockets = Vec::new();
         let mut aios = Vec::new();
         let closing = Arc::new(AtomicBool::new(false));
@@ -91,7 +103,14 @@ impl Endpoint {
             let stop = closing.clone();
             let aio = Aio::new(move |aio, res| {
                 if let AioResult::Recv(Ok(m)) = res {
-                    match Message::decode(&m) {
+                    let decoded = Message::decode(&m).and_then(|msg| {
+                        if accepts(msg.header.op) {
+                            Ok(msg)
+                        } else {
+                            Err(DecodeError::Op(msg.header.op.0))
+                        }
+                    });
+                    match decoded {
                         Ok(msg) => inbox.push(msg),
                         Err(e) => {
                             inbox.rejected.fetch_add(1, Ordering::Relaxed);

@@ -25,7 +25,7 @@ pub enum MemoryError {
     },
 }
 
-/// The payload of an [`Op::MemoryRequest`](crate::msg::Op::MemoryRequest):
+/// The payload of an [`Op::MEMORY_REQUEST`](crate::msg::Op::MEMORY_REQUEST):
 /// one tag byte (1 = request, 2 = release) and a byte count (u64 LE). A
 /// request is answered with `MemoryGrant` or `MemoryRefused`; a release is
 /// not answered.

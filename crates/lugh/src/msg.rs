@@ -48,63 +48,54 @@ impl Priority {
     }
 }
 
-/// Operation codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u16)]
-pub enum Op {
-    AddTask = 1,
-    Schedule = 2,
-    GridAlert = 3,
-    Heartbeat = 4,
-    Swap = 5,
-    MemoryRequest = 6,
-    Ack = 7,
-    /// The addressee's generation is dead (it was restarted).
-    Dead = 8,
-    Error = 9,
-    Echo = 10,
-    /// The kernel's answer to a memory request: granted (payload: bytes now
-    /// held, u64 LE).
-    MemoryGrant = 11,
-    /// The kernel's answer to a memory request over quota (payload: why).
-    MemoryRefused = 12,
-    KvBegin = 32,
-    KvPut = 33,
-    KvDelete = 34,
-    KvCommit = 35,
-    KvAbort = 36,
-    KvGet = 37,
-    KvRollback = 38,
-    /// The storage service's answer to a Kv request.
-    KvReply = 39,
-}
+/// An operation code. The wire format carries it without reading it: the
+/// kernel's own protocol is the constants below, every service declares
+/// its own (`services::scheduler`, `services::storage`), and an endpoint
+/// bound for an owner accepts only the codes that owner declares (see
+/// `ipc::Endpoint::bind_accepting`). Adding a service touches no file of
+/// the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Op(pub u16);
 
 impl Op {
-    pub fn from_u16(v: u16) -> Option<Op> {
-        use Op::*;
-        Some(match v {
-            1 => AddTask,
-            2 => Schedule,
-            3 => GridAlert,
-            4 => Heartbeat,
-            5 => Swap,
-            6 => MemoryRequest,
-            7 => Ack,
-            8 => Dead,
-            9 => Error,
-            10 => Echo,
-            11 => MemoryGrant,
-            12 => MemoryRefused,
-            32 => KvBegin,
-            33 => KvPut,
-            34 => KvDelete,
-            35 => KvCommit,
-            36 => KvAbort,
-            37 => KvGet,
-            38 => KvRollback,
-            39 => KvReply,
-            _ => return None,
-        })
+    /// A service's heartbeat (payload: its sealed checkpoint, or empty).
+    pub const HEARTBEAT: Op = Op(4);
+    /// Kernel to service: stop at a message boundary and hand over.
+    /// Service to kernel: hello from a new instance (payload: the next
+    /// sequence number expected per stream).
+    pub const SWAP: Op = Op(5);
+    /// A service asks for memory or gives it back (payload: `MemoryOp`).
+    pub const MEMORY_REQUEST: Op = Op(6);
+    /// A service acknowledges messages up to a sequence number.
+    pub const ACK: Op = Op(7);
+    /// The addressee's generation is dead (it was restarted).
+    pub const DEAD: Op = Op(8);
+    /// An error, or a fault injected by a test or `lugh ctl`.
+    pub const ERROR: Op = Op(9);
+    /// A round trip for the IPC benchmark.
+    pub const ECHO: Op = Op(10);
+    /// The kernel's answer to a memory request: granted (payload: bytes
+    /// now held, u64 LE).
+    pub const MEMORY_GRANT: Op = Op(11);
+    /// The kernel's answer to a memory request over quota (payload: why).
+    pub const MEMORY_REFUSED: Op = Op(12);
+
+    /// The kernel's own operations.
+    pub const KERNEL: [Op; 9] = [
+        Op::HEARTBEAT,
+        Op::SWAP,
+        Op::MEMORY_REQUEST,
+        Op::ACK,
+        Op::DEAD,
+        Op::ERROR,
+        Op::ECHO,
+        Op::MEMORY_GRANT,
+        Op::MEMORY_REFUSED,
+    ];
+
+    /// Whether this is one of the kernel's own operations.
+    pub fn is_kernel(self) -> bool {
+        Op::KERNEL.contains(&self)
     }
 }
 
@@ -142,6 +133,7 @@ pub enum DecodeError {
     Version(u8),
     #[error("invalid priority {0}")]
     Priority(u8),
+    /// An operation the receiving endpoint's owner does not declare.
     #[error("unknown operation {0}")]
     Op(u16),
     #[error("payload of {0} bytes exceeds {MAX_PAYLOAD}")]
@@ -187,7 +179,7 @@ impl Message {
         b.extend_from_slice(&MAGIC);
         b.push(VERSION);
         b.push(h.priority as u8);
-        b.extend_from_slice(&(h.op as u16).to_le_bytes());
+        b.extend_from_slice(&h.op.0.to_le_bytes());
         b.extend_from_slice(&h.source.service.to_le_bytes());
         b.extend_from_slice(&h.source.generation.to_le_bytes());
         b.extend_from_slice(&h.seq.to_le_bytes());
@@ -237,7 +229,7 @@ impl Message {
             });
         }
         let priority = Priority::from_u8(b[3]).ok_or(DecodeError::Priority(b[3]))?;
-        let op = Op::from_u16(u16_at(4)).ok_or(DecodeError::Op(u16_at(4)))?;
+        let op = Op(u16_at(4));
         Ok(Message {
             header: Header {
                 priority,
@@ -259,8 +251,8 @@ impl fmt::Display for Message {
         let h = &self.header;
         write!(
             f,
-            "{:?} {} from {}#{} seq {} ack {} ({} bytes)",
-            h.op,
+            "op {} {} from {}#{} seq {} ack {} ({} bytes)",
+            h.op.0,
             h.priority.name(),
             h.source.service,
             h.source.generation,
@@ -279,7 +271,7 @@ mod tests {
     fn sample() -> Message {
         let mut m = Message::new(
             Priority::Medium,
-            Op::AddTask,
+            Op(1),
             Source {
                 service: 3,
                 generation: 7,
@@ -299,7 +291,7 @@ mod tests {
         assert_eq!(Message::decode(&b).unwrap(), m);
         let big = Message::new(
             Priority::Low,
-            Op::KvPut,
+            Op(33),
             Source::default(),
             0,
             vec![0; MAX_PAYLOAD + 1],
@@ -307,7 +299,7 @@ mod tests {
         assert_eq!(big.encode(), Err(TooLarge(MAX_PAYLOAD + 1)));
         let max = Message::new(
             Priority::Low,
-            Op::KvPut,
+            Op(33),
             Source::default(),
             0,
             vec![7; MAX_PAYLOAD],
@@ -347,7 +339,7 @@ mod tests {
         // Any single flipped bit of a valid message is rejected.
         #[test]
         fn every_bit_flip_is_rejected(payload in proptest::collection::vec(any::<u8>(), 0..300), bit in 0usize..10_000) {
-            let m = Message::new(Priority::High, Op::GridAlert, Source { service: 1, generation: 2 }, 9, payload);
+            let m = Message::new(Priority::High, Op(3), Source { service: 1, generation: 2 }, 9, payload);
             let mut b = m.encode().unwrap();
             let bit = bit % (b.len() * 8);
             b[bit / 8] ^= 1 << (bit % 8);
@@ -356,7 +348,7 @@ mod tests {
 
         #[test]
         fn round_trips(prio in 0u8..3, seq in any::<u64>(), ack in any::<u64>(), service in any::<u16>(), generation in any::<u32>(), payload in proptest::collection::vec(any::<u8>(), 0..1000)) {
-            let mut m = Message::new(Priority::from_u8(prio).unwrap(), Op::Schedule, Source { service, generation }, seq, payload);
+            let mut m = Message::new(Priority::from_u8(prio).unwrap(), Op(2), Source { service, generation }, seq, payload);
             m.header.ack = ack;
             prop_assert_eq!(Message::decode(&m.encode().unwrap()).unwrap(), m);
         }

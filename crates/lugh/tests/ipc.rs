@@ -38,8 +38,14 @@ fn no_low_message_is_handled_while_a_high_one_waits() {
             x if x % 2 == 0 => Priority::Medium,
             _ => Priority::Low,
         };
-        tx.send(&Message::new(p, Op::Schedule, src, i, vec![]))
-            .unwrap();
+        tx.send(&Message::new(
+            p,
+            lugh::services::scheduler::SCHEDULE,
+            src,
+            i,
+            vec![],
+        ))
+        .unwrap();
         sent.push((p, i));
     }
     // The consumer starts only once everything has arrived: what it gets
@@ -71,8 +77,14 @@ fn a_high_message_overtakes_a_waiting_low_backlog() {
     let tx = Sender::connect(&u).unwrap();
     let src = Source::default();
     for i in 0..2000u64 {
-        tx.send(&Message::new(Priority::Low, Op::Schedule, src, i, vec![]))
-            .unwrap();
+        tx.send(&Message::new(
+            Priority::Low,
+            lugh::services::scheduler::SCHEDULE,
+            src,
+            i,
+            vec![],
+        ))
+        .unwrap();
     }
     wait_for(&ep, 2000);
     // Handle a few LOW, then a HIGH arrives: it is next.
@@ -84,7 +96,7 @@ fn a_high_message_overtakes_a_waiting_low_backlog() {
     }
     tx.send(&Message::new(
         Priority::High,
-        Op::GridAlert,
+        lugh::services::scheduler::GRID_ALERT,
         src,
         9999,
         vec![],
@@ -104,7 +116,7 @@ fn corrupt_messages_are_rejected_and_counted_and_the_endpoint_goes_on() {
     let tx = Sender::connect(&u).unwrap();
     let good = Message::new(
         Priority::Medium,
-        Op::Heartbeat,
+        Op::HEARTBEAT,
         Source {
             service: 1,
             generation: 3,
@@ -143,7 +155,7 @@ fn ipc_transport_between_sockets_in_files() {
     for i in 0..100u64 {
         tx.send(&Message::new(
             Priority::Low,
-            Op::Schedule,
+            lugh::services::scheduler::SCHEDULE,
             Source::default(),
             i,
             vec![1; 1000],

@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use lugh::msg::{Op, Priority};
+use lugh::kernel::{task_payload, Kernel, TASK_BYTES};
+use lugh::msg::Priority;
 use lugh::sched::Kind;
-use lugh::swap::{task_payload, Kernel, TASK_BYTES};
 
 fn base(name: &str) -> String {
     format!("inproc://lugh-mem-{name}-{}", std::process::id())
@@ -39,8 +39,12 @@ fn over_quota_requests_are_refused_and_the_service_carries_on() {
     // Tasks that never finish within the test: the table only grows.
     let n = 3 * capacity;
     for _ in 0..n {
-        k.send(Priority::Medium, Op::AddTask, task_payload(3, 0, 1_000_000))
-            .unwrap();
+        k.send(
+            Priority::Medium,
+            lugh::services::scheduler::ADD_TASK,
+            task_payload(3, 0, 1_000_000),
+        )
+        .unwrap();
     }
     let mut seen = BTreeSet::new();
     wait_for(&mut k, Duration::from_secs(20), |k| {
@@ -68,7 +72,9 @@ fn over_quota_requests_are_refused_and_the_service_carries_on() {
     assert_eq!(k.restarts, 0, "{:?}", k.log);
     assert_eq!(k.generation(), 1);
     // It still serves: after a heartbeat period, new messages are handled.
-    let more = k.send(Priority::High, Op::AddTask, vec![]).unwrap();
+    let more = k
+        .send(Priority::High, lugh::services::scheduler::ADD_TASK, vec![])
+        .unwrap();
     let t = Instant::now();
     loop {
         if let Ok((Priority::High, s)) = rx.recv_timeout(Duration::from_millis(50)) {
@@ -89,8 +95,12 @@ fn memory_is_given_back_when_tasks_finish_and_asked_again_after_a_restart() {
     let (tx, rx) = mpsc::channel();
     let mut k = Kernel::start(&base("trim"), Kind::RoundRobin, Some(tx)).unwrap();
     for _ in 0..300 {
-        k.send(Priority::Low, Op::AddTask, task_payload(5, 0, 400))
-            .unwrap();
+        k.send(
+            Priority::Low,
+            lugh::services::scheduler::ADD_TASK,
+            task_payload(5, 0, 400),
+        )
+        .unwrap();
     }
     let mut peak = 0;
     let mut seen = 0;
@@ -109,8 +119,12 @@ fn memory_is_given_back_when_tasks_finish_and_asked_again_after_a_restart() {
     // A restarted generation starts from an empty account and asks for
     // what its checkpointed table needs.
     for _ in 0..100 {
-        k.send(Priority::Low, Op::AddTask, task_payload(5, 0, 1_000_000))
-            .unwrap();
+        k.send(
+            Priority::Low,
+            lugh::services::scheduler::ADD_TASK,
+            task_payload(5, 0, 1_000_000),
+        )
+        .unwrap();
     }
     wait_for(&mut k, Duration::from_secs(20), |k| {
         k.memory().used >= 100 * TASK_BYTES

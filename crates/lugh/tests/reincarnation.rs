@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use lugh::msg::{Op, Priority};
+use lugh::kernel::{DeliveryError, Kernel};
+use lugh::msg::Priority;
 use lugh::sched::Kind;
-use lugh::swap::{DeliveryError, Kernel};
 
 fn base(name: &str) -> String {
     format!("inproc://lugh-rs-{name}-{}", std::process::id())
@@ -36,7 +36,12 @@ fn a_crash_restarts_a_new_generation_and_loses_nothing() {
     let mut k = Kernel::start(&base("crash"), Kind::RoundRobin, Some(tx)).unwrap();
     let n = 3000u64;
     for i in 0..n {
-        k.send(Priority::Medium, Op::AddTask, vec![]).unwrap();
+        k.send(
+            Priority::Medium,
+            lugh::services::scheduler::ADD_TASK,
+            vec![],
+        )
+        .unwrap();
         if i == n / 2 {
             k.inject_fault(false).unwrap();
         }
@@ -55,14 +60,26 @@ fn a_crash_restarts_a_new_generation_and_loses_nothing() {
         k.log
     );
     // The old generation is dead; the new one takes messages.
-    match k.send_to(1, Priority::Low, Op::AddTask, vec![]) {
+    match k.send_to(
+        1,
+        Priority::Low,
+        lugh::services::scheduler::ADD_TASK,
+        vec![],
+    ) {
         Err(DeliveryError::Dead {
             addressed: 1,
             current: 2,
         }) => {}
         other => panic!("expected a dead error, got {other:?}"),
     }
-    assert!(k.send_to(2, Priority::Low, Op::AddTask, vec![]).is_ok());
+    assert!(k
+        .send_to(
+            2,
+            Priority::Low,
+            lugh::services::scheduler::ADD_TASK,
+            vec![]
+        )
+        .is_ok());
     k.shutdown();
 }
 
@@ -71,12 +88,22 @@ fn a_hang_is_detected_by_missed_heartbeats_and_restarted() {
     let (tx, rx) = mpsc::channel();
     let mut k = Kernel::start(&base("hang"), Kind::Priority, Some(tx)).unwrap();
     for _ in 0..500 {
-        k.send(Priority::Medium, Op::AddTask, vec![]).unwrap();
+        k.send(
+            Priority::Medium,
+            lugh::services::scheduler::ADD_TASK,
+            vec![],
+        )
+        .unwrap();
     }
     std::thread::sleep(Duration::from_millis(300));
     k.inject_fault(true).unwrap();
     for _ in 0..500 {
-        k.send(Priority::Medium, Op::AddTask, vec![]).unwrap();
+        k.send(
+            Priority::Medium,
+            lugh::services::scheduler::ADD_TASK,
+            vec![],
+        )
+        .unwrap();
     }
     let mut seen = BTreeSet::new();
     tick_until(&mut k, Duration::from_secs(20), |k| {

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use lugh::kv::service::{serve, Client, TxnOp, ERROR, OK};
-use lugh::kv::Options;
+use lugh::services::storage::{serve, Client, TxnOp, ERROR, OK};
+use lugh_kv::Options;
 
 #[test]
 fn commit_get_rollback_over_ipc() {

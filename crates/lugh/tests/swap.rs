@@ -5,9 +5,9 @@
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use lugh::msg::{Op, Priority};
+use lugh::kernel::Kernel;
+use lugh::msg::Priority;
 use lugh::sched::Kind;
-use lugh::swap::Kernel;
 
 fn base(name: &str) -> String {
     format!("inproc://lugh-swap-{name}-{}", std::process::id())
@@ -24,7 +24,11 @@ fn run(name: &str, n: u64, rate: u64, swaps: &[(Kind, bool)]) -> (Vec<u64>, Vec<
         for i in 0..n {
             ch.lock()
                 .unwrap()
-                .send(Priority::Medium, Op::AddTask, vec![0; 16])
+                .send(
+                    Priority::Medium,
+                    lugh::services::scheduler::ADD_TASK,
+                    vec![0; 16],
+                )
                 .unwrap();
             // Pace: message i is due at i / rate seconds.
             let due = Duration::from_secs_f64(i as f64 / rate as f64);

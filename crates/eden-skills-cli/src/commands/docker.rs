@@ -8,11 +8,9 @@ use crate::out::hint;
 
 pub fn mount_hint(env: &Env, container: &str) -> Outcome {
     let cfg = load(env, false)?;
+    let adapter = Adapters::default().docker(container);
     let roots = local_runtime().block_on(eden_skills::adapter::docker::mount_roots(
-        &cfg,
-        &Adapters::default(),
-        container,
-        &env.home,
+        &cfg, &adapter, container, &env.home,
     ));
     if roots.is_empty() {
         println!("No docker:{container} targets in {}.", cfg.path.display());

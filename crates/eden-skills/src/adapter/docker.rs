@@ -536,12 +536,11 @@ fn clone_err(e: &AdapterError) -> AdapterError {
 /// (host, container), without duplicates.
 pub async fn mount_roots(
     cfg: &crate::config::Config,
-    adapters: &crate::plan::Adapters,
+    ad: &DockerAdapter,
     container: &str,
     home: &std::path::Path,
 ) -> Vec<(String, String)> {
     use crate::adapter::TargetAdapter;
-    let ad = adapters.docker(container);
     let mut roots: Vec<(String, String)> = Vec::new();
     for s in &cfg.skills {
         for t in &s.targets {

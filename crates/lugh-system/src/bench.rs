@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::ipc::{Endpoint, IpcError, Sender};
-use crate::msg::{Message, Op, Priority, Source};
+use lugh::ipc::{Endpoint, IpcError, Sender};
+use lugh::msg::{Message, Op, Priority, Source};
 
 fn unique(name: &str) -> String {
     static N: AtomicU64 = AtomicU64::new(0);
@@ -79,7 +79,7 @@ pub fn ipc(quick: bool) -> Result<IpcFigures, IpcError> {
     };
     let mut rtt = Vec::with_capacity(trips);
     for i in 0..(trips + 500) {
-        let m = Message::new(Priority::High, Op::Echo, src, i as u64, vec![0; 32]);
+        let m = Message::new(Priority::High, Op::ECHO, src, i as u64, vec![0; 32]);
         let t = Instant::now();
         to_service.send(&m)?;
         let back = kernel.recv(Duration::from_secs(5));
@@ -134,7 +134,7 @@ pub fn ipc(quick: bool) -> Result<IpcFigures, IpcError> {
     for i in 0..flood {
         to_service.send(&Message::new(
             Priority::Medium,
-            Op::Schedule,
+            lugh::services::scheduler::SCHEDULE,
             src,
             i as u64,
             payload.clone(),
@@ -234,7 +234,13 @@ fn flood(fifo: bool, rounds: usize, low_per_high: usize) -> Result<(Vec<f64>, u6
     'rounds: for round in 1..=rounds {
         for _ in 0..low_per_high {
             seq += 1;
-            let m = Message::new(Priority::Low, Op::Schedule, src, seq, vec![0; 8]);
+            let m = Message::new(
+                Priority::Low,
+                lugh::services::scheduler::SCHEDULE,
+                src,
+                seq,
+                vec![0; 8],
+            );
             if let Err(e) = tx.send(&m) {
                 sent = Err(e);
                 break 'rounds;
@@ -243,7 +249,7 @@ fn flood(fifo: bool, rounds: usize, low_per_high: usize) -> Result<(Vec<f64>, u6
         seq += 1;
         let alert = Message::new(
             Priority::High,
-            Op::GridAlert,
+            lugh::services::scheduler::GRID_ALERT,
             src,
             seq,
             nanos_since(base).to_le_bytes().to_vec(),
@@ -302,8 +308,8 @@ pub struct SwapFigures {
 /// Swaps round-robin <-> priority under a paced load and checks the
 /// processed stream: every number once, in order.
 pub fn swap(quick: bool) -> Result<SwapFigures, IpcError> {
-    use crate::sched::Kind;
-    use crate::swap::Kernel;
+    use lugh::kernel::Kernel;
+    use lugh::sched::Kind;
     let (messages, rate, swaps): (u64, u64, usize) = if quick {
         (60_000, 30_000, 4)
     } else {
@@ -317,7 +323,7 @@ pub fn swap(quick: bool) -> Result<SwapFigures, IpcError> {
         for i in 0..messages {
             ch.lock().unwrap_or_else(|e| e.into_inner()).send(
                 Priority::Medium,
-                Op::AddTask,
+                lugh::services::scheduler::ADD_TASK,
                 vec![0; 16],
             )?;
             let due = Duration::from_secs_f64(i as f64 / rate as f64);
@@ -419,8 +425,8 @@ pub struct RestartFigures {
 /// Kills the scheduler service repeatedly (spaced so no back-off applies)
 /// and hangs it once, with messages flowing; checks none is lost.
 pub fn restart(quick: bool) -> Result<RestartFigures, IpcError> {
-    use crate::sched::Kind;
-    use crate::swap::{Kernel, HEARTBEAT};
+    use lugh::kernel::{Kernel, HEARTBEAT};
+    use lugh::sched::Kind;
     let kills = if quick { 3 } else { 20 };
     let (tx, rx) = mpsc::channel();
     let mut k = Kernel::start(&unique("restart"), Kind::RoundRobin, Some(tx))?;
@@ -434,7 +440,11 @@ pub fn restart(quick: bool) -> Result<RestartFigures, IpcError> {
     };
     for _ in 0..kills {
         for _ in 0..200 {
-            k.send(Priority::Medium, Op::AddTask, vec![])?;
+            k.send(
+                Priority::Medium,
+                lugh::services::scheduler::ADD_TASK,
+                vec![],
+            )?;
             sent += 1;
         }
         k.inject_fault(false)?;
@@ -455,7 +465,11 @@ pub fn restart(quick: bool) -> Result<RestartFigures, IpcError> {
         .unwrap_or(f64::NAN);
     settle(&mut k, HEARTBEAT * 5);
     for _ in 0..200 {
-        k.send(Priority::Medium, Op::AddTask, vec![])?;
+        k.send(
+            Priority::Medium,
+            lugh::services::scheduler::ADD_TASK,
+            vec![],
+        )?;
         sent += 1;
     }
     settle(&mut k, HEARTBEAT * 5);
@@ -535,7 +549,7 @@ fn sqlite_open(path: &std::path::Path) -> rusqlite::Result<rusqlite::Connection>
 #[derive(Debug, thiserror::Error)]
 pub enum StorageBenchError {
     #[error(transparent)]
-    Kv(#[from] crate::kv::KvError),
+    Kv(#[from] lugh_kv::KvError),
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("{0}")]
@@ -545,7 +559,7 @@ pub enum StorageBenchError {
 /// Durable commits beside SQLite, group commit beside SQLite with as many
 /// writers, and recovery of a 100 MB log.
 pub fn storage(quick: bool) -> Result<StorageFigures, StorageBenchError> {
-    use crate::kv::{Options, Store};
+    use lugh_kv::{Options, Store};
     let (single, per_writer) = if quick { (300, 40) } else { (3000, 300) };
 
     let dir = bench_dir("kv");

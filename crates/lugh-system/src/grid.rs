@@ -22,11 +22,11 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::bench::quantile;
-use crate::kv::service::{Client, TxnOp, OK};
-use crate::kv::{Options, Store};
-use crate::msg::{Op, Priority};
-use crate::sched::Kind;
-use crate::swap::{task_payload, Kernel};
+use lugh::kernel::{task_payload, Kernel};
+use lugh::msg::Priority;
+use lugh::sched::Kind;
+use lugh::services::storage::{Client, TxnOp, OK};
+use lugh_kv::{Options, Store};
 
 /// Deadlines: an alert must be handled within 50 ms of the reading that
 /// raised it, a reading within 100 ms.
@@ -82,9 +82,9 @@ pub struct GridReport {
 #[derive(Debug, thiserror::Error)]
 pub enum GridError {
     #[error(transparent)]
-    Ipc(#[from] crate::ipc::IpcError),
+    Ipc(#[from] lugh::ipc::IpcError),
     #[error(transparent)]
-    Kv(#[from] crate::kv::KvError),
+    Kv(#[from] lugh_kv::KvError),
     #[error("storage service: {0}")]
     Storage(String),
     #[error("{0}")]
@@ -123,7 +123,7 @@ enum Event {
 /// the scheduler as a task; faults make a sensor read out of band for a
 /// few samples.
 fn sensors(
-    kernel: Arc<std::sync::Mutex<crate::swap::Channel>>,
+    kernel: Arc<std::sync::Mutex<lugh::kernel::Channel>>,
     opts: GridOptions,
     events: mpsc::Sender<Event>,
     stop: Arc<AtomicBool>,
@@ -162,7 +162,7 @@ fn sensors(
             let mut ch = kernel.lock().unwrap_or_else(|e| e.into_inner());
             let Ok(seq) = ch.send(
                 Priority::Medium,
-                Op::AddTask,
+                lugh::services::scheduler::ADD_TASK,
                 task_payload(5, ms + READING_DEADLINE.as_millis() as u64, 1),
             ) else {
                 continue;
@@ -177,7 +177,7 @@ fn sensors(
             let alert_seq = alert.as_ref().and_then(|_| {
                 ch.send(
                     Priority::High,
-                    Op::GridAlert,
+                    lugh::services::scheduler::GRID_ALERT,
                     task_payload(0, ms + ALERT_DEADLINE.as_millis() as u64, 1),
                 )
                 .ok()
@@ -280,9 +280,14 @@ impl StorageSvc {
                     stop.clone(),
                 );
                 let h = std::thread::spawn(move || {
-                    if let Err(e) =
-                        crate::kv::service::serve(&data, Options::default(), &listen, &reply, g, st)
-                    {
+                    if let Err(e) = lugh::services::storage::serve(
+                        &data,
+                        Options::default(),
+                        &listen,
+                        &reply,
+                        g,
+                        st,
+                    ) {
                         tracing::warn!("storage service: {e}");
                     }
                 });

@@ -19,9 +19,28 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{KvError, Options, Store};
 use crate::ipc::{Endpoint, IpcError, Sender};
 use crate::msg::{Message, Op, Priority, Source};
+use lugh_kv::{KvError, Options, Store};
+
+/// The storage service's operations (`KV_BEGIN`, `KV_PUT`, `KV_DELETE` and
+/// `KV_ABORT` name the steps a transaction is made of inside `KV_COMMIT`;
+/// sent alone they are answered with an error).
+pub const KV_BEGIN: Op = Op(32);
+pub const KV_PUT: Op = Op(33);
+pub const KV_DELETE: Op = Op(34);
+pub const KV_COMMIT: Op = Op(35);
+pub const KV_ABORT: Op = Op(36);
+pub const KV_GET: Op = Op(37);
+pub const KV_ROLLBACK: Op = Op(38);
+/// The service's answer to a request.
+pub const KV_REPLY: Op = Op(39);
+
+/// Whether the storage service (or a client expecting its replies)
+/// accepts `op`: the storage operations and the kernel's.
+pub fn accepts(op: Op) -> bool {
+    (KV_BEGIN.0..=KV_REPLY.0).contains(&op.0) || op.is_kernel()
+}
 
 /// The storage service's id in message sources.
 pub const STORAGE_ID: u16 = 2;
@@ -137,7 +156,7 @@ pub fn serve(
     let (store, report) = Store::open(data, opts)?;
     tracing::debug!("storage recovered: {report:?}");
     let store = Arc::new(store);
-    let ep = Endpoint::bind(listen)?;
+    let ep = Endpoint::bind_accepting(listen, accepts)?;
     let out = Arc::new(Sender::connect(reply_to)?);
     let me = Source {
         service: STORAGE_ID,
@@ -171,7 +190,7 @@ pub fn serve(
                         reply(req, ERROR, e.to_string().as_bytes())
                     }
                 };
-                let _ = out.send(&Message::new(Priority::Medium, Op::KvReply, me, 0, body));
+                let _ = out.send(&Message::new(Priority::Medium, KV_REPLY, me, 0, body));
             }
         })
     };
@@ -181,7 +200,7 @@ pub fn serve(
         pending.cv.notify_one();
     };
     let now = |body: Vec<u8>| {
-        let _ = out.send(&Message::new(Priority::Medium, Op::KvReply, me, 0, body));
+        let _ = out.send(&Message::new(Priority::Medium, KV_REPLY, me, 0, body));
     };
     while !stop.load(Ordering::SeqCst) {
         let Some(a) = ep.recv(Duration::from_millis(20)) else {
@@ -195,7 +214,7 @@ pub fn serve(
             .map(u64::from_le_bytes)
             .unwrap_or(0);
         match m.header.op {
-            Op::KvCommit => {
+            KV_COMMIT => {
                 let Some((req, ops)) = decode_commit(&m.payload) else {
                     now(reply(req, ERROR, b"malformed commit request"));
                     continue;
@@ -211,7 +230,7 @@ pub fn serve(
                     Err(e) => now(reply(req, ERROR, e.to_string().as_bytes())),
                 }
             }
-            Op::KvGet => {
+            KV_GET => {
                 let mut r = Rd(&m.payload[m.payload.len().min(8)..]);
                 let key = r.u16().and_then(|n| r.take(n as usize)).map(<[u8]>::to_vec);
                 let Some(key) = key else {
@@ -224,7 +243,7 @@ pub fn serve(
                 };
                 defer(store.end_lsn(), body);
             }
-            Op::KvRollback => {
+            KV_ROLLBACK => {
                 let mut r = Rd(&m.payload[m.payload.len().min(8)..]);
                 let (Some(txn), Some(force)) = (r.u64(), r.take(1).map(|b| b[0] != 0)) else {
                     now(reply(req, ERROR, b"malformed rollback request"));
@@ -235,7 +254,7 @@ pub fn serve(
                     Err(e) => now(reply(req, ERROR, e.to_string().as_bytes())),
                 }
             }
-            Op::Heartbeat => {
+            Op::HEARTBEAT => {
                 now(reply(req, OK, b""));
             }
             _ => now(reply(
@@ -276,7 +295,7 @@ impl Client {
     /// Listens at `listen` for replies and sends to the service at `service`.
     pub fn connect(listen: &str, service: &str) -> Result<Client, IpcError> {
         Ok(Client {
-            ep: Endpoint::bind(listen)?,
+            ep: Endpoint::bind_accepting(listen, accepts)?,
             tx: Sender::connect(service)?,
             next: 1,
             me: Source {
@@ -304,11 +323,11 @@ impl Client {
 
     /// Sends a transaction without waiting; returns the request id.
     pub fn send_commit(&mut self, ops: &[TxnOp]) -> Result<u64, IpcError> {
-        self.send(Op::KvCommit, |req| encode_commit(req, ops))
+        self.send(KV_COMMIT, |req| encode_commit(req, ops))
     }
 
     pub fn send_get(&mut self, key: &[u8]) -> Result<u64, IpcError> {
-        self.send(Op::KvGet, |req| {
+        self.send(KV_GET, |req| {
             let mut b = req.to_le_bytes().to_vec();
             b.extend_from_slice(&(key.len() as u16).to_le_bytes());
             b.extend_from_slice(key);
@@ -317,7 +336,7 @@ impl Client {
     }
 
     pub fn send_rollback(&mut self, txn: u64, force: bool) -> Result<u64, IpcError> {
-        self.send(Op::KvRollback, |req| {
+        self.send(KV_ROLLBACK, |req| {
             let mut b = req.to_le_bytes().to_vec();
             b.extend_from_slice(&txn.to_le_bytes());
             b.push(force as u8);
@@ -354,7 +373,7 @@ impl Client {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let a = self.ep.recv(left)?;
-            if a.message.header.op == Op::KvReply {
+            if a.message.header.op == KV_REPLY {
                 if let Some(r) = decode_reply(&a.message.payload) {
                     return Some(r);
                 }

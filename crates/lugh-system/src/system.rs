@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::msg::{Op, Priority};
-use crate::sched::Kind;
-use crate::swap::{task_payload, Kernel, MemoryStatus, HEARTBEAT};
+use lugh::kernel::{task_payload, Kernel, MemoryStatus, HEARTBEAT};
+use lugh::msg::Priority;
+use lugh::sched::Kind;
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -28,7 +28,7 @@ pub struct RunOptions {
     /// `Some(lugh binary)`: services run as OS processes over ipc://.
     pub process_exe: Option<PathBuf>,
     /// The scheduler's memory quota in bytes (default
-    /// [`DEFAULT_MEMORY_QUOTA`](crate::swap::DEFAULT_MEMORY_QUOTA)).
+    /// [`DEFAULT_MEMORY_QUOTA`](lugh::kernel::DEFAULT_MEMORY_QUOTA)).
     pub memory_quota: Option<u64>,
     /// A storage directory: critical operations (swaps, crashes, restarts)
     /// are committed there under `oplog/` as they happen.
@@ -89,7 +89,7 @@ type Request = (Value, mpsc::Sender<Value>);
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error(transparent)]
-    Ipc(#[from] crate::ipc::IpcError),
+    Ipc(#[from] lugh::ipc::IpcError),
     #[error("control socket {path}: {source}")]
     Socket {
         path: PathBuf,
@@ -98,7 +98,7 @@ pub enum RunError {
     #[error("another lugh is running with control socket {0} (or remove the stale file)")]
     Busy(PathBuf),
     #[error(transparent)]
-    Kv(#[from] crate::kv::KvError),
+    Kv(#[from] lugh_kv::KvError),
 }
 
 fn bind_control(path: &Path) -> Result<UnixListener, RunError> {
@@ -122,7 +122,7 @@ fn bind_control(path: &Path) -> Result<UnixListener, RunError> {
 pub fn run(opts: &RunOptions, mut out: impl Write) -> Result<Status, RunError> {
     let started = Instant::now();
     let oplog = match &opts.data {
-        Some(d) => Some(crate::kv::Store::open(d, crate::kv::Options::default())?.0),
+        Some(d) => Some(lugh_kv::Store::open(d, lugh_kv::Options::default())?.0),
         None => None,
     };
     let listener = bind_control(&opts.socket)?;
@@ -165,7 +165,7 @@ pub fn run(opts: &RunOptions, mut out: impl Write) -> Result<Status, RunError> {
                 .map(Path::to_path_buf)
                 .unwrap_or_else(std::env::temp_dir);
             let base = format!("ipc://{}/lugh-{}", dir.display(), std::process::id());
-            let isolation = crate::swap::Isolation::Process {
+            let isolation = lugh::kernel::Isolation::Process {
                 exe: exe.clone(),
                 scratch: dir.join(format!("lugh-{}-scratch", std::process::id())),
             };
@@ -195,7 +195,7 @@ pub fn run(opts: &RunOptions, mut out: impl Write) -> Result<Status, RunError> {
                     .unwrap_or_else(|e| e.into_inner())
                     .send(
                         Priority::Medium,
-                        Op::AddTask,
+                        lugh::services::scheduler::ADD_TASK,
                         // Mixed priorities, deadlines 50 ms out, 1-3 slices.
                         task_payload(
                             (i % 11) as u8,

@@ -99,7 +99,7 @@ fn smoke(arch: &str) -> String {
         Err(e) => problems.push(format!("grid: {e}")),
     }
     // Storage recovery: reopen what the killed storage service left.
-    match crate::kv::Store::open(&Path::new(data).join("grid"), Default::default()) {
+    match lugh_kv::Store::open(&Path::new(data).join("grid"), Default::default()) {
         Ok((s, r)) => {
             say(&format!(
                 "lugh-guest: storage recovered in {:.1} ms: {} committed transactions replayed, {} keys, log {}",

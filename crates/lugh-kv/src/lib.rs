@@ -11,7 +11,6 @@
 //! record.
 
 pub mod record;
-pub mod service;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fs::{File, OpenOptions};
