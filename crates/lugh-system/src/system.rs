@@ -414,3 +414,47 @@ pub fn ctl(socket: &Path, request: &Value) -> Result<Value, String> {
         .map_err(|e| e.to_string())?;
     serde_json::from_str(&line).map_err(|e| format!("bad answer: {e}"))
 }
+
+/// `lugh.toml` (`lugh run --config`): every key optional.
+#[derive(Debug, serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// `rr` or `priority`.
+    pub scheduler: Option<String>,
+    /// Tasks per second the built-in workload adds.
+    pub rate: Option<u64>,
+    /// Bytes the scheduler service may ask the kernel for.
+    pub memory_quota: Option<u64>,
+}
+
+/// Why `lugh.toml` cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum FileConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid {path}: {source}")]
+    Parse {
+        path: std::path::PathBuf,
+        source: toml::de::Error,
+    },
+}
+
+impl FileConfig {
+    /// The file at `path`, or all defaults when there is none.
+    pub fn load(path: Option<&std::path::Path>) -> Result<FileConfig, FileConfigError> {
+        let Some(p) = path else {
+            return Ok(FileConfig::default());
+        };
+        let text = std::fs::read_to_string(p).map_err(|source| FileConfigError::Read {
+            path: p.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| FileConfigError::Parse {
+            path: p.to_path_buf(),
+            source,
+        })
+    }
+}
