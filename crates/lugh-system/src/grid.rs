@@ -355,6 +355,9 @@ impl Commits {
     }
 }
 
+/// Runs the demo: the sensors' tasks through the scheduler, alerts and
+/// aggregates into storage, the scripted faults, a status line a second;
+/// at the end, what storage holds is checked against what was sent.
 pub fn run(opts: &GridOptions, mut out: impl Write) -> Result<GridReport, GridError> {
     let scratch = std::env::temp_dir().join(format!("lugh-grid-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)?;
@@ -387,29 +390,10 @@ pub fn run(opts: &GridOptions, mut out: impl Write) -> Result<GridReport, GridEr
         std::thread::spawn(move || sensors(ch, o, ev_tx, s))
     };
     let started = Instant::now();
-    let mut readings: HashMap<u64, Instant> = HashMap::new();
-    let mut alerts: HashMap<u64, (Instant, String)> = HashMap::new();
-    let mut early: HashMap<(Priority, u64), Instant> = HashMap::new();
-    let (mut n_readings, mut n_alerts) = (0u64, 0u64);
-    let mut alert_lat: Vec<f64> = Vec::new();
-    let (mut miss_high, mut miss_medium) = (0u64, 0u64);
-    let mut alert_keys: Vec<String> = Vec::new();
-    let mut agg_keys: Vec<String> = Vec::new();
+    let mut t = Tally::default();
+    let mut faults = Faults::scripted(opts.faults);
     let mut oplog = 0usize;
-    let mut swaps = 0u64;
-    let mut storage_restarts = 0u64;
-    let mut script = if opts.faults {
-        vec![
-            (1.0 / 3.0, "swap"),
-            (0.5, "kill scheduler"),
-            (2.0 / 3.0, "kill storage"),
-        ]
-    } else {
-        vec![]
-    };
-    script.reverse();
     let mut next_line = Instant::now() + Duration::from_secs(1);
-    let mut last_readings = 0u64;
     let mut stopping: Option<Instant> = None;
     let mut woke: Option<((Priority, u64), Instant)> = None;
     let mut last_tick = Instant::now() - Duration::from_millis(1);
@@ -422,41 +406,7 @@ pub fn run(opts: &GridOptions, mut out: impl Write) -> Result<GridReport, GridEr
         }
         // What the sensors sent, and what the scheduler processed.
         while let Ok(e) = ev_rx.try_recv() {
-            match e {
-                Event::Reading { seq, at } => {
-                    n_readings += 1;
-                    match early.remove(&(Priority::Medium, seq)) {
-                        Some(done) => {
-                            if done.duration_since(at) > READING_DEADLINE {
-                                miss_medium += 1;
-                            }
-                        }
-                        None => {
-                            readings.insert(seq, at);
-                        }
-                    }
-                }
-                Event::Alert { seq, at, what } => {
-                    n_alerts += 1;
-                    alerts.insert(seq, (at, what));
-                    if let Some(done) = early.remove(&(Priority::High, seq)) {
-                        finish_alert(
-                            seq,
-                            done,
-                            &mut alerts,
-                            &mut alert_lat,
-                            &mut miss_high,
-                            &mut commits,
-                            &mut alert_keys,
-                        );
-                    }
-                }
-                Event::Second { sec, summary } => {
-                    let key = format!("agg/{sec:06}");
-                    commits.put(key.clone(), summary.into_bytes());
-                    agg_keys.push(key);
-                }
-            }
+            t.sent(e, &mut commits);
         }
         // Processing is stamped when the observer's event arrives: the loop
         // waits on that channel, so the stamp is within a wake-up of it.
@@ -464,38 +414,8 @@ pub fn run(opts: &GridOptions, mut out: impl Write) -> Result<GridReport, GridEr
         while let Ok(ev) = obs_rx.try_recv() {
             observed.push((ev, Instant::now()));
         }
-        for ((p, seq), now) in observed {
-            match p {
-                Priority::High => {
-                    if alerts.contains_key(&seq) {
-                        finish_alert(
-                            seq,
-                            now,
-                            &mut alerts,
-                            &mut alert_lat,
-                            &mut miss_high,
-                            &mut commits,
-                            &mut alert_keys,
-                        );
-                    } else if !alert_keys.iter().any(|k| k == &alert_key(seq)) {
-                        early.insert((p, seq), now);
-                    }
-                }
-                _ => match readings.remove(&seq) {
-                    Some(at) => {
-                        if now.duration_since(at) > READING_DEADLINE {
-                            miss_medium += 1;
-                        }
-                    }
-                    None => {
-                        // Processed before its send was recorded, or a
-                        // re-run after a restart (already counted).
-                        if seq > n_readings {
-                            early.insert((p, seq), now);
-                        }
-                    }
-                },
-            }
+        for (ev, now) in observed {
+            t.processed(ev, now, &mut commits);
         }
         commits.poll();
         // The kernel's critical operations go to storage too.
@@ -504,96 +424,18 @@ pub fn run(opts: &GridOptions, mut out: impl Write) -> Result<GridReport, GridEr
             let line = kernel.log[oplog - 1].clone();
             commits.put(format!("oplog/{oplog:06}"), line.into_bytes());
         }
-        // The scripted faults.
         let frac = started.elapsed().as_secs_f64() / opts.duration.as_secs_f64().max(1e-3);
-        if stopping.is_none() && script.last().is_some_and(|(at, _)| frac >= *at) {
-            let (_, what) = script.pop().unwrap_or((0.0, ""));
-            let msg = match what {
-                "swap" => {
-                    let to = if kernel.kind() == Kind::RoundRobin {
-                        Kind::Priority
-                    } else {
-                        Kind::RoundRobin
-                    };
-                    let r = kernel.swap(to, false);
-                    if r.committed {
-                        swaps += 1;
-                    }
-                    format!(
-                        "live swap {} -> {}: {} in {:.1} ms",
-                        r.from,
-                        r.to,
-                        if r.committed { "committed" } else { "aborted" },
-                        r.duration_ms
-                    )
+        if stopping.is_none() {
+            if let Some(what) = faults.due(frac) {
+                let msg = faults.inject(what, &mut kernel, &mut storage, &mut commits, opts)?;
+                if !opts.json {
+                    let _ = writeln!(out, "event: {msg}");
                 }
-                "kill scheduler" => {
-                    let _ = kernel.kill_service();
-                    "killed the scheduler service".to_string()
-                }
-                _ => {
-                    storage.kill();
-                    let url = storage.start()?;
-                    commits.client.redirect(&url)?;
-                    commits.resend();
-                    storage_restarts += 1;
-                    commits.put(
-                        format!("oplog/storage-restart-{storage_restarts}"),
-                        format!(
-                            "storage killed and restarted as generation {}",
-                            storage.generation
-                        )
-                        .into_bytes(),
-                    );
-                    format!(
-                        "killed the storage service{}; restarted as generation {}",
-                        if opts.storage_exe.is_some() {
-                            " (SIGKILL)"
-                        } else {
-                            ""
-                        },
-                        storage.generation
-                    )
-                }
-            };
-            if !opts.json {
-                let _ = writeln!(out, "event: {msg}");
             }
         }
         if Instant::now() >= next_line && stopping.is_none() {
             next_line += Duration::from_secs(1);
-            let sorted = sorted_copy(&alert_lat);
-            let line = if opts.json {
-                serde_json::json!({
-                    "t": started.elapsed().as_secs_f64(),
-                    "readings": n_readings,
-                    "readings_per_s": n_readings - last_readings,
-                    "alerts": n_alerts,
-                    "alert_p50_ms": quantile(&sorted, 0.5),
-                    "alert_p99_ms": quantile(&sorted, 0.99),
-                    "deadline_misses_high": miss_high,
-                    "restarts": kernel.restarts,
-                    "swaps": swaps,
-                    "committed": commits.acked.len(),
-                })
-                .to_string()
-            } else {
-                format!(
-                    "t={:>5.1}s readings={} ({}/s) alerts={} alert p50/p99={:.2}/{:.2} ms misses high/medium={}/{} restarts={} swaps={} stored={}",
-                    started.elapsed().as_secs_f64(),
-                    n_readings,
-                    n_readings - last_readings,
-                    n_alerts,
-                    quantile(&sorted, 0.5),
-                    quantile(&sorted, 0.99),
-                    miss_high,
-                    miss_medium,
-                    kernel.restarts + storage_restarts,
-                    swaps,
-                    commits.acked.len()
-                )
-            };
-            last_readings = n_readings;
+            let line = t.status_line(opts.json, started, &kernel, &faults, &commits);
             let _ = writeln!(out, "{line}");
         }
         match stopping {
@@ -601,13 +443,13 @@ pub fn run(opts: &GridOptions, mut out: impl Write) -> Result<GridReport, GridEr
                 stop.store(true, Ordering::SeqCst);
                 stopping = Some(Instant::now());
             }
-            Some(t) => {
-                let drained = readings.is_empty()
-                    && alerts.is_empty()
+            Some(at) => {
+                let drained = t.readings.is_empty()
+                    && t.alerts.is_empty()
                     && commits.in_flight.is_empty()
                     && gen.is_finished()
                     && !kernel.restarting();
-                if drained || t.elapsed() > Duration::from_secs(10) {
+                if drained || at.elapsed() > Duration::from_secs(10) {
                     break;
                 }
             }
@@ -624,86 +466,317 @@ pub fn run(opts: &GridOptions, mut out: impl Write) -> Result<GridReport, GridEr
     // Stop storage the hard way too: what was acknowledged is on disk.
     storage.kill();
     drop(commits.client);
-    let (store, _) = Store::open(&data, Options::default())?;
-    let present = |k: &String| store.get(k.as_bytes()).is_some();
-    let alerts_lost = n_alerts - alert_keys.iter().filter(|k| present(k)).count() as u64;
-    let aggregates_lost = agg_keys.iter().filter(|k| !present(k)).count() as u64;
-    let oplog_entries = store.scan(b"oplog/", usize::MAX).len() as u64;
-    drop(store);
-    let readings_lost = readings.len() as u64;
-    let sorted = sorted_copy(&alert_lat);
-    let mut problems = Vec::new();
-    if alerts_lost > 0 {
-        problems.push(format!("{alerts_lost} alerts lost"));
-    }
-    if readings_lost > 0 {
-        problems.push(format!("{readings_lost} readings never processed"));
-    }
-    if aggregates_lost > 0 {
-        problems.push(format!("{aggregates_lost} aggregates lost"));
-    }
-    if let Some(e) = commits.errors.first() {
-        problems.push(format!("storage refused a commit: {e}"));
-    }
-    let verdict = if problems.is_empty() {
-        "ok".to_string()
-    } else {
-        format!("fail: {}", problems.join(", "))
-    };
+    let stored = Stored::check(&data, &t)?;
+    let verdict = verdict(&t, &stored, commits.errors.first());
     if opts.data.is_none() {
         let _ = std::fs::remove_dir_all(&scratch);
     } else {
         let _ = std::fs::remove_dir_all(scratch.join("client"));
     }
+    let sorted = sorted_copy(&t.alert_lat);
     Ok(GridReport {
-        readings: n_readings,
-        alerts: n_alerts,
-        alerts_lost,
-        readings_lost,
+        readings: t.n_readings,
+        alerts: t.n_alerts,
+        alerts_lost: stored.alerts_lost,
+        readings_lost: t.readings.len() as u64,
         alert_p50_ms: quantile(&sorted, 0.5),
         alert_p99_ms: quantile(&sorted, 0.99),
         alert_max_ms: sorted.last().copied().unwrap_or(0.0),
-        deadline_misses_high: miss_high,
-        deadline_misses_medium: miss_medium,
-        swaps,
-        restarts: restarts + storage_restarts,
-        storage_restarts,
-        aggregates: agg_keys.len() as u64,
-        aggregates_lost,
-        oplog_entries,
-        readings_per_s: n_readings as f64 / elapsed.max(1e-9),
+        deadline_misses_high: t.miss_high,
+        deadline_misses_medium: t.miss_medium,
+        swaps: faults.swaps,
+        restarts: restarts + faults.storage_restarts,
+        storage_restarts: faults.storage_restarts,
+        aggregates: t.agg_keys.len() as u64,
+        aggregates_lost: stored.aggregates_lost,
+        oplog_entries: stored.oplog_entries,
+        readings_per_s: t.n_readings as f64 / elapsed.max(1e-9),
         verdict,
         data_dir: opts.data.as_ref().map(|_| data),
     })
 }
 
-fn alert_key(seq: u64) -> String {
-    format!("alert/{seq:08}")
+/// What the demo has seen: readings and alerts sent but not yet
+/// processed, processing seen before its send, latencies and misses, and
+/// the keys written to storage.
+#[derive(Default)]
+struct Tally {
+    readings: HashMap<u64, Instant>,
+    alerts: HashMap<u64, (Instant, String)>,
+    early: HashMap<(Priority, u64), Instant>,
+    n_readings: u64,
+    n_alerts: u64,
+    alert_lat: Vec<f64>,
+    miss_high: u64,
+    miss_medium: u64,
+    alert_keys: Vec<String>,
+    agg_keys: Vec<String>,
+    last_readings: u64,
 }
 
-fn finish_alert(
-    seq: u64,
-    done: Instant,
-    alerts: &mut HashMap<u64, (Instant, String)>,
-    lat: &mut Vec<f64>,
-    miss_high: &mut u64,
-    commits: &mut Commits,
-    keys: &mut Vec<String>,
-) {
-    let Some((at, what)) = alerts.remove(&seq) else {
-        return;
-    };
-    let waited = done.saturating_duration_since(at);
-    lat.push(waited.as_secs_f64() * 1e3);
-    if waited > ALERT_DEADLINE {
-        *miss_high += 1;
+impl Tally {
+    /// A sensor event.
+    fn sent(&mut self, e: Event, commits: &mut Commits) {
+        match e {
+            Event::Reading { seq, at } => {
+                self.n_readings += 1;
+                match self.early.remove(&(Priority::Medium, seq)) {
+                    Some(done) => {
+                        if done.duration_since(at) > READING_DEADLINE {
+                            self.miss_medium += 1;
+                        }
+                    }
+                    None => {
+                        self.readings.insert(seq, at);
+                    }
+                }
+            }
+            Event::Alert { seq, at, what } => {
+                self.n_alerts += 1;
+                self.alerts.insert(seq, (at, what));
+                if let Some(done) = self.early.remove(&(Priority::High, seq)) {
+                    self.finish_alert(seq, done, commits);
+                }
+            }
+            Event::Second { sec, summary } => {
+                let key = format!("agg/{sec:06}");
+                commits.put(key.clone(), summary.into_bytes());
+                self.agg_keys.push(key);
+            }
+        }
     }
-    let key = alert_key(seq);
-    commits.put(
-        key.clone(),
-        format!("{what}; handled in {:.3} ms", waited.as_secs_f64() * 1e3).into_bytes(),
-    );
-    keys.push(key);
+
+    /// The scheduler processed message `seq` of priority `p` at `now`.
+    fn processed(&mut self, (p, seq): (Priority, u64), now: Instant, commits: &mut Commits) {
+        match p {
+            Priority::High => {
+                if self.alerts.contains_key(&seq) {
+                    self.finish_alert(seq, now, commits);
+                } else if !self.alert_keys.iter().any(|k| k == &alert_key(seq)) {
+                    self.early.insert((p, seq), now);
+                }
+            }
+            _ => match self.readings.remove(&seq) {
+                Some(at) => {
+                    if now.duration_since(at) > READING_DEADLINE {
+                        self.miss_medium += 1;
+                    }
+                }
+                None => {
+                    // Processed before its send was recorded, or a
+                    // re-run after a restart (already counted).
+                    if seq > self.n_readings {
+                        self.early.insert((p, seq), now);
+                    }
+                }
+            },
+        }
+    }
+
+    /// An alert processed at `done`: its latency, and its record stored.
+    fn finish_alert(&mut self, seq: u64, done: Instant, commits: &mut Commits) {
+        let Some((at, what)) = self.alerts.remove(&seq) else {
+            return;
+        };
+        let waited = done.saturating_duration_since(at);
+        self.alert_lat.push(waited.as_secs_f64() * 1e3);
+        if waited > ALERT_DEADLINE {
+            self.miss_high += 1;
+        }
+        let key = alert_key(seq);
+        commits.put(
+            key.clone(),
+            format!("{what}; handled in {:.3} ms", waited.as_secs_f64() * 1e3).into_bytes(),
+        );
+        self.alert_keys.push(key);
+    }
+
+    /// The status line of the second just ended.
+    fn status_line(
+        &mut self,
+        json: bool,
+        started: Instant,
+        kernel: &Kernel,
+        faults: &Faults,
+        commits: &Commits,
+    ) -> String {
+        let sorted = sorted_copy(&self.alert_lat);
+        let per_s = self.n_readings - self.last_readings;
+        self.last_readings = self.n_readings;
+        if json {
+            serde_json::json!({
+                "t": started.elapsed().as_secs_f64(),
+                "readings": self.n_readings,
+                "readings_per_s": per_s,
+                "alerts": self.n_alerts,
+                "alert_p50_ms": quantile(&sorted, 0.5),
+                "alert_p99_ms": quantile(&sorted, 0.99),
+                "deadline_misses_high": self.miss_high,
+                "restarts": kernel.restarts,
+                "swaps": faults.swaps,
+                "committed": commits.acked.len(),
+            })
+            .to_string()
+        } else {
+            format!(
+                "t={:>5.1}s readings={} ({}/s) alerts={} alert p50/p99={:.2}/{:.2} ms misses high/medium={}/{} restarts={} swaps={} stored={}",
+                started.elapsed().as_secs_f64(),
+                self.n_readings,
+                per_s,
+                self.n_alerts,
+                quantile(&sorted, 0.5),
+                quantile(&sorted, 0.99),
+                self.miss_high,
+                self.miss_medium,
+                kernel.restarts + faults.storage_restarts,
+                faults.swaps,
+                commits.acked.len()
+            )
+        }
+    }
+}
+
+/// The scripted faults (a live swap, a kill of the scheduler, a kill of
+/// storage, at a third, half and two thirds of the run) and their counts.
+struct Faults {
+    /// Due faults, last first: (fraction of the run, what).
+    script: Vec<(f64, &'static str)>,
+    swaps: u64,
+    storage_restarts: u64,
+}
+
+impl Faults {
+    fn scripted(on: bool) -> Faults {
+        let mut script = if on {
+            vec![
+                (1.0 / 3.0, "swap"),
+                (0.5, "kill scheduler"),
+                (2.0 / 3.0, "kill storage"),
+            ]
+        } else {
+            vec![]
+        };
+        script.reverse();
+        Faults {
+            script,
+            swaps: 0,
+            storage_restarts: 0,
+        }
+    }
+
+    /// The next fault, once `frac` of the run has passed its time.
+    fn due(&mut self, frac: f64) -> Option<&'static str> {
+        if self.script.last().is_some_and(|(at, _)| frac >= *at) {
+            self.script.pop().map(|(_, what)| what)
+        } else {
+            None
+        }
+    }
+
+    /// Injects one fault; what it did, for the event line.
+    fn inject(
+        &mut self,
+        what: &str,
+        kernel: &mut Kernel,
+        storage: &mut StorageSvc,
+        commits: &mut Commits,
+        opts: &GridOptions,
+    ) -> Result<String, GridError> {
+        Ok(match what {
+            "swap" => {
+                let to = if kernel.kind() == Kind::RoundRobin {
+                    Kind::Priority
+                } else {
+                    Kind::RoundRobin
+                };
+                let r = kernel.swap(to, false);
+                if r.committed {
+                    self.swaps += 1;
+                }
+                format!(
+                    "live swap {} -> {}: {} in {:.1} ms",
+                    r.from,
+                    r.to,
+                    if r.committed { "committed" } else { "aborted" },
+                    r.duration_ms
+                )
+            }
+            "kill scheduler" => {
+                let _ = kernel.kill_service();
+                "killed the scheduler service".to_string()
+            }
+            _ => {
+                storage.kill();
+                let url = storage.start()?;
+                commits.client.redirect(&url)?;
+                commits.resend();
+                self.storage_restarts += 1;
+                commits.put(
+                    format!("oplog/storage-restart-{}", self.storage_restarts),
+                    format!(
+                        "storage killed and restarted as generation {}",
+                        storage.generation
+                    )
+                    .into_bytes(),
+                );
+                format!(
+                    "killed the storage service{}; restarted as generation {}",
+                    if opts.storage_exe.is_some() {
+                        " (SIGKILL)"
+                    } else {
+                        ""
+                    },
+                    storage.generation
+                )
+            }
+        })
+    }
+}
+
+/// What the data directory holds at the end, read back by the demo itself.
+struct Stored {
+    alerts_lost: u64,
+    aggregates_lost: u64,
+    oplog_entries: u64,
+}
+
+impl Stored {
+    fn check(data: &std::path::Path, t: &Tally) -> Result<Stored, GridError> {
+        let (store, _) = Store::open(data, Options::default())?;
+        let present = |k: &String| store.get(k.as_bytes()).is_some();
+        Ok(Stored {
+            alerts_lost: t.n_alerts - t.alert_keys.iter().filter(|k| present(k)).count() as u64,
+            aggregates_lost: t.agg_keys.iter().filter(|k| !present(k)).count() as u64,
+            oplog_entries: store.scan(b"oplog/", usize::MAX).len() as u64,
+        })
+    }
+}
+
+/// `ok`, or `fail:` and every problem found.
+fn verdict(t: &Tally, stored: &Stored, commit_error: Option<&String>) -> String {
+    let mut problems = Vec::new();
+    if stored.alerts_lost > 0 {
+        problems.push(format!("{} alerts lost", stored.alerts_lost));
+    }
+    let readings_lost = t.readings.len();
+    if readings_lost > 0 {
+        problems.push(format!("{readings_lost} readings never processed"));
+    }
+    if stored.aggregates_lost > 0 {
+        problems.push(format!("{} aggregates lost", stored.aggregates_lost));
+    }
+    if let Some(e) = commit_error {
+        problems.push(format!("storage refused a commit: {e}"));
+    }
+    if problems.is_empty() {
+        "ok".to_string()
+    } else {
+        format!("fail: {}", problems.join(", "))
+    }
+}
+
+fn alert_key(seq: u64) -> String {
+    format!("alert/{seq:08}")
 }
 
 fn sorted_copy(v: &[f64]) -> Vec<f64> {

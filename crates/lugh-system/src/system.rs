@@ -128,37 +128,113 @@ pub fn run(opts: &RunOptions, mut out: impl Write) -> Result<Status, RunError> {
     let listener = bind_control(&opts.socket)?;
     let (req_tx, req_rx) = mpsc::channel::<Request>();
     let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        listener
-            .set_nonblocking(true)
-            .map_err(|source| RunError::Socket {
-                path: opts.socket.clone(),
-                source,
-            })?;
-        std::thread::spawn(move || {
-            while !stop.load(Ordering::SeqCst) {
-                match listener.accept() {
-                    Ok((s, _)) => {
-                        let tx = req_tx.clone();
-                        std::thread::spawn(move || serve(s, tx));
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
-                }
-            }
-        });
-    }
+    spawn_control(listener, &opts.socket, stop.clone(), req_tx)?;
     let (obs_tx, obs_rx) = mpsc::channel();
-    let mut kernel = match &opts.process_exe {
+    let kernel = start_kernel(opts, obs_tx)?;
+    let sent = Arc::new(AtomicU64::new(0));
+    let load_stop = Arc::new(AtomicBool::new(false));
+    let load = spawn_load(&kernel, sent.clone(), load_stop.clone(), opts.rate.max(1));
+    let mut r = Running {
+        opts,
+        started,
+        kernel,
+        sent,
+        processed: BTreeSet::new(),
+        swaps: 0,
+        logged: 0,
+        oplog,
+    };
+    let mut next_line = Instant::now() + Duration::from_secs(1);
+    loop {
+        r.kernel.tick();
+        while let Ok((_, seq)) = obs_rx.try_recv() {
+            r.processed.insert(seq);
+        }
+        while let Ok((req, reply)) = req_rx.try_recv() {
+            let _ = reply.send(r.answer(&req, &stop));
+        }
+        r.log_ops();
+        if Instant::now() >= next_line {
+            next_line += Duration::from_secs(1);
+            let _ = writeln!(out, "{}", r.line(&r.status()));
+        }
+        let done = opts.duration.is_some_and(|d| r.started.elapsed() >= d);
+        if done || stop.load(Ordering::SeqCst) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Drain: stop the load, let the service finish what was sent.
+    load_stop.store(true, Ordering::SeqCst);
+    let _ = load.join();
+    let t = Instant::now();
+    while t.elapsed() < HEARTBEAT * 30 {
+        r.kernel.tick();
+        while let Ok((_, seq)) = obs_rx.try_recv() {
+            r.processed.insert(seq);
+        }
+        if r.done() >= r.sent.load(Ordering::SeqCst) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    r.log_ops();
+    let last = r.status();
+    stop.store(true, Ordering::SeqCst);
+    r.kernel.shutdown();
+    if opts.process_exe.is_some() {
+        if let Some(dir) = opts.socket.parent() {
+            let _ =
+                std::fs::remove_dir_all(dir.join(format!("lugh-{}-scratch", std::process::id())));
+        }
+    }
+    let _ = std::fs::remove_file(&opts.socket);
+    Ok(last)
+}
+
+/// Accepts control connections until `stop`, one thread per connection
+/// passing its requests to the run loop.
+fn spawn_control(
+    listener: UnixListener,
+    socket: &Path,
+    stop: Arc<AtomicBool>,
+    req_tx: mpsc::Sender<Request>,
+) -> Result<(), RunError> {
+    listener
+        .set_nonblocking(true)
+        .map_err(|source| RunError::Socket {
+            path: socket.to_path_buf(),
+            source,
+        })?;
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::SeqCst) {
+            match listener.accept() {
+                Ok((s, _)) => {
+                    let tx = req_tx.clone();
+                    std::thread::spawn(move || serve(s, tx));
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    });
+    Ok(())
+}
+
+/// The kernel with its first scheduler instance: threads over inproc://,
+/// or processes over ipc:// sockets beside the control socket.
+fn start_kernel(
+    opts: &RunOptions,
+    obs_tx: mpsc::Sender<(Priority, u64)>,
+) -> Result<Kernel, RunError> {
+    let kernel = match &opts.process_exe {
         None => Kernel::start(
             &format!("inproc://lugh-run-{}", std::process::id()),
             opts.scheduler,
             Some(obs_tx),
         )?,
         Some(exe) => {
-            // Services are processes: NNG over ipc:// sockets beside the
-            // control socket; the supervisor knows what they processed
-            // from their checkpoints.
+            // The supervisor knows what process instances processed from
+            // their checkpoints.
             let dir = opts
                 .socket
                 .parent()
@@ -176,103 +252,124 @@ pub fn run(opts: &RunOptions, mut out: impl Write) -> Result<Status, RunError> {
     if let Some(q) = opts.memory_quota {
         kernel.set_memory_quota(q);
     }
-    let by_checkpoint = opts.process_exe.is_some();
-    let sent = Arc::new(AtomicU64::new(0));
-    let load_stop = Arc::new(AtomicBool::new(false));
-    let load = {
-        let (ch, sent, load_stop, rate) = (
-            kernel.channel.clone(),
-            sent.clone(),
-            load_stop.clone(),
-            opts.rate.max(1),
-        );
-        std::thread::spawn(move || {
-            let t = Instant::now();
-            let mut i = 0u64;
-            while !load_stop.load(Ordering::SeqCst) {
-                if ch
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .send(
-                        Priority::Medium,
-                        lugh::services::scheduler::ADD_TASK,
-                        // Mixed priorities, deadlines 50 ms out, 1-3 slices.
-                        task_payload(
-                            (i % 11) as u8,
-                            t.elapsed().as_millis() as u64 + 50,
-                            1 + (i % 3) as u32,
-                        ),
-                    )
-                    .is_ok()
-                {
-                    sent.fetch_add(1, Ordering::SeqCst);
-                }
-                i += 1;
-                let due = Duration::from_secs_f64(i as f64 / rate as f64);
-                if let Some(w) = due.checked_sub(t.elapsed()) {
-                    std::thread::sleep(w);
-                }
+    Ok(kernel)
+}
+
+/// The built-in workload: `rate` tasks a second until `stop`.
+fn spawn_load(
+    kernel: &Kernel,
+    sent: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    rate: u64,
+) -> std::thread::JoinHandle<()> {
+    let ch = kernel.channel.clone();
+    std::thread::spawn(move || {
+        let t = Instant::now();
+        let mut i = 0u64;
+        while !stop.load(Ordering::SeqCst) {
+            if ch
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .send(
+                    Priority::Medium,
+                    lugh::services::scheduler::ADD_TASK,
+                    // Mixed priorities, deadlines 50 ms out, 1-3 slices.
+                    task_payload(
+                        (i % 11) as u8,
+                        t.elapsed().as_millis() as u64 + 50,
+                        1 + (i % 3) as u32,
+                    ),
+                )
+                .is_ok()
+            {
+                sent.fetch_add(1, Ordering::SeqCst);
             }
-        })
-    };
-    let mut processed: BTreeSet<u64> = BTreeSet::new();
-    let mut swaps = 0u64;
-    let mut logged = 0usize;
-    // Commits the kernel's new critical-operation lines (durably).
-    let mut log_ops = |kernel: &Kernel| {
-        let Some(store) = &oplog else { return };
-        while logged < kernel.log.len() {
+            i += 1;
+            let due = Duration::from_secs_f64(i as f64 / rate as f64);
+            if let Some(w) = due.checked_sub(t.elapsed()) {
+                std::thread::sleep(w);
+            }
+        }
+    })
+}
+
+/// The state of a `lugh run`.
+struct Running<'a> {
+    opts: &'a RunOptions,
+    started: Instant,
+    kernel: Kernel,
+    sent: Arc<AtomicU64>,
+    /// Sequence numbers the service processed (threads: from its observer).
+    processed: BTreeSet<u64>,
+    swaps: u64,
+    /// Critical-operation lines already committed to storage.
+    logged: usize,
+    oplog: Option<lugh_kv::Store>,
+}
+
+impl Running<'_> {
+    /// Messages processed: counted from the observer, or (processes) from
+    /// the checkpoints.
+    fn done(&self) -> u64 {
+        if self.opts.process_exe.is_some() {
+            self.kernel.checkpointed()
+        } else {
+            self.processed.len() as u64
+        }
+    }
+
+    /// Commits the kernel's new critical-operation lines (durably).
+    fn log_ops(&mut self) {
+        let Some(store) = &self.oplog else { return };
+        while self.logged < self.kernel.log.len() {
             let mut t = store.begin();
-            let key = format!("oplog/{}-{:06}", std::process::id(), logged + 1);
-            if t.put(key.as_bytes(), kernel.log[logged].as_bytes()).is_ok() {
+            let key = format!("oplog/{}-{:06}", std::process::id(), self.logged + 1);
+            if t.put(key.as_bytes(), self.kernel.log[self.logged].as_bytes())
+                .is_ok()
+            {
                 if let Err(e) = store.commit(t) {
                     tracing::warn!("oplog: {e}");
                 }
             }
-            logged += 1;
+            self.logged += 1;
         }
-    };
-    let mut next_line = Instant::now() + Duration::from_secs(1);
-    let status = |kernel: &Kernel, processed: &BTreeSet<u64>, swaps: u64| Status {
-        uptime_s: started.elapsed().as_secs_f64(),
-        services: vec![ServiceStatus {
-            name: "scheduler",
-            generation: kernel.generation(),
-            state: if kernel.restarting() {
-                "restarting"
+    }
+
+    fn status(&self) -> Status {
+        let kernel = &self.kernel;
+        let sent = self.sent.load(Ordering::SeqCst);
+        Status {
+            uptime_s: self.started.elapsed().as_secs_f64(),
+            services: vec![ServiceStatus {
+                name: "scheduler",
+                generation: kernel.generation(),
+                state: if kernel.restarting() {
+                    "restarting"
+                } else {
+                    "running"
+                },
+                restarts: kernel.restarts,
+                pid: kernel.service_pid(),
+                memory: kernel.memory(),
+                refused_tasks: kernel.refused_tasks(),
+            }],
+            scheduler: kernel.kind().name(),
+            messages_rejected: kernel.rejected(),
+            sent,
+            processed: self.done(),
+            outstanding: sent.saturating_sub(self.done()),
+            unacked: kernel.unacked(),
+            swaps: self.swaps,
+            oplog_entries: if self.opts.data.is_some() {
+                kernel.log.len() as u64
             } else {
-                "running"
+                0
             },
-            restarts: kernel.restarts,
-            pid: kernel.service_pid(),
-            memory: kernel.memory(),
-            refused_tasks: kernel.refused_tasks(),
-        }],
-        scheduler: kernel.kind().name(),
-        messages_rejected: kernel.rejected(),
-        sent: sent.load(Ordering::SeqCst),
-        processed: if by_checkpoint {
-            kernel.checkpointed()
-        } else {
-            processed.len() as u64
-        },
-        outstanding: sent
-            .load(Ordering::SeqCst)
-            .saturating_sub(if by_checkpoint {
-                kernel.checkpointed()
-            } else {
-                processed.len() as u64
-            }),
-        unacked: kernel.unacked(),
-        swaps,
-        oplog_entries: if opts.data.is_some() {
-            kernel.log.len() as u64
-        } else {
-            0
-        },
-    };
-    let line = |s: &Status| {
-        if opts.json {
+        }
+    }
+
+    fn line(&self, s: &Status) -> String {
+        if self.opts.json {
             serde_json::to_string(s).unwrap_or_default()
         } else {
             format!(
@@ -280,94 +377,46 @@ pub fn run(opts: &RunOptions, mut out: impl Write) -> Result<Status, RunError> {
                 s.uptime_s, s.scheduler, s.services[0].generation, s.services[0].state, s.sent, s.processed, s.outstanding, s.services[0].restarts, s.swaps, s.messages_rejected, s.services[0].memory.used, s.services[0].memory.quota
             )
         }
-    };
-    loop {
-        kernel.tick();
-        while let Ok((_, seq)) = obs_rx.try_recv() {
-            processed.insert(seq);
-        }
-        while let Ok((req, reply)) = req_rx.try_recv() {
-            let cmd = req["cmd"].as_str().unwrap_or("");
-            let answer = match cmd {
-                "status" => {
-                    serde_json::to_value(status(&kernel, &processed, swaps)).unwrap_or(Value::Null)
+    }
+
+    /// The answer to one control request.
+    fn answer(&mut self, req: &Value, stop: &AtomicBool) -> Value {
+        let cmd = req["cmd"].as_str().unwrap_or("");
+        match cmd {
+            "status" => serde_json::to_value(self.status()).unwrap_or(Value::Null),
+            "swap" => match req["to"].as_str().and_then(Kind::parse) {
+                Some(to) => {
+                    let r = self.kernel.swap(to, false);
+                    if r.committed {
+                        self.swaps += 1;
+                    }
+                    json!({"ok": r.committed, "swap": r})
                 }
-                "swap" => match req["to"].as_str().and_then(Kind::parse) {
-                    Some(to) => {
-                        let r = kernel.swap(to, false);
-                        if r.committed {
-                            swaps += 1;
-                        }
-                        json!({"ok": r.committed, "swap": r})
-                    }
-                    None => json!({"ok": false, "error": "swap needs `to`: rr or priority"}),
-                },
-                "kill" | "hang" => match req["service"].as_str() {
-                    Some("scheduler") => {
-                        let pid = kernel.service_pid();
-                        let ok = if cmd == "kill" {
-                            kernel.kill_service().is_ok()
-                        } else {
-                            kernel.inject_fault(true).is_ok()
-                        };
-                        json!({"ok": ok, "service": "scheduler", "generation": kernel.generation(), "pid": pid})
-                    }
-                    other => {
-                        json!({"ok": false, "error": format!("unknown service {other:?}; services: scheduler")})
-                    }
-                },
-                "stop" => {
-                    stop.store(true, Ordering::SeqCst);
-                    json!({"ok": true})
+                None => json!({"ok": false, "error": "swap needs `to`: rr or priority"}),
+            },
+            "kill" | "hang" => match req["service"].as_str() {
+                Some("scheduler") => {
+                    let pid = self.kernel.service_pid();
+                    let ok = if cmd == "kill" {
+                        self.kernel.kill_service().is_ok()
+                    } else {
+                        self.kernel.inject_fault(true).is_ok()
+                    };
+                    json!({"ok": ok, "service": "scheduler", "generation": self.kernel.generation(), "pid": pid})
                 }
                 other => {
-                    json!({"ok": false, "error": format!("unknown command `{other}`; commands: status, swap, kill, hang, stop")})
+                    json!({"ok": false, "error": format!("unknown service {other:?}; services: scheduler")})
                 }
-            };
-            let _ = reply.send(answer);
-        }
-        log_ops(&kernel);
-        if Instant::now() >= next_line {
-            next_line += Duration::from_secs(1);
-            let _ = writeln!(out, "{}", line(&status(&kernel, &processed, swaps)));
-        }
-        let done = opts.duration.is_some_and(|d| started.elapsed() >= d);
-        if done || stop.load(Ordering::SeqCst) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    // Drain: stop the load, let the service finish what was sent.
-    load_stop.store(true, Ordering::SeqCst);
-    let _ = load.join();
-    let t = Instant::now();
-    while t.elapsed() < HEARTBEAT * 30 {
-        kernel.tick();
-        while let Ok((_, seq)) = obs_rx.try_recv() {
-            processed.insert(seq);
-        }
-        let done = if by_checkpoint {
-            kernel.checkpointed()
-        } else {
-            processed.len() as u64
-        };
-        if done >= sent.load(Ordering::SeqCst) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    log_ops(&kernel);
-    let last = status(&kernel, &processed, swaps);
-    stop.store(true, Ordering::SeqCst);
-    kernel.shutdown();
-    if opts.process_exe.is_some() {
-        if let Some(dir) = opts.socket.parent() {
-            let _ =
-                std::fs::remove_dir_all(dir.join(format!("lugh-{}-scratch", std::process::id())));
+            },
+            "stop" => {
+                stop.store(true, Ordering::SeqCst);
+                json!({"ok": true})
+            }
+            other => {
+                json!({"ok": false, "error": format!("unknown command `{other}`; commands: status, swap, kill, hang, stop")})
+            }
         }
     }
-    let _ = std::fs::remove_file(&opts.socket);
-    Ok(last)
 }
 
 fn serve(s: UnixStream, tx: mpsc::Sender<Request>) {
