@@ -265,165 +265,28 @@ impl Store {
         dir.join("snapshot")
     }
 
-    /// Opens (creating if needed) and recovers `dir`.
+    /// Opens (creating if needed) and recovers `dir`: the snapshot, then
+    /// the committed transactions of the log, cut at the first damage.
     pub fn open(dir: &Path, opts: Options) -> Result<(Store, RecoveryReport), KvError> {
         let t = Instant::now();
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-        let lock_path = dir.join("LOCK");
-        let lock_file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io_err(&lock_path))?;
-        if rustix::fs::flock(
-            &lock_file,
-            rustix::fs::FlockOperation::NonBlockingLockExclusive,
-        )
-        .is_err()
-        {
-            return Err(KvError::Locked(dir.to_path_buf()));
-        }
+        let lock_file = lock_dir(dir)?;
         let mut report = RecoveryReport::default();
-        let mut map = BTreeMap::new();
-        let mut history = BTreeMap::new();
-        let mut order = VecDeque::new();
-        let mut next_txn = 1u64;
-        let snap = Store::snapshot_path(dir);
-        if snap.exists() {
-            let bytes = std::fs::read(&snap).map_err(io_err(&snap))?;
-            let lsn = record::read_header(SNAP_MAGIC, &bytes).ok_or(KvError::BadHeader {
-                path: snap.clone(),
-                what: "snapshot",
-            })?;
-            let mut ended = false;
-            let mut current: Option<TxnInfo> = None;
-            let mut undo: Option<Option<Vec<u8>>> = None;
-            for item in Frames::new(&bytes, HEADER_LEN) {
-                let (_, _, r) = item.map_err(|(offset, d)| KvError::BadSnapshot {
-                    path: snap.clone(),
-                    offset,
-                    damage: d.to_string(),
-                })?;
-                match r {
-                    Record::Entry { key, value } => {
-                        map.insert(key, value);
-                    }
-                    Record::Txn {
-                        txn,
-                        reverts,
-                        reverted_by,
-                    } => {
-                        if let Some(t) = current.take() {
-                            order.push_back(t.txn);
-                            history.insert(t.txn, t);
-                        }
-                        current = Some(TxnInfo {
-                            txn,
-                            writes: Vec::new(),
-                            reverts,
-                            reverted_by,
-                        });
-                    }
-                    Record::Undo { before, .. } => undo = Some(before),
-                    r @ (Record::Put { .. } | Record::Delete { .. }) => {
-                        let w = write_of(r, undo.take(), |_| None);
-                        if let (Some(t), Some(w)) = (current.as_mut(), w) {
-                            t.writes.push(w);
-                        }
-                    }
-                    Record::End { next_txn: n, .. } => {
-                        next_txn = n;
-                        ended = true;
-                    }
-                    _ => {}
-                }
-            }
-            if let Some(t) = current.take() {
-                order.push_back(t.txn);
-                history.insert(t.txn, t);
-            }
-            if !ended {
-                return Err(KvError::BadSnapshot {
-                    path: snap,
-                    offset: bytes.len(),
-                    damage: "no end record".into(),
-                });
-            }
-            report.snapshot_lsn = lsn;
-        }
-        let wal = Store::wal_path(dir);
-        if !wal.exists() {
-            record::write_atomic(&wal, &record::header(WAL_MAGIC, report.snapshot_lsn))
-                .map_err(io_err(&wal))?;
-        }
-        let mut bytes = Vec::new();
-        File::open(&wal)
-            .and_then(|mut f| f.read_to_end(&mut bytes))
-            .map_err(io_err(&wal))?;
-        let base = record::read_header(WAL_MAGIC, &bytes).ok_or(KvError::BadHeader {
-            path: wal.clone(),
-            what: "write-ahead log",
-        })?;
-        if base > report.snapshot_lsn {
-            return Err(KvError::Gap {
-                path: wal,
-                log: base,
-                snapshot: report.snapshot_lsn,
-            });
-        }
+        let loaded = load_snapshot(dir)?;
+        report.snapshot_lsn = loaded.lsn;
+        let (wal, bytes, base) = read_wal(dir, report.snapshot_lsn)?;
         let mut inner = Inner {
-            map,
-            next_txn,
-            history,
-            order,
+            map: loaded.map,
+            next_txn: loaded.next_txn,
+            history: loaded.history,
+            order: loaded.order,
             log: Arc::new(File::open(&wal).map_err(io_err(&wal))?),
             alloc: bytes.len() as u64,
             base,
             len: 0,
             stats: Stats::default(),
         };
-        // Replay: transactions apply at their commit record, in log order.
-        let mut open_txns: HashMap<u64, Vec<Record>> = HashMap::new();
-        let mut good_end = HEADER_LEN;
-        for item in Frames::new(&bytes, HEADER_LEN) {
-            let (at, end, r) = match item {
-                Ok(x) => x,
-                Err((at, damage)) => {
-                    report.cut_at = Some(at as u64);
-                    report.damage = Some(damage.to_string());
-                    break;
-                }
-            };
-            good_end = end;
-            let lsn = base + (at - HEADER_LEN) as u64;
-            if lsn < report.snapshot_lsn {
-                continue;
-            }
-            report.log_records += 1;
-            match r {
-                Record::Begin { txn } => {
-                    inner.next_txn = inner.next_txn.max(txn + 1);
-                    open_txns.insert(txn, Vec::new());
-                }
-                Record::Commit { txn, reverts } => {
-                    let recs = open_txns.remove(&txn).unwrap_or_default();
-                    let info = apply(&mut inner.map, txn, reverts, recs);
-                    inner.remember(info, opts.history);
-                    report.committed += 1;
-                }
-                Record::Abort { txn } => {
-                    inner.next_txn = inner.next_txn.max(txn + 1);
-                    open_txns.remove(&txn);
-                    report.aborted += 1;
-                }
-                Record::Put { txn, .. } | Record::Delete { txn, .. } | Record::Undo { txn, .. } => {
-                    open_txns.entry(txn).or_default().push(r);
-                }
-                _ => {}
-            }
-        }
-        report.incomplete = open_txns.len() as u64;
+        let good_end = replay(&mut inner, &bytes, base, opts.history, &mut report);
         inner.log = Arc::new(
             OpenOptions::new()
                 .read(true)
@@ -854,6 +717,188 @@ fn apply(
         reverts,
         reverted_by: 0,
     }
+}
+
+/// Takes the directory's lock (one opener at a time).
+fn lock_dir(dir: &Path) -> Result<File, KvError> {
+    let lock_path = dir.join("LOCK");
+    let lock_file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(io_err(&lock_path))?;
+    if rustix::fs::flock(
+        &lock_file,
+        rustix::fs::FlockOperation::NonBlockingLockExclusive,
+    )
+    .is_err()
+    {
+        return Err(KvError::Locked(dir.to_path_buf()));
+    }
+    Ok(lock_file)
+}
+
+/// What a snapshot holds: the map, the recent transactions, the next
+/// transaction id and the LSN it is as of (all empty without one).
+#[derive(Default)]
+struct Loaded {
+    map: BTreeMap<Vec<u8>, Vec<u8>>,
+    history: BTreeMap<u64, TxnInfo>,
+    order: VecDeque<u64>,
+    next_txn: u64,
+    lsn: u64,
+}
+
+/// Reads `dir`'s snapshot, if it has one.
+fn load_snapshot(dir: &Path) -> Result<Loaded, KvError> {
+    let mut l = Loaded {
+        next_txn: 1,
+        ..Loaded::default()
+    };
+    let snap = Store::snapshot_path(dir);
+    if !snap.exists() {
+        return Ok(l);
+    }
+    let bytes = std::fs::read(&snap).map_err(io_err(&snap))?;
+    let lsn = record::read_header(SNAP_MAGIC, &bytes).ok_or(KvError::BadHeader {
+        path: snap.clone(),
+        what: "snapshot",
+    })?;
+    let mut ended = false;
+    let mut current: Option<TxnInfo> = None;
+    let mut undo: Option<Option<Vec<u8>>> = None;
+    for item in Frames::new(&bytes, HEADER_LEN) {
+        let (_, _, r) = item.map_err(|(offset, d)| KvError::BadSnapshot {
+            path: snap.clone(),
+            offset,
+            damage: d.to_string(),
+        })?;
+        match r {
+            Record::Entry { key, value } => {
+                l.map.insert(key, value);
+            }
+            Record::Txn {
+                txn,
+                reverts,
+                reverted_by,
+            } => {
+                if let Some(t) = current.take() {
+                    l.order.push_back(t.txn);
+                    l.history.insert(t.txn, t);
+                }
+                current = Some(TxnInfo {
+                    txn,
+                    writes: Vec::new(),
+                    reverts,
+                    reverted_by,
+                });
+            }
+            Record::Undo { before, .. } => undo = Some(before),
+            r @ (Record::Put { .. } | Record::Delete { .. }) => {
+                let w = write_of(r, undo.take(), |_| None);
+                if let (Some(t), Some(w)) = (current.as_mut(), w) {
+                    t.writes.push(w);
+                }
+            }
+            Record::End { next_txn: n, .. } => {
+                l.next_txn = n;
+                ended = true;
+            }
+            _ => {}
+        }
+    }
+    if let Some(t) = current.take() {
+        l.order.push_back(t.txn);
+        l.history.insert(t.txn, t);
+    }
+    if !ended {
+        return Err(KvError::BadSnapshot {
+            path: snap,
+            offset: bytes.len(),
+            damage: "no end record".into(),
+        });
+    }
+    l.lsn = lsn;
+    Ok(l)
+}
+
+/// The log's bytes and its base LSN (a missing log is created empty).
+fn read_wal(dir: &Path, snapshot_lsn: u64) -> Result<(PathBuf, Vec<u8>, u64), KvError> {
+    let wal = Store::wal_path(dir);
+    if !wal.exists() {
+        record::write_atomic(&wal, &record::header(WAL_MAGIC, snapshot_lsn))
+            .map_err(io_err(&wal))?;
+    }
+    let mut bytes = Vec::new();
+    File::open(&wal)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .map_err(io_err(&wal))?;
+    let base = record::read_header(WAL_MAGIC, &bytes).ok_or(KvError::BadHeader {
+        path: wal.clone(),
+        what: "write-ahead log",
+    })?;
+    if base > snapshot_lsn {
+        return Err(KvError::Gap {
+            path: wal,
+            log: base,
+            snapshot: snapshot_lsn,
+        });
+    }
+    Ok((wal, bytes, base))
+}
+
+/// Replays the log into `inner`: transactions apply at their commit
+/// record, in log order, up to the first damaged frame. Returns where the
+/// good part of the log ends.
+fn replay(
+    inner: &mut Inner,
+    bytes: &[u8],
+    base: u64,
+    history: usize,
+    report: &mut RecoveryReport,
+) -> usize {
+    let mut open_txns: HashMap<u64, Vec<Record>> = HashMap::new();
+    let mut good_end = HEADER_LEN;
+    for item in Frames::new(bytes, HEADER_LEN) {
+        let (at, end, r) = match item {
+            Ok(x) => x,
+            Err((at, damage)) => {
+                report.cut_at = Some(at as u64);
+                report.damage = Some(damage.to_string());
+                break;
+            }
+        };
+        good_end = end;
+        let lsn = base + (at - HEADER_LEN) as u64;
+        if lsn < report.snapshot_lsn {
+            continue;
+        }
+        report.log_records += 1;
+        match r {
+            Record::Begin { txn } => {
+                inner.next_txn = inner.next_txn.max(txn + 1);
+                open_txns.insert(txn, Vec::new());
+            }
+            Record::Commit { txn, reverts } => {
+                let recs = open_txns.remove(&txn).unwrap_or_default();
+                let info = apply(&mut inner.map, txn, reverts, recs);
+                inner.remember(info, history);
+                report.committed += 1;
+            }
+            Record::Abort { txn } => {
+                inner.next_txn = inner.next_txn.max(txn + 1);
+                open_txns.remove(&txn);
+                report.aborted += 1;
+            }
+            Record::Put { txn, .. } | Record::Delete { txn, .. } | Record::Undo { txn, .. } => {
+                open_txns.entry(txn).or_default().push(r);
+            }
+            _ => {}
+        }
+    }
+    report.incomplete = open_txns.len() as u64;
+    good_end
 }
 
 #[cfg(test)]

@@ -288,23 +288,7 @@ pub(crate) fn run_instance(
         refused_tasks: 0,
         quiet_until: None,
     };
-    let (mut scheduler, mut next, mut pending) = match h {
-        Some(h) => {
-            let mut pending: [BTreeMap<u64, Message>; 3] = Default::default();
-            for b in &h.backlog {
-                if let Ok(m) = Message::decode(b) {
-                    pending[m.header.priority.index()].insert(m.header.seq, m);
-                }
-            }
-            memory.refused_tasks = h.refused_tasks;
-            (
-                sched::build(cfg.kind, Some(h.scheduler)),
-                h.next_seq,
-                pending,
-            )
-        }
-        None => (sched::build(cfg.kind, None), [1; 3], Default::default()),
-    };
+    let (mut scheduler, mut next, mut pending) = resume(cfg.kind, h, &mut memory);
     let mut deferred = std::collections::VecDeque::new();
     // Announce: the kernel replays what this generation has not processed.
     let hello = Message::new(
@@ -330,21 +314,6 @@ pub(crate) fn run_instance(
                 None => break,
             }
         }
-    };
-    let checkpoint = |scheduler: &dyn sched::Scheduler,
-                      next: &[u64; 3],
-                      pending: &[BTreeMap<u64, Message>; 3],
-                      refused_tasks: u64| {
-        let h = Handoff {
-            scheduler: scheduler.export(),
-            next_seq: *next,
-            backlog: pending
-                .iter()
-                .flat_map(|q| q.values().filter_map(|m| m.encode().ok()))
-                .collect(),
-            refused_tasks,
-        };
-        seal_handoff(&h)
     };
     let mut last_beat = Instant::now() - HEARTBEAT;
     loop {
@@ -393,28 +362,10 @@ pub(crate) fn run_instance(
         if m.header.seq == 0 {
             if m.header.op == Op::SWAP {
                 // Stop at this boundary: hand over state, backlog, cursors.
-                let mut backlog: Vec<Vec<u8>> = Vec::new();
-                for q in &pending {
-                    backlog.extend(q.values().filter_map(|m| m.encode().ok()));
-                }
-                while let Some(a) = ep.recv(Duration::ZERO) {
-                    if a.message.header.seq != 0 {
-                        if let Ok(b) = a.message.encode() {
-                            backlog.push(b);
-                        }
-                    }
-                }
-                ep.close();
-                backlog.extend(
-                    deferred
-                        .iter()
-                        .filter(|m| m.header.seq != 0)
-                        .filter_map(|m| m.encode().ok()),
-                );
                 let h = Handoff {
                     scheduler: scheduler.export(),
                     next_seq: next,
-                    backlog,
+                    backlog: backlog(&pending, ep, &deferred),
                     refused_tasks: memory.refused_tasks,
                 };
                 return Exit::Stopped(seal_handoff(&h));
@@ -444,4 +395,79 @@ pub(crate) fn run_instance(
             next[i] += 1;
         }
     }
+}
+
+/// Where an instance starts: from a hand-off or checkpoint (its
+/// scheduler state, stream cursors and backlog), or afresh.
+#[allow(clippy::type_complexity)]
+fn resume(
+    kind: Kind,
+    h: Option<Handoff>,
+    memory: &mut Memory,
+) -> (
+    Box<dyn sched::Scheduler>,
+    [u64; 3],
+    [BTreeMap<u64, Message>; 3],
+) {
+    match h {
+        Some(h) => {
+            let mut pending: [BTreeMap<u64, Message>; 3] = Default::default();
+            for b in &h.backlog {
+                if let Ok(m) = Message::decode(b) {
+                    pending[m.header.priority.index()].insert(m.header.seq, m);
+                }
+            }
+            memory.refused_tasks = h.refused_tasks;
+            (sched::build(kind, Some(h.scheduler)), h.next_seq, pending)
+        }
+        None => (sched::build(kind, None), [1; 3], Default::default()),
+    }
+}
+
+/// The sealed checkpoint a heartbeat carries.
+fn checkpoint(
+    scheduler: &dyn sched::Scheduler,
+    next: &[u64; 3],
+    pending: &[BTreeMap<u64, Message>; 3],
+    refused_tasks: u64,
+) -> Vec<u8> {
+    let h = Handoff {
+        scheduler: scheduler.export(),
+        next_seq: *next,
+        backlog: pending
+            .iter()
+            .flat_map(|q| q.values().filter_map(|m| m.encode().ok()))
+            .collect(),
+        refused_tasks,
+    };
+    seal_handoff(&h)
+}
+
+/// Everything sequenced and not processed, for a swap's hand-off: the
+/// pending messages, what is still in the inbox (which closes), and what
+/// was deferred.
+fn backlog(
+    pending: &[BTreeMap<u64, Message>; 3],
+    ep: Endpoint,
+    deferred: &std::collections::VecDeque<Message>,
+) -> Vec<Vec<u8>> {
+    let mut backlog: Vec<Vec<u8>> = Vec::new();
+    for q in pending {
+        backlog.extend(q.values().filter_map(|m| m.encode().ok()));
+    }
+    while let Some(a) = ep.recv(Duration::ZERO) {
+        if a.message.header.seq != 0 {
+            if let Ok(b) = a.message.encode() {
+                backlog.push(b);
+            }
+        }
+    }
+    ep.close();
+    backlog.extend(
+        deferred
+            .iter()
+            .filter(|m| m.header.seq != 0)
+            .filter_map(|m| m.encode().ok()),
+    );
+    backlog
 }
