@@ -12,6 +12,8 @@
 
 pub mod record;
 
+pub use record::write_atomic;
+
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fs::{File, OpenOptions};
 use std::io::Read;

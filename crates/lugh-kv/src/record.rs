@@ -337,8 +337,11 @@ impl Iterator for Frames<'_> {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file, fsync'd, renamed
-/// into place, the directory fsync'd.
+/// The one way LughOS replaces a file (the store's snapshot and fresh log,
+/// the scheduler's hand-off files): `bytes` go to a temporary file beside
+/// `path`, which is fsync'd, renamed into place, and the directory
+/// fsync'd. Readers see the old file or the new one; once this returns,
+/// the new one survives a crash. A failed write leaves no temporary.
 pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(std::path::Path::new("."));
     let tmp = dir.join(format!(
@@ -347,12 +350,18 @@ pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()>
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default()
     ));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&tmp, path)?;
-    std::fs::File::open(dir)?.sync_all()
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
 #[cfg(test)]

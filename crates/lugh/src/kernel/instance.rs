@@ -156,7 +156,7 @@ pub(crate) fn spawn_process(
     .stdout(std::process::Stdio::null());
     if let Some(h) = handoff {
         let input = scratch.join(format!("handoff-in-g{}", cfg.generation));
-        std::fs::write(&input, h).map_err(|e| format!("{}: {e}", input.display()))?;
+        lugh_kv::write_atomic(&input, &h).map_err(|e| format!("{}: {e}", input.display()))?;
         c.arg("--handoff-in").arg(&input);
     }
     if cfg.crash_on_start {

@@ -234,11 +234,7 @@ pub fn serve_process(cfg: InstanceConfig, handoff_in: Option<&Path>, handoff_out
         Arc::new(AtomicBool::new(false)),
     ) {
         Exit::Stopped(h) => {
-            let tmp = handoff_out.with_extension("tmp");
-            if std::fs::write(&tmp, h)
-                .and_then(|_| std::fs::rename(&tmp, handoff_out))
-                .is_err()
-            {
+            if lugh_kv::write_atomic(handoff_out, &h).is_err() {
                 eprintln!(
                     "lugh service: cannot write the hand-off to {}",
                     handoff_out.display()
