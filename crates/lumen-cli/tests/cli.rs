@@ -1,24 +1,14 @@
 //! The `lumen` binary: one must-fail program per §14.1 kind, the warning
 //! kinds, exit codes (§16), `emit`'s JSON shape (§17.1) and `fmt`.
 
-use assert_cmd::Command;
-use std::path::Path;
+mod common;
 
-fn lumen() -> Command {
-    Command::cargo_bin("lumen").unwrap()
-}
+use common::{lumen, on_program};
+use std::path::Path;
 
 /// Writes `code` as a raw `.lm` file and runs `lumen check` on it.
 fn check(code: &str) -> (i32, String, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("prog.lm");
-    std::fs::write(&f, code).unwrap();
-    let out = lumen().arg("check").arg(&f).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    on_program("check", code)
 }
 
 /// The program fails with exactly one error, of `kind`, at `line:col`.

@@ -3,13 +3,11 @@
 //! of §14.2, traces (including a tampered one), exit codes of §16, and
 //! generated programs checked against values computed here.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{lumen, on_program};
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
-
-fn lumen() -> Command {
-    Command::cargo_bin("lumen").unwrap()
-}
 
 /// The fences of a Markdown file with the given first info word:
 /// (rest of the info string, body).
@@ -98,15 +96,7 @@ fn corpus_runs_and_prints_what_it_documents() {
 }
 
 fn run_code(code: &str) -> (i32, String, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("prog.lm");
-    std::fs::write(&f, code).unwrap();
-    let out = lumen().arg("run").arg(&f).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    on_program("run", code)
 }
 
 /// One program per runtime error kind of §14.2: the header, a stack trace

@@ -1,19 +1,19 @@
-//! The Markdown sweep (seed: "markdown sweep test"): every `lumen` fence of
-//! the language reference must pass `lumen check` in doc mode. Each fence
-//! is checked as its own document (line numbers kept), next to stub
-//! modules for what it imports. The reference lives outside this
-//! repository (`../shared/specs/lumen.md`, or `$LUMEN_SPEC`); without it
-//! the test says so on stderr and checks nothing.
+//! The Markdown sweep: every `lumen` fence of the language reference
+//! (`docs/lumen/reference.md`, or the file `$LUMEN_SPEC` names) must pass
+//! `lumen check` in doc mode. Each fence is checked as its own document
+//! (line numbers kept), next to stub modules for what it imports.
 
 use std::path::PathBuf;
 
-use assert_cmd::Command;
+mod common;
+
+use common::lumen;
 
 fn spec() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("LUMEN_SPEC") {
         return Some(PathBuf::from(p));
     }
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/specs/lumen.md");
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/lumen/reference.md");
     p.is_file().then_some(p)
 }
 
@@ -21,7 +21,7 @@ fn spec() -> Option<PathBuf> {
 fn every_reference_fence_checks_in_doc_mode() {
     let Some(path) = spec() else {
         eprintln!(
-            "SKIPPED: the language reference (../shared/specs/lumen.md or $LUMEN_SPEC) is not here"
+            "SKIPPED: the language reference (docs/lumen/reference.md or $LUMEN_SPEC) is not here"
         );
         return;
     };
@@ -74,8 +74,7 @@ fn every_reference_fence_checks_in_doc_mode() {
         }
         let file = dir.path().join(format!("fence_{}.lm.md", i + 1));
         std::fs::write(&file, doc.join("\n")).unwrap();
-        let out = Command::cargo_bin("lumen")
-            .unwrap()
+        let out = lumen()
             .args(["check", "--doc"])
             .arg(&file)
             .output()

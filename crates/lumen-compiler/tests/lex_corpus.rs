@@ -1,7 +1,7 @@
 //! The lexer over whole programs: a snapshot of the token stream of a
 //! representative program, and the sweep of the language reference (every
-//! `lumen` fence of `shared/specs/lumen.md` must lex cleanly; the full
-//! sweep through `lumen check` comes with the parser).
+//! `lumen` fence of `docs/lumen/reference.md`, or of the file `LUMEN_SPEC`
+//! names, must lex cleanly; `lumen-cli`'s sweep checks them fully).
 
 use lumen_compiler::lexer::{lex, StrPart, TokenKind};
 use lumen_compiler::source::extract;
@@ -97,7 +97,7 @@ fn every_lumen_fence_of_the_reference_lexes() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let spec = std::env::var_os("LUMEN_SPEC")
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root.join("../shared/specs/lumen.md"));
+        .unwrap_or_else(|| root.join("docs/lumen/reference.md"));
     let Ok(text) = std::fs::read_to_string(&spec) else {
         // Straight to the process's stderr: the test harness captures
         // `eprintln!` of passing tests, and a skip must be seen.

@@ -186,8 +186,11 @@ fn spread(path: &str, text: &str) -> String {
 fn fmt_undoes_any_spacing_and_is_idempotent() {
     let mut sources = vec![("small.lm".to_string(), SMALL.to_string())];
     sources.extend(corpus());
-    let spec =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/specs/lumen.md");
+    let spec = std::env::var_os("LUMEN_SPEC")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/lumen/reference.md")
+        });
     match std::fs::read_to_string(&spec) {
         Ok(t) => sources.push((spec.display().to_string(), t)),
         Err(e) => eprintln!(
