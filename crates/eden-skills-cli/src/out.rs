@@ -59,8 +59,8 @@ pub fn print_json(v: &Value) {
     );
 }
 
-/// The exit code of a run (contract FAIL-7, after the exit-2 and frozen
-/// cases) and the message explaining a strict block.
+/// The exit code of a run (docs/eden-skills/exit-codes.md#exit-codes,
+/// after the exit-2 and frozen cases) and the message explaining a strict block.
 pub fn run_exit(report: &Report, strict: bool, command: &str) -> (u8, Option<String>) {
     if report.cancelled {
         return (130, None);

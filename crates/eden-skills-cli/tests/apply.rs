@@ -1,5 +1,5 @@
 //! plan/apply/repair/doctor/remove/clean: actions, lock, store, ownership,
-//! verification (contract §4, §5, §7, §8.4–8.6, §10).
+//! verification (docs/eden-skills/lock.md, behaviour.md, exit-codes.md).
 
 mod common;
 use std::os::unix::fs::symlink;
@@ -32,7 +32,7 @@ fn create_noop_update_remove_and_lock_fields() {
     assert_eq!(v["skills"][0]["status"], "installed");
     assert_eq!(
         v["skills"][0]["content_hash"], VECTOR,
-        "the contract's test vector"
+        "the documented test vector (docs/eden-skills/lock.md)"
     );
     assert_eq!(v["skills"][0]["resolved_commit"], sb.head("vec"));
     assert_eq!(v["skills"][0]["targets"][0]["action"], "create");
@@ -86,7 +86,7 @@ fn create_noop_update_remove_and_lock_fields() {
     let o = sb.run(&["plan"]);
     assert_eq!(stdout(&o).trim(), "0 actions (up to date)");
 
-    // A new commit is not picked up while the lock matches (LCK-5)...
+    // A new commit is not picked up while the lock matches (docs/eden-skills/lock.md)...
     sb.commit("vec", &[("SKILL.md", "y\n")]);
     let (_, v, _) = sb.json(&["apply", "--json"]);
     assert_eq!(v["summary"]["noop"], 1);

@@ -1,4 +1,5 @@
-//! skills.toml validation (contract §3) and the config commands (§8.7),
+//! skills.toml validation (docs/eden-skills/config.md) and the config commands
+//! (README.md#editing-the-config),
 //! through the real binary.
 
 mod common;

@@ -1,4 +1,4 @@
-//! The Docker adapter against the real engine (contract §12.2–12.4): an
+//! The Docker adapter against the real engine (docs/eden-skills/behaviour.md#targets): an
 //! image imported from Debian's busybox-static, real containers, no volume.
 //! Skips with a printed reason when no engine answers, unless
 //! EDEN_SKILLS_REQUIRE_DOCKER=1.

@@ -1,5 +1,6 @@
 //! Failure records, classification, partial success and exit codes
-//! (contract §11), security refusals (§14) and the reactor's bound (§7.1).
+//! (docs/eden-skills/exit-codes.md), security refusals (#security) and
+//! the reactor's bound (behaviour.md#concurrency).
 
 mod common;
 use common::*;

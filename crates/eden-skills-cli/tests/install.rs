@@ -1,5 +1,5 @@
-//! `install`: sources, discovery, selection, agent detection (contract
-//! §8.2, §9).
+//! `install`: sources, discovery, selection, agent detection
+//! (docs/eden-skills/README.md#install-source, behaviour.md#agents).
 
 mod common;
 use common::*;

@@ -1,5 +1,5 @@
 //! Registries, Mode B entries, update, outdated and frozen installs
-//! (contract §6, §8.3, §8.5).
+//! (docs/eden-skills/registries.md, README.md#update-and-outdated).
 
 mod common;
 use common::*;

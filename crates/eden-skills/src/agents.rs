@@ -1,5 +1,5 @@
 //! The agents eden-skills knows, their default skill roots and detection
-//! (contract §9).
+//! (docs/eden-skills/behaviour.md#agents).
 
 use std::path::Path;
 

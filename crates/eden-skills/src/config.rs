@@ -1,5 +1,5 @@
 //! `skills.toml`: reading, validation with exact field paths and codes
-//! (contract §3), and the normalized form `config export` prints.
+//! (docs/eden-skills/config.md), and the normalized form `config export` prints.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -109,7 +109,7 @@ pub struct Skill {
     pub source: Source,
     pub mode: InstallMode,
     pub targets: Vec<Target>,
-    /// The seed's `target = "..."` shorthand, when the entry used it.
+    /// The `target = "..."` shorthand (docs/eden-skills/config.md), when the entry used it.
     pub shorthand: Option<String>,
     pub verify_enabled: bool,
     pub verify_checks: Vec<String>,
@@ -249,7 +249,7 @@ impl Config {
         self.skills.iter().find(|s| s.id == id)
     }
 
-    /// Effective concurrency (contract ENG-CON-2) given the flag and the
+    /// Effective concurrency (docs/eden-skills/behaviour.md#concurrency) given the flag and the
     /// environment variable's raw values.
     pub fn concurrency(&self, flag: Option<&str>, env: Option<&str>) -> Result<usize, Issue> {
         if let Some(f) = flag {

@@ -1,4 +1,4 @@
-//! `install`'s skill discovery (contract §8.2 step 2): where `SKILL.md`
+//! `install`'s skill discovery (docs/eden-skills/README.md#commands): where `SKILL.md`
 //! files are, and their front matter.
 
 use std::path::Path;
@@ -126,7 +126,8 @@ pub fn front_matter(text: &str) -> (Option<String>, Option<String>) {
     (name, desc)
 }
 
-/// Characters outside SEC-3 replaced by `-` (derived ids).
+/// Characters an id may not hold replaced by `-`, for derived ids
+/// (docs/eden-skills/exit-codes.md#security).
 pub fn sanitize_id(raw: &str) -> String {
     let s: String = raw
         .chars()

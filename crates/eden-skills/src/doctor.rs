@@ -1,4 +1,4 @@
-//! `doctor`: offline checks, no writes, no network (contract §8.6, §10).
+//! `doctor`: offline checks, no writes, no network (docs/eden-skills/README.md#commands, docs/eden-skills/exit-codes.md#doctor-findings).
 
 use std::collections::HashSet;
 use std::path::Path;

@@ -1,4 +1,4 @@
-//! Failure records and their classification (contract §11).
+//! Failure records and their classification (docs/eden-skills/exit-codes.md#failures).
 
 use serde::Serialize;
 
@@ -131,7 +131,8 @@ const TRANSIENT: &[(&str, &str)] = &[
     ("returned error: 429", "rate limited (HTTP 429)"),
 ];
 
-/// Contract FAIL-2 for a clone/fetch that exited non-zero: transient only
+/// Classifies a clone/fetch that exited non-zero
+/// (docs/eden-skills/exit-codes.md#failures): transient only
 /// when no permanent marker and at least one transient marker is present.
 /// Returns the kind and a short message naming `url`.
 pub fn classify(stderr: &str, url: &str) -> (Kind, String) {

@@ -19,7 +19,7 @@ pub fn unique_suffix() -> String {
 }
 
 /// Writes `bytes` to a temporary file beside `path`, fsyncs it, renames it
-/// into place and fsyncs the directory (contract CFG-LOC-2).
+/// into place and fsyncs the directory (docs/eden-skills/README.md#files-and-locations).
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;

@@ -1,5 +1,7 @@
-//! The `git` on `PATH`, driven through `tokio::process` (contract ENG-CON-1,
-//! ENG-CON-4, SEC-2). Repository caches are bare clones.
+//! The `git` on `PATH`, driven through `tokio::process`
+//! (docs/eden-skills/behaviour.md#concurrency; the flags and environment
+//! every call gets are in docs/eden-skills/exit-codes.md#security).
+//! Repository caches are bare clones.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -11,7 +13,7 @@ use tokio::process::Command;
 
 use crate::store::StoreWriter;
 
-/// License file names looked up at a repository's root (contract §7.5).
+/// License file names looked up at a repository's root (docs/eden-skills/behaviour.md#the-safety-gate).
 pub const LICENSE_NAMES: &[&str] = &[
     "LICENSE",
     "LICENSE.md",

@@ -1,5 +1,5 @@
 //! `install <source>`: what the argument names, fetching it once for
-//! discovery, and the skills found in it (contract §8.2).
+//! discovery, and the skills found in it (docs/eden-skills/README.md#commands).
 
 use std::path::{Path, PathBuf};
 

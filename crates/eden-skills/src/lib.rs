@@ -1,6 +1,6 @@
 //! eden-skills: a package manager for AI-agent skills.
 //!
-//! The pipeline behind `apply`, `repair` and `install` (contract §1):
+//! The pipeline behind `apply`, `repair` and `install` (docs/eden-skills/README.md#how-apply-works):
 //! [`config`] validates `skills.toml`; [`engine`] runs Phase A (parallel
 //! fetch through [`git`] and export into the content-addressed [`store`])
 //! and Phase B (placing store entries at targets through an
@@ -27,7 +27,7 @@ pub mod safety;
 pub mod store;
 pub mod update;
 
-/// Characters allowed in skill ids and registry names (contract SEC-3).
+/// Characters allowed in skill ids and registry names (docs/eden-skills/exit-codes.md#security).
 pub fn valid_id(id: &str) -> bool {
     let b = id.as_bytes();
     !b.is_empty()
@@ -39,7 +39,7 @@ pub fn valid_id(id: &str) -> bool {
 }
 
 /// A subpath is relative, non-empty, without `..` components or backslashes
-/// (contract SEC-3).
+/// (docs/eden-skills/exit-codes.md#security).
 pub fn valid_subpath(s: &str) -> bool {
     !s.is_empty()
         && !s.starts_with('/')
@@ -61,7 +61,7 @@ pub fn normalize_subpath(s: &str) -> String {
     }
 }
 
-/// Contract SEC-1: leading `-`, remote-helper syntax (`ext::`, `fd::`) or
+/// A URL refused before git sees it (docs/eden-skills/exit-codes.md#security): leading `-`, remote-helper syntax (`ext::`, `fd::`) or
 /// control characters.
 pub fn unsafe_url(url: &str) -> bool {
     if url.starts_with('-') || url.chars().any(|c| c.is_control()) {

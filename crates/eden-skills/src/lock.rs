@@ -1,4 +1,4 @@
-//! `skills.lock`: what was installed where (contract §4).
+//! `skills.lock`: what was installed where (docs/eden-skills/lock.md).
 
 use std::path::Path;
 
@@ -55,7 +55,7 @@ fn symlink() -> String {
 }
 
 impl LockSkill {
-    /// Contract LCK-5: same source repo, ref and (Mode A) subpath.
+    /// The lock entry still describes `skill` (docs/eden-skills/lock.md): same source repo, ref and (Mode A) subpath.
     pub fn matches(&self, skill: &Skill) -> bool {
         let (repo, git_ref, subpath) = source_fields(skill);
         self.id == skill.id
@@ -109,7 +109,7 @@ impl Lock {
     }
 
     /// Reads a lock. Missing → empty, silently; unparsable or version ≠ 1 →
-    /// empty plus the corruption warning (contract LCK-2).
+    /// empty plus the corruption warning (docs/eden-skills/lock.md).
     pub fn load(path: &Path) -> (Lock, Option<&'static str>) {
         let Ok(text) = std::fs::read_to_string(path) else {
             return (Lock::empty(), None);
@@ -136,8 +136,8 @@ impl Lock {
         toml::to_string(&l).unwrap_or_else(|_| "version = 1\n".into())
     }
 
-    /// Writes the lock atomically, only when its text changes (contract
-    /// LCK-1). Returns whether it wrote.
+    /// Writes the lock atomically, only when its text changes
+    /// (docs/eden-skills/lock.md). Returns whether it wrote.
     pub fn save(&self, path: &Path) -> std::io::Result<bool> {
         let text = self.render();
         if std::fs::read_to_string(path).ok().as_deref() == Some(text.as_str()) {

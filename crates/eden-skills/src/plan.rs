@@ -1,5 +1,5 @@
-//! Plan actions (contract §7.2): what `apply` would do to each target, and
-//! the ownership rule (§7.3) it rests on. Reads only; never runs git.
+//! Plan actions (docs/eden-skills/behaviour.md#plan-actions): what `apply` would do to each target, and
+//! the ownership rule (docs/eden-skills/behaviour.md#what-eden-skills-owns) it rests on. Reads only; never runs git.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -62,7 +62,7 @@ pub fn resolve_targets(cfg: &Config, skill: &Skill) -> Vec<ResolvedTarget> {
     out
 }
 
-/// The adapters of one run, one per environment (contract ADP-1).
+/// The adapters of one run, one per environment (docs/eden-skills/behaviour.md#targets).
 #[derive(Clone)]
 pub struct Adapters {
     map: Arc<std::sync::Mutex<HashMap<Environment, Arc<dyn TargetAdapter>>>>,
@@ -169,7 +169,7 @@ pub fn known_source(
     p.is_dir().then(|| (p, l.content_hash.clone()))
 }
 
-/// Contract ENG-OWN-1 for a local path.
+/// Whether a local path is ours (docs/eden-skills/behaviour.md#what-eden-skills-owns).
 pub fn managed_local(state: &PathState, storage: &Path, recorded: bool) -> bool {
     recorded || matches!(state, PathState::Symlink(dest) if dest.starts_with(storage))
 }
@@ -282,7 +282,7 @@ fn io_cause(e: &crate::adapter::AdapterError) -> &'static str {
     }
 }
 
-/// A docker target, judged through the lock (contract §7.2).
+/// A docker target, judged through the lock (docs/eden-skills/behaviour.md#plan-actions).
 pub async fn decide_remote(
     adapter: &dyn TargetAdapter,
     path: &str,
@@ -385,7 +385,7 @@ pub async fn plan(cfg: &Config, lock: &Lock, adapters: &Adapters) -> Vec<PlanIte
     items
 }
 
-/// Lock targets no configured skill lists any more (contract LCK-5). A
+/// Lock targets no configured skill lists any more (docs/eden-skills/lock.md). A
 /// target in a container that cannot be reached is never called an orphan.
 pub async fn orphans<'a>(
     cfg: &Config,

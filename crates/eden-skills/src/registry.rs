@@ -1,4 +1,4 @@
-//! Registries (contract §6): git indexes of named, versioned skills,
+//! Registries (docs/eden-skills/registries.md): git indexes of named, versioned skills,
 //! synchronised by `update` and read offline for resolution.
 
 use std::path::{Path, PathBuf};
@@ -41,7 +41,7 @@ pub struct Resolved {
     pub subpath: String,
 }
 
-/// Requirements are Cargo-style (REG-VER-1): a bare `1.2.0` means `^1.2.0`.
+/// Requirements are Cargo-style (docs/eden-skills/registries.md): a bare `1.2.0` means `^1.2.0`.
 pub fn parse_req(raw: &str) -> Option<VersionReq> {
     VersionReq::parse(raw.trim()).ok()
 }
@@ -91,7 +91,7 @@ pub fn check_manifest(dir: &Path, name: &str) -> Result<Option<String>, String> 
 }
 
 /// Reads one index file. `Ok(None)` = absent; `Err((path, reason))` =
-/// malformed (REG-IDX-2).
+/// malformed (docs/eden-skills/registries.md).
 pub fn read_entry(
     dir: &Path,
     name: &str,
@@ -139,7 +139,7 @@ fn parse_entry(text: &str, name: &str, registry_url: &str) -> Result<IndexEntry,
     let repo_is_local = kind == crate::RepoKind::LocalDir || repo.starts_with("file://");
     if repo_is_local && !is_local_url(registry_url) {
         return Err(format!(
-            "skill.repo `{repo}` is local but the registry is not (SEC-6)"
+            "skill.repo `{repo}` is local but the registry is not; only a local registry may point at local repositories"
         ));
     }
     let subpath = get("subpath").unwrap_or_else(|| ".".into());
@@ -207,7 +207,7 @@ fn parse_entry(text: &str, name: &str, registry_url: &str) -> Result<IndexEntry,
     })
 }
 
-/// The highest non-yanked version matching `req` (REG-VER-2).
+/// The highest non-yanked version matching `req` (docs/eden-skills/registries.md).
 pub fn pick<'a>(entry: &'a IndexEntry, req: &VersionReq) -> Option<&'a IndexVersion> {
     entry
         .versions
@@ -216,7 +216,7 @@ pub fn pick<'a>(entry: &'a IndexEntry, req: &VersionReq) -> Option<&'a IndexVers
         .max_by(|a, b| a.version.cmp(&b.version))
 }
 
-/// Resolution outcome: the choice, or the contract's message; warnings
+/// Resolution outcome: the choice, or the message the user sees; warnings
 /// about malformed files and skipped registries either way.
 pub struct Resolution {
     pub result: Result<(Resolved, IndexEntry), String>,
@@ -225,7 +225,7 @@ pub struct Resolution {
 
 pub const NOT_SYNCED: &str = "Registry index not found. Run `eden-skills update` first.";
 
-/// Resolves `name` against the local copies (REG-RES-1/2, REG-VER-1..3).
+/// Resolves `name` against the local copies (docs/eden-skills/registries.md).
 pub fn resolve(cfg: &Config, name: &str, req_raw: &str, only: Option<&str>) -> Resolution {
     let mut warnings = Vec::new();
     let req = match parse_req(req_raw) {
@@ -384,7 +384,7 @@ mod tests {
         let local = E.replace("https://example.org/b.git", "file:///srv/b");
         assert!(parse_entry(&local, "browser-use", "https://r")
             .unwrap_err()
-            .contains("SEC-6"));
+            .contains("is local but the registry is not"));
         assert!(parse_entry(&local, "browser-use", "file:///srv/registry").is_ok());
         let bad_commit = E.replace("ref = \"v2\"", "ref = \"v2\"\ncommit = \"abc\"");
         assert!(parse_entry(&bad_commit, "browser-use", "https://r").is_err());

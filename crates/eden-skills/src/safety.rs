@@ -1,4 +1,4 @@
-//! The safety gate (contract §7.5): license status and risk labels of an
+//! The safety gate (docs/eden-skills/behaviour.md#the-safety-gate): license status and risk labels of an
 //! exported tree, recorded in `<storage>/.safety/<id>.toml`.
 
 use std::fs;

@@ -1,4 +1,4 @@
-//! The content-addressed store (contract §5): one immutable, pristine tree
+//! The content-addressed store (docs/eden-skills/lock.md#the-store): one immutable, pristine tree
 //! per content hash under `<storage>/store/<hex>`.
 
 use std::fs;
@@ -40,7 +40,7 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// Contract ENG-STO-2: `sha256:<hex>` over sorted `F`/`L` lines.
+/// The content hash (docs/eden-skills/lock.md#the-content-hash): `sha256:<hex>` over sorted `F`/`L` lines.
 pub fn content_hash(entries: &[Entry]) -> String {
     let mut sorted: Vec<&Entry> = entries.iter().collect();
     sorted.sort_by(|a, b| a.path().as_bytes().cmp(b.path().as_bytes()));
@@ -236,7 +236,7 @@ impl Store {
         })
     }
 
-    /// Exports a local directory (contract ENG-STO-1): no symlink followed,
+    /// Exports a local directory (docs/eden-skills/lock.md#the-store): no symlink followed,
     /// `.git` skipped, escaping symlinks dropped with a warning.
     pub fn export_dir(&self, src: &Path) -> Result<(StoreEntry, Vec<String>), ExportError> {
         let meta = fs::metadata(src)

@@ -1,4 +1,4 @@
-//! `update` and `outdated` (contract §6.2, §8.3): registry syncs and what
+//! `update` and `outdated` (docs/eden-skills/registries.md, docs/eden-skills/README.md#commands): registry syncs and what
 //! would change, without touching any target.
 
 use std::collections::{BTreeMap, HashMap};
@@ -30,7 +30,7 @@ fn git_message(e: &GitError, url: &str) -> String {
     }
 }
 
-/// REG-SYNC-1: every registry in parallel, each a shallow copy of its
+/// Registry sync (docs/eden-skills/registries.md#syncing): every registry in parallel, each a shallow copy of its
 /// default branch; a failed one keeps its previous copy.
 pub async fn sync_registries(cfg: &Config, git: &Git, bound: Arc<Semaphore>) -> Vec<RegistrySync> {
     let mut set = JoinSet::new();

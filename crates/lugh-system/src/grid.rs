@@ -1,4 +1,4 @@
-//! `lugh run --demo grid`: the seed's energy-grid workload. Simulated
+//! `lugh run --demo grid`: the energy-grid workload LughOS was designed for. Simulated
 //! sensors report mains frequency and voltage (noise, and faults injected
 //! now and then); every reading becomes a task with a deadline for the
 //! scheduler service; a reading out of band raises a HIGH-priority grid

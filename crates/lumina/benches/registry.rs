@@ -1,4 +1,4 @@
-//! Registry parse time (seed KPI: < 10 ms; goal: a 100-module registry
+//! Registry parse time (target: < 10 ms; goal: a 100-module registry
 //! under 1 ms). Run: cargo bench -p lumina --bench registry
 
 use std::hint::black_box;

@@ -1,4 +1,4 @@
-//! The Docker adapter (contract §12.2): skills are copied into a running
+//! The Docker adapter (docs/eden-skills/behaviour.md#targets): skills are copied into a running
 //! container through the docker CLI — staged, then renamed into place —
 //! owned by the container's default user. No volume, no restart.
 
@@ -17,7 +17,7 @@ use crate::config::{Environment, InstallMode};
 
 pub const NO_CLI: &str = "Docker CLI not found; install Docker or set EDEN_SKILLS_DOCKER_BIN";
 
-/// The container's default user (ADP-D3).
+/// The container's default user (docs/eden-skills/behaviour.md#targets).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     pub name: String,
@@ -126,7 +126,7 @@ impl DockerAdapter {
     }
 
     /// `docker exec <c> sh -c <script> sh <args...>`: values are positional
-    /// parameters, never spliced into the script (ADP-D1).
+    /// parameters, never spliced into the script (docs/eden-skills/behaviour.md#targets).
     async fn exec(&self, script: &str, args: &[&str]) -> Result<Out, AdapterError> {
         let mut v = vec!["exec", self.container.as_str(), "sh", "-c", script, "sh"];
         v.extend_from_slice(args);

@@ -3,7 +3,7 @@
 
 use super::*;
 
-/// The host's filesystem (seed ARC-102; Phase 1 behaviour).
+/// The host's filesystem (docs/eden-skills/behaviour.md#targets).
 pub struct LocalAdapter {
     env: Environment,
 }
@@ -100,7 +100,7 @@ pub(super) fn place_symlink(store_entry: &Path, target: &Path) -> Result<(), Ada
 }
 
 /// A staged copy renamed into place; on failure the old version is
-/// restored and the staging removed (contract ADP-2).
+/// restored and the staging removed (docs/eden-skills/behaviour.md#targets).
 pub(super) fn place_copy(store_entry: &Path, target: &Path) -> Result<(), AdapterError> {
     let (root, name) = split(target)?;
     let stage = root.join(format!(".{name}.eden-stage-{}", unique_suffix()));

@@ -1,4 +1,4 @@
-//! Target adapters (contract §12): every target mutation goes through a
+//! Target adapters (docs/eden-skills/behaviour.md#targets): every target mutation goes through a
 //! [`TargetAdapter`] chosen by the target's environment alone.
 
 use std::fs;
@@ -53,7 +53,7 @@ fn io_err(path: &Path, source: io::Error) -> AdapterError {
     }
 }
 
-/// Places store entries at target paths in one environment (seed ARC-101).
+/// Places store entries at target paths in one environment (docs/eden-skills/behaviour.md#targets).
 #[async_trait]
 pub trait TargetAdapter: Send + Sync {
     fn environment(&self) -> &Environment;
@@ -100,8 +100,8 @@ pub struct Injection {
     pub mode: InstallMode,
 }
 
-/// One adapter per environment for a run (contract ADP-1); docker CLI
-/// calls share `bound` with git (ENG-CON-3).
+/// One adapter per environment for a run (docs/eden-skills/behaviour.md#targets); docker CLI
+/// calls share `bound` with git (docs/eden-skills/behaviour.md#concurrency).
 pub fn for_environment(
     env: &Environment,
     bound: std::sync::Arc<tokio::sync::Semaphore>,

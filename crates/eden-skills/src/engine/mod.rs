@@ -202,7 +202,7 @@ struct Member {
     repo: String,
     git_ref: String,
     subpath: String,
-    /// An index `commit` that must be installed exactly (REG-VER-4).
+    /// An index `commit` that must be installed exactly (docs/eden-skills/registries.md).
     pinned: Option<String>,
     reg: Option<RegInfo>,
     locked: Option<(String, String)>,

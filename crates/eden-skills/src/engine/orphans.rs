@@ -79,7 +79,7 @@ pub(super) async fn remove_orphans(
         .retain(|e| configured.contains(e.id.as_str()) || !e.targets.is_empty());
 }
 
-/// Uninstalls a recorded target if it is still ours (contract ENG-OWN-1).
+/// Uninstalls a recorded target if it is still ours (docs/eden-skills/behaviour.md#what-eden-skills-owns).
 /// `Ok(None)` = removed (or already gone), `Ok(Some(reason))` = kept.
 pub async fn remove_recorded(
     adapters: &Adapters,

@@ -66,7 +66,7 @@ pub(super) async fn verify_all(
     }
 }
 
-/// The checks of one placed target (contract §7.4).
+/// The checks of one placed target (docs/eden-skills/behaviour.md#verification).
 pub fn verify_target(
     skill: &Skill,
     env: &Environment,
