@@ -158,24 +158,7 @@ pub fn run(args: KvArgs) -> anyhow::Result<i32> {
             return Ok(if v.is_some() { 0 } else { 1 });
         }
         KvAction::Scan { prefix, limit } => {
-            let entries = store.scan(prefix.as_bytes(), limit);
-            if args.json {
-                let list: Vec<_> = entries
-                    .iter()
-                    .map(|(k, v)| {
-                        json!({"key": String::from_utf8_lossy(k), "value": String::from_utf8_lossy(v)})
-                    })
-                    .collect();
-                println!("{}", json!({"count": list.len(), "entries": list}));
-            } else {
-                for (k, v) in entries {
-                    println!(
-                        "{}\t{}",
-                        String::from_utf8_lossy(&k),
-                        String::from_utf8_lossy(&v)
-                    );
-                }
-            }
+            print_scan(&store.scan(prefix.as_bytes(), limit), args.json)
         }
         KvAction::Rollback { txn, force } => {
             let c = store.rollback(txn, force)?;
@@ -184,57 +167,81 @@ pub fn run(args: KvArgs) -> anyhow::Result<i32> {
                 format!("transaction {txn} rolled back by transaction {}", c.txn),
             );
         }
-        KvAction::Recover => {
-            let text = format!(
-                "recovered {} in {:.1} ms: snapshot at LSN {}, {} log records, {} committed, {} aborted, {} incomplete discarded, {} keys{}",
-                dir.display(),
-                report.duration_ms,
-                report.snapshot_lsn,
-                report.log_records,
-                report.committed,
-                report.aborted,
-                report.incomplete,
-                report.keys,
-                match report.cut_at {
-                    Some(at) => format!(
-                        "; log cut at byte {at} ({}, {} bytes dropped)",
-                        report.damage.as_deref().unwrap_or("damage"),
-                        report.bytes_cut
-                    ),
-                    None => "; log intact".into(),
-                }
-            );
-            out(serde_json::to_value(&report)?, text);
-        }
-        KvAction::Log { limit } => {
-            let h = store.history(limit);
-            if args.json {
-                println!("{}", json!({"transactions": h}));
-            } else {
-                for t in h {
-                    let what: Vec<String> = t
-                        .writes
-                        .iter()
-                        .map(|w| match &w.after {
-                            Some(v) => format!(
-                                "put {}={}",
-                                String::from_utf8_lossy(&w.key),
-                                String::from_utf8_lossy(v)
-                            ),
-                            None => format!("del {}", String::from_utf8_lossy(&w.key)),
-                        })
-                        .collect();
-                    let mut line = format!("txn {:>6}  {}", t.txn, what.join(", "));
-                    if t.reverts != 0 {
-                        line.push_str(&format!("  (rolls back {})", t.reverts));
-                    }
-                    if t.reverted_by != 0 {
-                        line.push_str(&format!("  [rolled back by {}]", t.reverted_by));
-                    }
-                    println!("{line}");
-                }
-            }
-        }
+        KvAction::Recover => out(serde_json::to_value(&report)?, recover_line(&dir, &report)),
+        KvAction::Log { limit } => print_history(&store.history(limit), args.json),
     }
     Ok(0)
+}
+
+fn print_scan(entries: &[(Vec<u8>, Vec<u8>)], json: bool) {
+    if json {
+        let list: Vec<_> = entries
+            .iter()
+            .map(|(k, v)| {
+                json!({"key": String::from_utf8_lossy(k), "value": String::from_utf8_lossy(v)})
+            })
+            .collect();
+        println!("{}", json!({"count": list.len(), "entries": list}));
+    } else {
+        for (k, v) in entries {
+            println!(
+                "{}\t{}",
+                String::from_utf8_lossy(k),
+                String::from_utf8_lossy(v)
+            );
+        }
+    }
+}
+
+/// What `lugh kv recover` found, in one line.
+fn recover_line(dir: &std::path::Path, report: &lugh_kv::RecoveryReport) -> String {
+    format!(
+        "recovered {} in {:.1} ms: snapshot at LSN {}, {} log records, {} committed, {} aborted, {} incomplete discarded, {} keys{}",
+        dir.display(),
+        report.duration_ms,
+        report.snapshot_lsn,
+        report.log_records,
+        report.committed,
+        report.aborted,
+        report.incomplete,
+        report.keys,
+        match report.cut_at {
+            Some(at) => format!(
+                "; log cut at byte {at} ({}, {} bytes dropped)",
+                report.damage.as_deref().unwrap_or("damage"),
+                report.bytes_cut
+            ),
+            None => "; log intact".into(),
+        }
+    )
+}
+
+/// `lugh kv log`: one line per transaction, newest first.
+fn print_history(history: &[lugh_kv::TxnInfo], json: bool) {
+    if json {
+        println!("{}", json!({"transactions": history}));
+        return;
+    }
+    for t in history {
+        let what: Vec<String> = t
+            .writes
+            .iter()
+            .map(|w| match &w.after {
+                Some(v) => format!(
+                    "put {}={}",
+                    String::from_utf8_lossy(&w.key),
+                    String::from_utf8_lossy(v)
+                ),
+                None => format!("del {}", String::from_utf8_lossy(&w.key)),
+            })
+            .collect();
+        let mut line = format!("txn {:>6}  {}", t.txn, what.join(", "));
+        if t.reverts != 0 {
+            line.push_str(&format!("  (rolls back {})", t.reverts));
+        }
+        if t.reverted_by != 0 {
+            line.push_str(&format!("  [rolled back by {}]", t.reverted_by));
+        }
+        println!("{line}");
+    }
 }

@@ -391,6 +391,9 @@ pub fn build(arch: Arch, bin: &Path, out: &Path, log: &mut dyn Write) -> Result<
         )?;
         cpio::newc::trailer(w)
     })();
+    // Streamed through gzip rather than buffered for `lugh_kv::write_atomic`;
+    // a build output that is rebuilt when lost, so it is renamed into place
+    // without syncing the directory.
     let gz = wr.map_err(io(&tmp))?;
     gz.finish()
         .map_err(io(&tmp))?

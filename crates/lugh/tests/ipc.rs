@@ -5,8 +5,10 @@ use std::time::{Duration, Instant};
 use lugh::ipc::{Endpoint, Sender};
 use lugh::msg::{Message, Op, Priority, Source};
 
+mod common;
+
 fn url(name: &str) -> String {
-    format!("inproc://lugh-test-{name}-{}", std::process::id())
+    common::base("test", name)
 }
 
 fn wait_for(ep: &Endpoint, n: usize) {

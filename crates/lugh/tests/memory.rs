@@ -10,23 +10,10 @@ use lugh::kernel::{task_payload, Kernel, TASK_BYTES};
 use lugh::msg::Priority;
 use lugh::sched::Kind;
 
-fn base(name: &str) -> String {
-    format!("inproc://lugh-mem-{name}-{}", std::process::id())
-}
+mod common;
 
-fn wait_for(k: &mut Kernel, timeout: Duration, mut cond: impl FnMut(&Kernel) -> bool) {
-    let t = Instant::now();
-    while !cond(k) {
-        assert!(
-            t.elapsed() < timeout,
-            "timed out; memory {:?}, refused tasks {}, log {:?}",
-            k.memory(),
-            k.refused_tasks(),
-            k.log
-        );
-        k.tick();
-        std::thread::sleep(Duration::from_millis(5));
-    }
+fn base(name: &str) -> String {
+    common::base("mem", name)
 }
 
 #[test]
@@ -47,7 +34,7 @@ fn over_quota_requests_are_refused_and_the_service_carries_on() {
         .unwrap();
     }
     let mut seen = BTreeSet::new();
-    wait_for(&mut k, Duration::from_secs(20), |k| {
+    common::tick_until(&mut k, Duration::from_secs(20), |k| {
         while let Ok((_, s)) = rx.try_recv() {
             seen.insert(s);
         }
@@ -104,7 +91,7 @@ fn memory_is_given_back_when_tasks_finish_and_asked_again_after_a_restart() {
     }
     let mut peak = 0;
     let mut seen = 0;
-    wait_for(&mut k, Duration::from_secs(20), |k| {
+    common::tick_until(&mut k, Duration::from_secs(20), |k| {
         while rx.try_recv().is_ok() {
             seen += 1;
         }
@@ -112,7 +99,7 @@ fn memory_is_given_back_when_tasks_finish_and_asked_again_after_a_restart() {
         seen == 300 && peak >= 250 * TASK_BYTES
     });
     // Idle, the tasks run out and whole chunks go back to the kernel.
-    wait_for(&mut k, Duration::from_secs(20), |k| k.memory().used <= 2048);
+    common::tick_until(&mut k, Duration::from_secs(20), |k| k.memory().used <= 2048);
     assert_eq!(k.memory().refused, 0);
     assert_eq!(k.refused_tasks(), 0);
 
@@ -126,13 +113,13 @@ fn memory_is_given_back_when_tasks_finish_and_asked_again_after_a_restart() {
         )
         .unwrap();
     }
-    wait_for(&mut k, Duration::from_secs(20), |k| {
+    common::tick_until(&mut k, Duration::from_secs(20), |k| {
         k.memory().used >= 100 * TASK_BYTES
     });
     // Let a heartbeat carry the full table before the crash.
     std::thread::sleep(Duration::from_millis(250));
     k.inject_fault(false).unwrap();
-    wait_for(&mut k, Duration::from_secs(20), |k| {
+    common::tick_until(&mut k, Duration::from_secs(20), |k| {
         k.restarts == 1 && !k.restarting() && k.memory().used >= 100 * TASK_BYTES
     });
     assert_eq!(k.generation(), 2);

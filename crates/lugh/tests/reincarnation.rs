@@ -4,24 +4,17 @@
 
 use std::collections::BTreeSet;
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lugh::kernel::{DeliveryError, Kernel};
 use lugh::msg::Priority;
 use lugh::sched::Kind;
 
-fn base(name: &str) -> String {
-    format!("inproc://lugh-rs-{name}-{}", std::process::id())
-}
+mod common;
+use common::tick_until;
 
-/// Ticks the reincarnation server until `cond` or the timeout.
-fn tick_until(k: &mut Kernel, timeout: Duration, mut cond: impl FnMut(&Kernel) -> bool) {
-    let t = Instant::now();
-    while !cond(k) {
-        assert!(t.elapsed() < timeout, "timed out; log: {:?}", k.log);
-        k.tick();
-        std::thread::sleep(Duration::from_millis(5));
-    }
+fn base(name: &str) -> String {
+    common::base("rs", name)
 }
 
 fn collect(rx: &mpsc::Receiver<(Priority, u64)>, into: &mut BTreeSet<u64>) {

@@ -9,8 +9,10 @@ use lugh::kernel::Kernel;
 use lugh::msg::Priority;
 use lugh::sched::Kind;
 
+mod common;
+
 fn base(name: &str) -> String {
-    format!("inproc://lugh-swap-{name}-{}", std::process::id())
+    common::base("swap", name)
 }
 
 /// Sends `n` numbered messages at about `rate` per second while `swaps`

@@ -68,9 +68,10 @@ pub fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
     match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
         Ok(()) => Ok(()),
         Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {
-            // Filesystem without RENAME_NOREPLACE: link+unlink keeps the
-            // no-overwrite guarantee for files; directories fall back to a
-            // checked rename.
+            // Filesystem without RENAME_NOREPLACE: a checked rename. Between
+            // the check and the rename another process could create `to`
+            // and lose it; filesystems with renameat2 (ext4, btrfs, xfs,
+            // tmpfs) never take this path.
             if std::fs::symlink_metadata(to).is_ok() {
                 return Err(std::io::Error::from(std::io::ErrorKind::AlreadyExists));
             }

@@ -111,11 +111,11 @@ pub fn write(
     };
     if let Ok(bytes) = serde_json::to_vec(&stamp) {
         // A cache: written atomically, but losing it costs only speed.
-        let p = path(lumina_home);
-        let tmp = lumina_home.join(".stamp.json.tmp");
-        if std::fs::write(&tmp, bytes).is_ok() {
-            let _ = std::fs::rename(&tmp, &p);
-        }
+        let _ = crate::fsops::write_atomic(
+            &path(lumina_home),
+            &bytes,
+            crate::fsops::Durability::Volatile,
+        );
     }
 }
 
