@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Whole-command benchmark of eden-skills (contract §13, PERF-1..6): 50
+# Whole-command benchmark of eden-skills: 50
 # Mode A skills from 50 small file:// repositories, target claude-code, a
 # git wrapper first on PATH adding 0.3 s to every clone/fetch/ls-remote/pull.
 #
@@ -7,7 +7,7 @@
 #   a serial shell loop (git clone + ln -s per skill) as the naive peer
 #   warm no-op apply, plan --json, doctor
 #
-# Also checks PERF-3 (peak simultaneous remote operations = concurrency)
+# Also checks the concurrency bound (peak simultaneous remote operations = concurrency)
 # and that warm apply and plan start no git process.
 #
 #   bench/eden-skills/run.sh            results: bench/eden-skills/out/*.md
@@ -67,7 +67,7 @@ hyperfine --style basic --export-markdown "$out/cold.md" --export-json "$out/col
   -n "cold apply --concurrency 50" "env $P $bin --config $cfg apply --concurrency 50" \
   -n "peer: serial shell loop (clone --depth 1 + ln -s)" "env $P $work/peer.sh"
 
-# PERF-3: peak remote operations in flight.
+# The concurrency bound: peak remote operations in flight.
 for c in 1 10 50; do
   sh -c "$reset"
   env $P "$bin" --config "$cfg" apply --concurrency "$c" >/dev/null

@@ -19,6 +19,7 @@ pub struct CountingAlloc;
 // SAFETY: every call is forwarded to `System` unchanged; only a counter
 // is updated beside it.
 unsafe impl GlobalAlloc for CountingAlloc {
+    #[inline]
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         let p = System.alloc(l);
         if !p.is_null() {
@@ -26,6 +27,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
         }
         p
     }
+    #[inline]
     unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
         let p = System.alloc_zeroed(l);
         if !p.is_null() {
@@ -33,10 +35,12 @@ unsafe impl GlobalAlloc for CountingAlloc {
         }
         p
     }
+    #[inline]
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
         System.dealloc(p, l);
         ALLOCATED.fetch_sub(l.size(), Relaxed);
     }
+    #[inline]
     unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
         let q = System.realloc(p, l, new);
         if !q.is_null() {
