@@ -314,6 +314,27 @@ fn emit_writes_out_and_fails_on_errors() {
 }
 
 #[test]
+fn emit_into_a_closed_pipe_ends_quietly() {
+    // `lumen emit f | head -c 1`: the reader is gone before lumen writes
+    // (it is still compiling when the read end is dropped), which is the
+    // end of the output, not an error.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("p.lm");
+    std::fs::write(&f, "cell main() -> Int = 7\n").unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("lumen"))
+        .arg("emit")
+        .arg(&f)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+#[test]
 fn fmt_canonicalises_and_is_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("messy.lm.md");
