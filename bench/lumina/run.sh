@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark of `lumina sync` against GNU Stow (--no-folding),
-# dotter and dotbot, on a tmpfs, for profiles of 100, 1,000 and 10,000 files
-# in nested directories: first deploy and no-op re-run, timed with hyperfine
-# in the same run. Registry parse time is measured with criterion
+# dotter and dotbot, for profiles of 100, 1,000 and 10,000 files in nested
+# directories: first deploy and no-op re-run, timed with hyperfine in the
+# same run. Registry parse time is measured with criterion
 # (cargo bench -p lumina --bench registry).
 #
 #   bench/lumina/run.sh [SIZES...]     default: 100 1000 10000
+#   BENCH_DIR=/var/tmp bench/lumina/run.sh
+#                                      where the profiles and homes live:
+#                                      default /dev/shm (tmpfs); give a
+#                                      directory on a real disk (ext4) to
+#                                      measure with its journal and fsyncs
 #
 # Installs the peers if missing: stow (Debian), dotter (crates.io, into
 # /opt/bench-peers), dotbot (PyPI). Results: bench/lumina/out/*.md and .json.
@@ -25,7 +30,10 @@ command -v dotbot >/dev/null || pip install --quiet dotbot
 cargo build --quiet --release -p lumina-cli
 lumina="$root/target/release/lumina"
 
-work=$(mktemp -d -p /dev/shm lumina-bench.XXXXXX)
+bench_dir=${BENCH_DIR:-/dev/shm}
+fs=$(stat -f -c %T "$bench_dir")
+echo "== working in $bench_dir ($fs)"
+work=$(mktemp -d -p "$bench_dir" lumina-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 # Profile: 10 packages, each a tree pkgN/.cfgN/dA/dB/fileC, N files in all.
@@ -69,7 +77,7 @@ PY
     } > install.conf.yaml )
 }
 
-results_md="$out/lumina-sync.md"
+results_md="$out/lumina-sync-$fs.md"
 : > "$results_md"
 for n in "${sizes[@]}"; do
   prof="$work/profile-$n"
@@ -79,7 +87,7 @@ for n in "${sizes[@]}"; do
   reset="rm -rf $H $prof/.dotter/cache.toml $prof/.dotter/cache; mkdir -p $H"
   export HOME="$H"
   echo "== $n files: first deploy"
-  hyperfine --style basic --warmup 1 --runs 10 --export-markdown "$out/first-$n.md" --export-json "$out/first-$n.json" \
+  hyperfine --style basic --warmup 1 --runs 10 --export-markdown "$out/first-$fs-$n.md" --export-json "$out/first-$fs-$n.json" \
     -n lumina --prepare "$reset" "HOME=$H LUMINA_REGISTRY=$prof/lumina.yaml $lumina sync >/dev/null" \
     -n stow --prepare "$reset" "stow --no-folding -d $prof -t $H $stow_pkgs" \
     -n dotter --prepare "$reset" "cd $prof && HOME=$H dotter deploy --quiet --force >/dev/null" \
@@ -94,11 +102,11 @@ for n in "${sizes[@]}"; do
   HOME=$H.dotter dotter $dotter_flags deploy --quiet --force >/dev/null
   HOME=$H.dotbot dotbot -Q -d "$prof" -c "$prof/install.conf.yaml" >/dev/null
   sleep 2  # let lumina's stat stamp become trustworthy (see linker/stamp.rs)
-  hyperfine -N --style basic --warmup 3 --runs 30 --export-markdown "$out/noop-$n.md" --export-json "$out/noop-$n.json" \
+  hyperfine -N --style basic --warmup 3 --runs 30 --export-markdown "$out/noop-$fs-$n.md" --export-json "$out/noop-$fs-$n.json" \
     -n lumina "env HOME=$H LUMINA_REGISTRY=$prof/lumina.yaml $lumina sync" \
     -n stow "stow --no-folding -d $prof -t $H.stow $stow_pkgs" \
     -n dotter "env HOME=$H.dotter dotter $dotter_flags deploy --quiet" \
     -n dotbot "env HOME=$H.dotbot dotbot -Q -d $prof -c $prof/install.conf.yaml"
-  { echo "### $n files, first deploy"; cat "$out/first-$n.md"; echo; echo "### $n files, no-op re-run"; cat "$out/noop-$n.md"; echo; } >> "$results_md"
+  { echo "### $n files, first deploy ($fs)"; cat "$out/first-$fs-$n.md"; echo; echo "### $n files, no-op re-run ($fs)"; cat "$out/noop-$fs-$n.md"; echo; } >> "$results_md"
 done
 echo "results: $results_md"

@@ -90,6 +90,9 @@ pub enum Command {
         /// Do not install the declared packages that are missing.
         #[arg(long)]
         no_packages: bool,
+        /// Do not run the modules' `run:` hooks.
+        #[arg(long)]
+        no_hooks: bool,
     },
     /// Install packages through the system's package manager (its output
     /// streams through) and, when that succeeds, record them under
@@ -130,9 +133,22 @@ pub enum Command {
         #[arg(long, value_name = "PATH")]
         target: Option<String>,
         /// Move the existing target into the profile (verified byte for
-        /// byte), then link it back.
+        /// byte, modes kept), then link it back. For a module the registry
+        /// already declares, the config moves into its source.
         #[arg(long)]
         adopt: bool,
+        /// With --adopt: leave a nested git repository's .git behind and
+        /// adopt only its files.
+        #[arg(long, requires = "adopt", conflicts_with = "submodule")]
+        drop_git: bool,
+        /// With --adopt: keep a git repository as a submodule of the
+        /// profile (its `origin` becomes the submodule's URL).
+        #[arg(long, requires = "adopt")]
+        submodule: bool,
+        /// A gitignore-style pattern the module leaves out (repeatable);
+        /// written as its `exclude:`.
+        #[arg(long, value_name = "PATTERN")]
+        exclude: Vec<String>,
         /// Accept the defaults without asking.
         #[arg(long, short)]
         yes: bool,
@@ -149,6 +165,12 @@ pub enum Command {
     },
     /// Validate the registry and report every problem.
     Check,
+    /// This machine's tags, which `hosts: [tag:NAME]` selects modules by.
+    /// They live in ~/.lumina/host.json, not in the profile.
+    Tag {
+        #[command(subcommand)]
+        action: TagAction,
+    },
     /// Print the shell code for Contextual Flow; add it to your rc file:
     /// zsh: eval "$(lumina hook zsh)"; bash: eval "$(lumina hook bash)";
     /// fish: lumina hook fish | source
@@ -199,6 +221,22 @@ pub enum MissionAction {
         #[arg(last = true, value_name = "COMMAND")]
         command: Vec<String>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TagAction {
+    /// Tag this machine.
+    Add {
+        #[arg(required = true, value_name = "NAME")]
+        names: Vec<String>,
+    },
+    /// Remove tags from this machine.
+    Remove {
+        #[arg(required = true, value_name = "NAME")]
+        names: Vec<String>,
+    },
+    /// This machine's hostname, hardware target and tags.
+    List,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]

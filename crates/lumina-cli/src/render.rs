@@ -37,6 +37,9 @@ pub fn state_word(s: LinkState) -> &'static str {
         LinkState::Elsewhere => "elsewhere",
         LinkState::Modified => "modified",
         LinkState::Stale => "stale",
+        LinkState::Orphaned => "orphaned",
+        LinkState::Outdated => "outdated",
+        LinkState::Redirected => "redirected",
     }
 }
 

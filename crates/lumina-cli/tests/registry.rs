@@ -369,11 +369,15 @@ fn add_adopt_moves_config_into_profile_verified() {
         !s.h(".config/nvim/init.lua.bak").exists(),
         "adopted files are moved, not duplicated"
     );
-    // Adopting into a source that exists is refused; nothing is touched.
+    // Adopting into a source that holds a different version is refused;
+    // nothing is touched.
     s.home_file(".zshrc", "z");
     s.source("config/zsh/zshrc", "other");
     let (_, err) = s.run(&["add", "zsh", "--adopt"], 2);
-    assert!(err.contains("already exists in the profile"), "{err}");
+    assert!(
+        err.contains("differ from what the profile already holds"),
+        "{err}"
+    );
     assert_eq!(s.read(".zshrc"), "z");
     // Without --adopt, an existing target with no source asks for --adopt.
     s.home_file(".tmux.conf", "t");

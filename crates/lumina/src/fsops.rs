@@ -6,6 +6,9 @@
 //! `LUMINA_FAILPOINT_KILL_AT=N` makes the process SIGKILL itself just before
 //! mutation number N: the crash-safety test uses it to stop a sync at
 //! reproducible points, in addition to killing it from outside.
+//! `LUMINA_FAILPOINT_ERROR_AT=N` makes mutation N fail with an I/O error
+//! instead, where the operation can fail (file copies): the tests use it to
+//! prove that a failure mid-way leaves nothing behind.
 
 use std::io::Write;
 use std::path::Path;
@@ -25,14 +28,36 @@ fn kill_at() -> Option<u64> {
     })
 }
 
-/// Counts one mutation; dies here if the failpoint says so.
-pub fn step(what: &str, path: &Path) {
+fn error_at() -> Option<u64> {
+    static AT: OnceLock<Option<u64>> = OnceLock::new();
+    *AT.get_or_init(|| {
+        std::env::var("LUMINA_FAILPOINT_ERROR_AT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    })
+}
+
+/// Counts one mutation; dies here if the failpoint says so. Returns its
+/// number.
+pub fn step(what: &str, path: &Path) -> u64 {
     let n = STEPS.fetch_add(1, Ordering::Relaxed) + 1;
     tracing::debug!(step = n, op = what, path = %path.display());
     if kill_at() == Some(n) {
         let _ =
             rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
     }
+    n
+}
+
+/// [`step`] for an operation that can fail: the error failpoint applies.
+fn fallible_step(what: &str, path: &Path) -> std::io::Result<()> {
+    if error_at() == Some(step(what, path)) {
+        return Err(std::io::Error::other(format!(
+            "failpoint LUMINA_FAILPOINT_ERROR_AT at {}",
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 pub fn symlink(text: &Path, at: &Path) -> std::io::Result<()> {
@@ -155,7 +180,7 @@ fn replace_file(path: &Path, data: &[u8], durable: bool) -> std::io::Result<()> 
 /// Copies a file's bytes and permissions into a new file at `to` (which
 /// must not exist), fsync'd.
 pub fn copy_new(from: &Path, to: &Path) -> std::io::Result<()> {
-    step("copy", to);
+    fallible_step("copy", to)?;
     let mut src = std::fs::File::open(from)?;
     let perm = src.metadata()?.permissions();
     let mut dst = std::fs::OpenOptions::new()
@@ -163,6 +188,21 @@ pub fn copy_new(from: &Path, to: &Path) -> std::io::Result<()> {
         .create_new(true)
         .open(to)?;
     std::io::copy(&mut src, &mut dst)?;
+    dst.set_permissions(perm)?;
+    dst.sync_all()
+}
+
+/// Writes `bytes` into a new file at `to` (which must not exist) with the
+/// permissions of `like` (a rendered template keeps its source's mode),
+/// fsync'd.
+pub fn write_new(to: &Path, bytes: &[u8], like: &Path) -> std::io::Result<()> {
+    fallible_step("copy", to)?;
+    let perm = std::fs::metadata(like)?.permissions();
+    let mut dst = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(to)?;
+    dst.write_all(bytes)?;
     dst.set_permissions(perm)?;
     dst.sync_all()
 }

@@ -10,6 +10,7 @@
 //! [`registry`] parses and validates, [`linker::plan`] decides, [`linker::apply`]
 //! stages and links, [`linker::status`] reports drift.
 
+pub mod adopt;
 pub mod catalog;
 pub mod edit;
 pub mod env;
@@ -18,10 +19,13 @@ pub mod fingerprint;
 pub mod flow;
 pub mod fsops;
 pub mod hardware;
+pub mod hooks;
+pub mod host;
 pub mod linker;
 pub mod mission;
 pub mod packages;
 pub mod paths;
+pub mod patterns;
 pub mod profile;
 pub mod registry;
 pub mod sync;

@@ -155,6 +155,46 @@ impl Canon {
     }
 }
 
+/// Finds the symlinked directory, if any, on the way from `$HOME` down to a
+/// directory: the highest one strictly below `$HOME` (`$HOME` itself and
+/// what is above it may be symlinks: that is the user's layout). One
+/// `lstat` per directory, memoised.
+pub struct LinkAbove {
+    home: PathBuf,
+    memo: HashMap<PathBuf, Option<PathBuf>>,
+}
+
+impl LinkAbove {
+    pub fn new(home: &Path) -> LinkAbove {
+        LinkAbove {
+            home: home.to_path_buf(),
+            memo: HashMap::new(),
+        }
+    }
+
+    /// Whether `d` lies strictly below `$HOME`.
+    pub fn below_home(&self, d: &Path) -> bool {
+        d != self.home && d.starts_with(&self.home)
+    }
+
+    pub fn find(&mut self, d: &Path) -> Option<PathBuf> {
+        if !self.below_home(d) {
+            return None;
+        }
+        if let Some(r) = self.memo.get(d) {
+            return r.clone();
+        }
+        let above = d.parent().and_then(|p| self.find(p));
+        let r = above.or_else(|| {
+            std::fs::symlink_metadata(d)
+                .is_ok_and(|m| m.file_type().is_symlink())
+                .then(|| d.to_path_buf())
+        });
+        self.memo.insert(d.to_path_buf(), r.clone());
+        r
+    }
+}
+
 /// Orders paths byte by byte with `/` lowest, so that everything below a
 /// directory sorts right after it (`a`, `a/x`, `a-b`): the order of a walk.
 pub fn path_cmp(a: &Path, b: &Path) -> std::cmp::Ordering {

@@ -2,7 +2,6 @@
 //! repository), `add` (catalog or custom module, optionally adopting the
 //! existing config) and `remove`.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -210,6 +209,10 @@ pub struct AddOptions {
     pub target: Option<String>,
     pub adopt: bool,
     pub strict: bool,
+    /// Patterns written as the new module's `exclude:`.
+    pub exclude: Vec<String>,
+    /// What `--adopt` does with a nested git repository.
+    pub nested_git: crate::adopt::NestedGit,
 }
 
 #[derive(Debug, Serialize)]
@@ -218,8 +221,15 @@ pub struct AddReport {
     pub source: String,
     pub target: String,
     pub adopted: bool,
+    /// Files and links copied into the profile by `--adopt`.
+    pub copied: usize,
+    /// The URL of the submodule an adopted repository became.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submodule: Option<String>,
     /// Waybar modules added to the waybar config for `flows:` (add waybar).
     pub waybar_modules: Vec<String>,
+    /// What adoption skipped (special files).
+    pub warnings: Vec<String>,
     pub sync: SyncReport,
 }
 
@@ -260,7 +270,10 @@ pub fn add(env: &Env, name: &str, opts: &AddOptions) -> Result<AddReport> {
                 .map(|m| m.target.clone())
                 .unwrap_or_default(),
             adopted: false,
+            copied: 0,
+            submodule: None,
             waybar_modules: added,
+            warnings: Vec::new(),
             sync: linker::sync(
                 env,
                 &current,
@@ -271,9 +284,14 @@ pub fn add(env: &Env, name: &str, opts: &AddOptions) -> Result<AddReport> {
             )?,
         });
     }
-    if current.module(name).is_some() {
+    if let Some(m) = current.module(name) {
+        if opts.adopt {
+            // `lumina init` declared it (or it was written by hand): adopt
+            // the existing config into its source.
+            return adopt_into_module(env, &current, m.clone(), opts);
+        }
         return Err(Error::Usage(format!(
-            "module '{name}' already exists in {}; edit it there, or `lumina remove {name}` first",
+            "module '{name}' already exists in {}; edit it there, `lumina add {name} --adopt` to move the config at its target into its source, or `lumina remove {name}` first",
             reg_path.display()
         )));
     }
@@ -295,21 +313,23 @@ pub fn add(env: &Env, name: &str, opts: &AddOptions) -> Result<AddReport> {
     let lookup = |n: &str| std::env::var(n).ok();
     let tgt_path = expand(&target, &env.home, &lookup)
         .map_err(|v| Error::Usage(format!("--target '{target}' uses ${v}, which is not set")))?;
-    let mut adopt_set = HashSet::new();
+    let mut adopted = crate::adopt::Adopted::default();
     if opts.adopt {
-        if src_path.exists() {
-            return Err(Error::Usage(format!(
-                "cannot adopt into {}: it already exists in the profile. Drop --adopt to link it as is, or pick another --source.",
-                src_path.display()
-            )));
-        }
         if std::fs::symlink_metadata(&tgt_path).is_err() {
             return Err(Error::Usage(format!(
                 "--adopt: there is nothing at {} to adopt",
                 tgt_path.display()
             )));
         }
-        adopt_into(&tgt_path, &src_path, &mut adopt_set)?;
+        // Into an absent source, or one that already holds files (left by
+        // `remove`): identical files are fine, differing ones stop.
+        adopted = crate::adopt::adopt(
+            &tgt_path,
+            &src_path,
+            &profile,
+            &env.lumina_home,
+            opts.nested_git,
+        )?;
     } else if !src_path.exists() {
         if std::fs::symlink_metadata(&tgt_path).is_ok() {
             return Err(Error::Usage(format!(
@@ -333,11 +353,15 @@ pub fn add(env: &Env, name: &str, opts: &AddOptions) -> Result<AddReport> {
                 .ctx(|| format!("creating {}", src_path.display()))?;
         }
     }
-    let fields = [
+    let mut fields = vec![
         ("source", edit::quote(&source)),
         ("target", edit::quote(&target)),
         ("enabled", "true".to_string()),
     ];
+    if !opts.exclude.is_empty() {
+        let list: Vec<String> = opts.exclude.iter().map(|p| edit::quote(p)).collect();
+        fields.push(("exclude", format!("[{}]", list.join(", "))));
+    }
     let new_text = edit::add_module(&reg_path, &text, name, &fields)?;
     let reg = registry::parse(&reg_path, &new_text, opts.strict)?;
     fsops::write_atomic(&reg_path, new_text.as_bytes(), fsops::Durability::Durable)
@@ -352,7 +376,7 @@ pub fn add(env: &Env, name: &str, opts: &AddOptions) -> Result<AddReport> {
         &reg,
         &SyncOptions {
             strict: opts.strict,
-            adopt: adopt_set,
+            adopt: adopted.identical,
             only: vec![name.to_string()],
             ..SyncOptions::default()
         },
@@ -362,99 +386,78 @@ pub fn add(env: &Env, name: &str, opts: &AddOptions) -> Result<AddReport> {
         source,
         target,
         adopted: opts.adopt,
+        copied: adopted.copied,
+        submodule: adopted.submodule,
         waybar_modules,
+        warnings: adopted.warnings,
         sync,
     })
 }
 
-/// Copies `from` (file or directory) to `to` through a staging name, checks
-/// every byte, then publishes it with one rename. Collects the files that
-/// may be replaced by links (identical to their profile copy).
-fn adopt_into(from: &Path, to: &Path, files: &mut HashSet<PathBuf>) -> Result<()> {
-    let parent = to.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).ctx(|| format!("creating {}", parent.display()))?;
-    let name = to
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let staging = parent.join(format!(".{name}.lumina-adopt"));
-    let _ = std::fs::remove_dir_all(&staging);
-    let _ = std::fs::remove_file(&staging);
-    copy_tree(from, &staging, files)?;
-    if let Err(bad) = verify_tree(from, &staging) {
-        let _ = std::fs::remove_dir_all(&staging);
-        let _ = std::fs::remove_file(&staging);
-        return Err(Error::Runtime(format!(
-            "adopting {}: the copy of {} differs from the original; nothing was changed",
-            from.display(),
-            bad.display()
+/// `lumina add NAME --adopt` for a module the registry already declares:
+/// the config at its target moves into its source (which may hold files
+/// already, such as the monitors.conf `lumina init` writes).
+fn adopt_into_module(
+    env: &Env,
+    reg: &registry::Registry,
+    m: registry::Module,
+    opts: &AddOptions,
+) -> Result<AddReport> {
+    let lookup = |n: &str| std::env::var(n).ok();
+    let declared = expand(&m.target, &env.home, &lookup).map_err(|v| {
+        Error::Usage(format!(
+            "module '{}': target '{}' uses ${v}, which is not set",
+            m.name, m.target
+        ))
+    })?;
+    if let Some(t) = &opts.target {
+        let asked = expand(t, &env.home, &lookup)
+            .map_err(|v| Error::Usage(format!("--target '{t}' uses ${v}, which is not set")))?;
+        if crate::paths::normalize(&asked) != crate::paths::normalize(&declared) {
+            return Err(Error::Usage(format!(
+                "module '{}' already targets {}; --target {t} names another place. Edit the module in {}, or pick another module name",
+                m.name,
+                m.target,
+                reg.path.display()
+            )));
+        }
+    }
+    if std::fs::symlink_metadata(&declared).is_err() {
+        return Err(Error::Usage(format!(
+            "--adopt: there is nothing at {} to adopt",
+            declared.display()
         )));
     }
-    fsops::rename_noreplace(&staging, to)
-        .ctx(|| format!("moving the adopted copy to {}", to.display()))?;
-    fsops::fsync_dir(parent);
-    Ok(())
-}
-
-fn copy_tree(from: &Path, to: &Path, files: &mut HashSet<PathBuf>) -> Result<()> {
-    let meta = std::fs::metadata(from).ctx(|| format!("reading {}", from.display()))?;
-    if meta.is_dir() {
-        std::fs::create_dir(to).ctx(|| format!("creating {}", to.display()))?;
-        let mut names: Vec<_> = std::fs::read_dir(from)
-            .ctx(|| format!("reading {}", from.display()))?
-            .flatten()
-            .collect();
-        names.sort_by_key(|e| e.file_name());
-        for e in names {
-            let (f, t) = (e.path(), to.join(e.file_name()));
-            let ft = e.file_type().ctx(|| format!("reading {}", f.display()))?;
-            if ft.is_symlink() {
-                let link = std::fs::read_link(&f).ctx(|| format!("reading {}", f.display()))?;
-                std::os::unix::fs::symlink(link, &t).ctx(|| format!("creating {}", t.display()))?;
-            } else {
-                copy_tree(&f, &t, files)?;
-            }
-        }
-        Ok(())
-    } else {
-        fsops::copy_new(from, to)
-            .ctx(|| format!("copying {} to {}", from.display(), to.display()))?;
-        files.insert(from.to_path_buf());
-        Ok(())
-    }
-}
-
-/// Byte-for-byte check of a copied tree; returns the first differing path.
-fn verify_tree(a: &Path, b: &Path) -> std::result::Result<(), PathBuf> {
-    let (ma, mb) = match (std::fs::symlink_metadata(a), std::fs::symlink_metadata(b)) {
-        (Ok(x), Ok(y)) => (x, y),
-        _ => return Err(a.to_path_buf()),
-    };
-    if ma.file_type().is_symlink() && a.parent().is_some() && mb.file_type().is_symlink() {
-        return if std::fs::read_link(a).ok() == std::fs::read_link(b).ok() {
-            Ok(())
-        } else {
-            Err(a.to_path_buf())
-        };
-    }
-    let da = std::fs::metadata(a).map(|m| m.is_dir()).unwrap_or(false);
-    if da {
-        let rd = std::fs::read_dir(a).map_err(|_| a.to_path_buf())?;
-        let mut count = 0;
-        for e in rd.flatten() {
-            count += 1;
-            verify_tree(&e.path(), &b.join(e.file_name()))?;
-        }
-        let count_b = std::fs::read_dir(b).map_err(|_| b.to_path_buf())?.count();
-        if count != count_b {
-            return Err(a.to_path_buf());
-        }
-        Ok(())
-    } else if fsops::same_bytes(a, b) {
-        Ok(())
-    } else {
-        Err(a.to_path_buf())
-    }
+    let profile = reg.profile_dir();
+    let src_path = crate::paths::normalize(&profile.join(&m.source));
+    let adopted = crate::adopt::adopt(
+        &declared,
+        &src_path,
+        &profile,
+        &env.lumina_home,
+        opts.nested_git,
+    )?;
+    let sync = linker::sync(
+        env,
+        reg,
+        &SyncOptions {
+            strict: opts.strict,
+            adopt: adopted.identical,
+            only: vec![m.name.clone()],
+            ..SyncOptions::default()
+        },
+    )?;
+    Ok(AddReport {
+        module: m.name.clone(),
+        source: m.source.display().to_string(),
+        target: m.target.clone(),
+        adopted: true,
+        copied: adopted.copied,
+        submodule: adopted.submodule,
+        waybar_modules: Vec::new(),
+        warnings: adopted.warnings,
+        sync,
+    })
 }
 
 #[derive(Debug, Serialize)]

@@ -9,11 +9,24 @@ use serde::Serialize;
 use crate::error::{Diagnostic, Error, Result};
 use crate::yaml::{self, Kind, Node, Pos};
 
+/// How a file reaches its target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
+    /// A symlink through `~/.lumina/active` (the default).
     Link,
+    /// A regular file kept equal to the source.
     Copy,
+    /// A regular file copied only when the target is absent, then left to
+    /// whoever owns it (the user, an application).
+    Seed,
+}
+
+impl Mode {
+    /// Whether the target is a regular file lumina wrote (copy or seed).
+    pub fn is_file(self) -> bool {
+        matches!(self, Mode::Copy | Mode::Seed)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -37,6 +50,23 @@ pub struct Module {
     /// Hardware slugs this module applies to; `None` means every machine.
     pub hosts: Option<Vec<String>>,
     pub allow_outside_home: bool,
+    /// Gitignore-style patterns, relative to the source: files left out.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+    /// Files copied instead of linked, whatever `mode` says.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub copy: Vec<String>,
+    /// Files seeded (copied once, then left alone), whatever `mode` says.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub seed: Vec<String>,
+    /// Files rendered as templates into the generation.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub template: Vec<String>,
+    /// A `.` before the first component of each target path (rcm layouts).
+    pub dot_prefix: bool,
+    /// Commands run in the profile after a sync changed this module's files.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub run: Vec<String>,
     #[serde(skip)]
     pub pos: Pos,
     #[serde(skip)]
@@ -106,6 +136,10 @@ pub struct Registry {
     pub packages: Option<Vec<Package>>,
     /// `flows:` as declared (the built-in contexts are added by `flow`).
     pub flows: Vec<FlowContext>,
+    /// Top-level `exclude:`: patterns left out of every module.
+    pub exclude: Vec<String>,
+    /// `vars:` for templates.
+    pub vars: serde_json::Map<String, serde_json::Value>,
     /// Unknown keys and other non-fatal findings (errors under `--strict`).
     pub warnings: Vec<Diagnostic>,
     /// Fingerprint of the registry text (the no-op fast path keys on it).
@@ -187,6 +221,8 @@ const TOP_KEYS: &[&str] = &[
     "orchestration",
     "packages",
     "flows",
+    "exclude",
+    "vars",
 ];
 const META_KEYS: &[&str] = &["identity", "target", "description"];
 const MODULE_KEYS: &[&str] = &[
@@ -197,6 +233,12 @@ const MODULE_KEYS: &[&str] = &[
     "on_conflict",
     "hosts",
     "allow_outside_home",
+    "exclude",
+    "copy",
+    "seed",
+    "template",
+    "dot_prefix",
+    "run",
 ];
 const MISSION_KEYS: &[&str] = &["path", "image", "env", "command", "shell"];
 const FLOW_KEYS: &[&str] = &["markers", "layout", "workspace", "waybar", "mission"];
@@ -280,6 +322,8 @@ impl Validator<'_> {
             missions: Vec::new(),
             packages: None,
             flows: Vec::new(),
+            exclude: Vec::new(),
+            vars: serde_json::Map::new(),
             warnings: Vec::new(),
             fingerprint: 0,
         };
@@ -373,6 +417,25 @@ impl Validator<'_> {
         }
         if let Some(p) = root.get("packages") {
             reg.packages = Some(self.packages(p));
+        }
+        if let Some(x) = root.get("exclude") {
+            reg.exclude = self.patterns(x, "exclude");
+        }
+        if let Some(v) = root.get("vars") {
+            match v.as_map() {
+                Some(_) => {
+                    if let serde_json::Value::Object(m) = to_json(v) {
+                        reg.vars = m;
+                    }
+                }
+                None if v.is_null() => {}
+                None => self.err(
+                    v.start,
+                    "vars",
+                    format!("expected a mapping of names to values, found {}", v.type_name()),
+                    "write `vars:` followed by indented `name: value` lines; templates read them as {{ vars.name }}",
+                ),
+            }
         }
         if let Some(f) = root.get("flows") {
             reg.flows = self.flows(f);
@@ -495,6 +558,37 @@ impl Validator<'_> {
             }
         }
         out
+    }
+
+    /// A list of gitignore-style patterns (relative to a module's source);
+    /// each is checked to compile.
+    fn patterns(&mut self, n: &Node, field: &str) -> Vec<String> {
+        let list = self.string_list(n, field);
+        for (i, p) in list.iter().enumerate() {
+            let pos = n
+                .as_seq()
+                .and_then(|s| s.get(i))
+                .map_or(n.start, |x| x.start);
+            let problem = if p.trim().is_empty() {
+                Some("an empty pattern".to_string())
+            } else if Path::new(p.trim_start_matches('!'))
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+            {
+                Some(format!("'{p}' leaves the module's source ('..')"))
+            } else {
+                crate::patterns::check(p).err()
+            };
+            if let Some(why) = problem {
+                self.err(
+                    pos,
+                    &format!("{field}[{i}]"),
+                    why,
+                    "write gitignore-style patterns relative to the module's source, e.g. \"README.md\", \"*.png\" or \"fish/conf.d/**\"",
+                );
+            }
+        }
+        list
     }
 
     fn flows(&mut self, f: &Node) -> Vec<FlowContext> {
@@ -649,6 +743,12 @@ impl Validator<'_> {
             on_conflict: OnConflict::Backup,
             hosts: None,
             allow_outside_home: false,
+            exclude: Vec::new(),
+            copy: Vec::new(),
+            seed: Vec::new(),
+            template: Vec::new(),
+            dot_prefix: false,
+            run: Vec::new(),
             pos: key.start,
             target_pos: key.start,
             source_pos: key.start,
@@ -723,8 +823,9 @@ impl Validator<'_> {
             match n.as_str() {
                 Some("link") => m.mode = Mode::Link,
                 Some("copy") => m.mode = Mode::Copy,
+                Some("seed") => m.mode = Mode::Seed,
                 _ => {
-                    self.err(n.start, &format!("{field}.mode"), format!("expected \"link\" or \"copy\", found {}", describe(n)), "use `mode: link` (the default) or `mode: copy` for programs that refuse symlinks");
+                    self.err(n.start, &format!("{field}.mode"), format!("expected \"link\", \"copy\" or \"seed\", found {}", describe(n)), "use `mode: link` (the default), `mode: copy` for programs that refuse symlinks, or `mode: seed` for files an application rewrites");
                     ok = false;
                 }
             }
@@ -746,15 +847,47 @@ impl Validator<'_> {
                     let mut hosts = Vec::new();
                     for (i, it) in items.iter().enumerate() {
                         if let Some(s) = self.string(it, &|| format!("{field}.hosts[{i}]")) {
+                            if let Some(tag) = s.strip_prefix("tag:") {
+                                if !valid_name(tag) {
+                                    self.err(it.start, &format!("{field}.hosts[{i}]"), format!("'{s}' is not a valid tag"), "tags are letters, digits, '-', '_' or '.', written `tag:NAME` (see `lumina tag list`)");
+                                    ok = false;
+                                }
+                            }
                             hosts.push(s);
                         }
                     }
                     m.hosts = Some(hosts);
                 }
                 None => {
-                    self.err(n.start, &format!("{field}.hosts"), format!("expected a list of hardware targets, found {}", n.type_name()), "write e.g. `hosts: [Framework-13-AMD, Framework-16-AMD]` (see `lumina status` for this machine's target)");
+                    self.err(n.start, &format!("{field}.hosts"), format!("expected a list of machines, found {}", n.type_name()), "write e.g. `hosts: [Framework-13-AMD, my-laptop, tag:work]`: hardware targets, hostnames or tags (see `lumina status`)");
                     ok = false;
                 }
+            }
+        }
+        for (key, list) in [
+            ("exclude", &mut m.exclude),
+            ("copy", &mut m.copy),
+            ("seed", &mut m.seed),
+            ("template", &mut m.template),
+        ] {
+            if let Some(n) = v.get(key) {
+                *list = self.patterns(n, &format!("{field}.{key}"));
+            }
+        }
+        if let Some(n) = v.get("dot_prefix") {
+            m.dot_prefix = self
+                .boolean(n, &|| format!("{field}.dot_prefix"))
+                .unwrap_or(false);
+        }
+        if let Some(n) = v.get("run") {
+            m.run = self.string_list(n, &format!("{field}.run"));
+            if let Some(i) = m.run.iter().position(|c| c.trim().is_empty()) {
+                let pos = n
+                    .as_seq()
+                    .and_then(|s| s.get(i))
+                    .map_or(n.start, |x| x.start);
+                self.err(pos, &format!("{field}.run[{i}]"), "empty command", "write the command the shell should run, e.g. \"nvim --headless '+Lazy! sync' +qa\"");
+                ok = false;
             }
         }
         ok.then_some(m)
@@ -884,6 +1017,35 @@ impl Validator<'_> {
                 });
             }
         }
+    }
+}
+
+/// A YAML value as JSON (for template `vars:`): quoted scalars are strings,
+/// plain ones may be null, booleans or numbers.
+fn to_json(n: &Node) -> serde_json::Value {
+    use serde_json::Value;
+    match &n.kind {
+        Kind::Scalar { text, quoted: true } => Value::String(text.clone()),
+        Kind::Scalar { text, .. } => {
+            if n.is_null() {
+                Value::Null
+            } else if let Some(b) = n.as_bool() {
+                Value::Bool(b)
+            } else if let Ok(i) = text.parse::<i64>() {
+                Value::from(i)
+            } else if let Some(f) = text.parse::<f64>().ok().filter(|f| f.is_finite()) {
+                Value::from(f)
+            } else {
+                Value::String(text.clone())
+            }
+        }
+        Kind::Seq(items) => Value::Array(items.iter().map(to_json).collect()),
+        Kind::Map(pairs) => Value::Object(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.as_str().unwrap_or_default().to_string(), to_json(v)))
+                .collect(),
+        ),
     }
 }
 

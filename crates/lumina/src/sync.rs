@@ -1,8 +1,10 @@
 //! `lumina sync` as one operation: the links first (the Shadow Linker),
 //! then one batched install per package manager for what `packages:`
-//! declares and the machine lacks. Links come first so that a failing
-//! manager never keeps a configuration from being linked; what each part
-//! did is reported as it happens through [`Progress`].
+//! declares and the machine lacks, then the `run:` hooks of the modules
+//! whose files changed. Links come first so that a failing manager never
+//! keeps a configuration from being linked, and hooks last so that what
+//! they run is installed; what each part did is reported as it happens
+//! through [`Progress`].
 
 use std::collections::BTreeMap;
 
@@ -10,6 +12,7 @@ use serde::Serialize;
 
 use crate::env::Env;
 use crate::error::{Error, Result};
+use crate::hooks::{self, HookRun};
 use crate::linker::{self, SyncOptions, SyncReport};
 use crate::packages::{self, Invocation, Manager, Runner};
 use crate::registry::Registry;
@@ -23,6 +26,9 @@ pub struct Request {
     pub packages: bool,
     /// The manager for plain package names (`--manager`); else detected.
     pub manager: Option<Manager>,
+    /// Run the hooks of modules whose files changed (`--no-hooks` turns
+    /// it off).
+    pub hooks: bool,
 }
 
 /// What the package half did (or, dry run, would do).
@@ -41,6 +47,16 @@ pub struct Outcome {
     pub links: SyncReport,
     /// `None` when packages were not asked for or none are declared.
     pub packages: Option<PackageSync>,
+    /// The hooks run (or, dry run, to run).
+    pub hooks: Vec<HookRun>,
+}
+
+impl Outcome {
+    /// Hooks that failed: the sync as a whole failed, though its links
+    /// are in place.
+    pub fn failed_hooks(&self) -> Vec<&HookRun> {
+        self.hooks.iter().filter(|h| !h.ok).collect()
+    }
 }
 
 /// Hears about a sync as it goes, so a caller can show each step before
@@ -52,6 +68,10 @@ pub trait Progress {
     fn would_run(&mut self, _command: &str) {}
     /// A package manager is about to run.
     fn installing(&mut self, _inv: &Invocation) {}
+    /// A module's hook is about to run (dry run: would run).
+    fn hook(&mut self, _module: &str, _command: &str, _dry_run: bool) {}
+    /// A line a hook printed.
+    fn hook_output(&mut self, _module: &str, _line: &str) {}
 }
 
 /// A `Progress` that shows nothing (for `--json`, which reports at the end).
@@ -80,7 +100,26 @@ pub fn sync(
     } else {
         None
     };
-    Ok(Outcome { links, packages })
+    let hooks = if req.hooks {
+        let changed = hooks::changed_modules(&links.plan);
+        let dry = req.links.dry_run;
+        // Both callbacks report through `progress`; a cell lets them share it.
+        let progress = std::cell::RefCell::new(progress);
+        hooks::run(
+            reg,
+            &changed,
+            dry,
+            &mut |m, c| progress.borrow_mut().hook(m, c, dry),
+            &mut |m, l| progress.borrow_mut().hook_output(m, l),
+        )
+    } else {
+        Vec::new()
+    };
+    Ok(Outcome {
+        links,
+        packages,
+        hooks,
+    })
 }
 
 /// The package half: one batched install per manager for what is declared

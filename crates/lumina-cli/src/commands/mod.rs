@@ -18,6 +18,7 @@ mod packages;
 mod profile;
 mod status;
 mod sync;
+mod tag;
 
 pub use flow::run_flow;
 
@@ -75,7 +76,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             dry_run,
             modules,
             no_packages,
-        } => sync::sync(&env, &g, dry_run, modules, no_packages),
+            no_hooks,
+        } => sync::sync(
+            &env,
+            &g,
+            sync::Flags {
+                dry_run,
+                modules,
+                no_packages,
+                no_hooks,
+            },
+        ),
+        Command::Tag { action } => tag::tag(&env, &g, action),
         Command::Status { check } => status::status(&env, &g, check),
         Command::Undo { dry_run } => profile::undo(&env, &g, dry_run),
         Command::Add {
@@ -83,6 +95,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             source,
             target,
             adopt,
+            drop_git,
+            submodule,
+            exclude,
             yes,
             list,
         } => profile::add(
@@ -93,6 +108,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 source,
                 target,
                 adopt,
+                nested_git: if drop_git {
+                    lumina::adopt::NestedGit::Drop
+                } else if submodule {
+                    lumina::adopt::NestedGit::Submodule
+                } else {
+                    lumina::adopt::NestedGit::Refuse
+                },
+                exclude,
                 yes,
                 list,
             },

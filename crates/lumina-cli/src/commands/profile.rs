@@ -62,6 +62,8 @@ pub fn add(env: &Env, g: &Global, a: AddArgs) -> anyhow::Result<ExitCode> {
         source,
         target,
         adopt,
+        nested_git,
+        exclude,
         yes,
         list,
     } = a;
@@ -98,22 +100,30 @@ pub fn add(env: &Env, g: &Global, a: AddArgs) -> anyhow::Result<ExitCode> {
             target,
             adopt,
             strict: g.strict,
+            exclude,
+            nested_git,
         },
     )?;
     if g.json {
         emit_json(&r)?;
     } else {
+        warn_all(&r.warnings);
         println!(
             "Added module '{}': {} -> {}{}",
             r.module,
             r.source,
             r.target,
             if r.adopted {
-                " (adopted into the profile)"
+                format!(" ({} files adopted into the profile)", r.copied)
             } else {
-                ""
+                String::new()
             }
         );
+        if let Some(url) = &r.submodule {
+            println!(
+                "Recorded as a git submodule of the profile ({url}); commit .gitmodules with it."
+            );
+        }
         if !r.waybar_modules.is_empty() {
             println!(
                 "Added to the Waybar config for flows: {}",
@@ -132,6 +142,8 @@ pub struct AddArgs {
     pub source: Option<String>,
     pub target: Option<String>,
     pub adopt: bool,
+    pub nested_git: lumina::adopt::NestedGit,
+    pub exclude: Vec<String>,
     pub yes: bool,
     pub list: bool,
 }

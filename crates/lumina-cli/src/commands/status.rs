@@ -29,6 +29,10 @@ pub fn status(env: &Env, g: &Global, check: bool) -> anyhow::Result<ExitCode> {
     } else {
         warn_all(&st.warnings);
         println!("hardware    {} ({})", st.host, describe_hw(&st.hardware));
+        println!("hostname    {}", st.hostname);
+        if !st.tags.is_empty() {
+            println!("tags        {}", st.tags.join(", "));
+        }
         println!("registry    {}", tilde(&st.registry));
         println!("virtual root {}", tilde(&st.lumina_home));
         match st.active_generation {
@@ -50,7 +54,7 @@ pub fn status(env: &Env, g: &Global, check: bool) -> anyhow::Result<ExitCode> {
                 m.problems.len()
             );
             for p in &m.problems {
-                println!("        {:<9} {}", state_word(p.state), tilde(&p.target));
+                println!("        {:<10} {}", state_word(p.state), tilde(&p.target));
             }
         }
         match &pkgs {

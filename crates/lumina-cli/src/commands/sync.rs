@@ -1,11 +1,12 @@
-//! `sync [--dry-run] [--module M]... [--no-packages]`: the links, then the
-//! missing packages (`lumina::sync`), each shown as it is done.
+//! `sync [--dry-run] [--module M]... [--no-packages] [--no-hooks]`: the
+//! links, then the missing packages, then the hooks of the modules that
+//! changed (`lumina::sync`), each shown as it is done.
 
 use std::process::ExitCode;
 
 use lumina::linker::{SyncOptions, SyncReport};
 use lumina::packages::Invocation;
-use lumina::sync::{self, Progress, Quiet, Request};
+use lumina::sync::{self, Progress, Request};
 use lumina::Env;
 
 use super::{load_registry, Global};
@@ -49,15 +50,44 @@ impl Progress for Shown {
     fn installing(&mut self, inv: &Invocation) {
         eprintln!("lumina: installing missing packages: `{}`", inv.display());
     }
+
+    fn hook(&mut self, module: &str, command: &str, dry_run: bool) {
+        if dry_run {
+            println!("  + would run `{command}` (module {module})");
+        } else {
+            eprintln!("lumina: running `{command}` (module {module})");
+        }
+    }
+
+    fn hook_output(&mut self, module: &str, line: &str) {
+        println!("[{module}] {line}");
+    }
 }
 
-pub fn sync(
-    env: &Env,
-    g: &Global,
-    dry_run: bool,
-    modules: Vec<String>,
-    no_packages: bool,
-) -> anyhow::Result<ExitCode> {
+/// `--json` keeps stdout for the JSON document: hook output goes to stderr.
+struct JsonProgress;
+
+impl Progress for JsonProgress {
+    fn hook_output(&mut self, module: &str, line: &str) {
+        eprintln!("[{module}] {line}");
+    }
+}
+
+/// `lumina sync`'s flags.
+pub struct Flags {
+    pub dry_run: bool,
+    pub modules: Vec<String>,
+    pub no_packages: bool,
+    pub no_hooks: bool,
+}
+
+pub fn sync(env: &Env, g: &Global, f: Flags) -> anyhow::Result<ExitCode> {
+    let Flags {
+        dry_run,
+        modules,
+        no_packages,
+        no_hooks,
+    } = f;
     let reg = load_registry(env, g.strict)?;
     let req = Request {
         links: SyncOptions {
@@ -69,19 +99,23 @@ pub fn sync(
         },
         packages: !no_packages,
         manager: g.manager,
+        hooks: !no_hooks,
     };
     if g.json {
-        let out = sync::sync(env, &reg, &req, &mut Quiet)?;
+        let out = sync::sync(env, &reg, &req, &mut JsonProgress)?;
         let mut v = serde_json::to_value(&out.links)?;
-        if let (Some(o), Some(p)) = (v.as_object_mut(), &out.packages) {
-            o.insert("packages".into(), serde_json::to_value(p)?);
+        if let Some(o) = v.as_object_mut() {
+            if let Some(p) = &out.packages {
+                o.insert("packages".into(), serde_json::to_value(p)?);
+            }
+            o.insert("hooks".into(), serde_json::to_value(&out.hooks)?);
         }
         emit_json(&v)?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(hooks_exit(&out));
     }
     let mut shown = Shown { verbose: g.verbose };
     let out = sync::sync(env, &reg, &req, &mut shown)?;
-    if let Some(p) = out.packages {
+    if let Some(p) = &out.packages {
         let n: usize = p.installed.values().map(Vec::len).sum();
         match (n, dry_run) {
             (0, _) => println!(
@@ -92,5 +126,25 @@ pub fn sync(
             (n, false) => println!("Packages: installed {n} missing."),
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(hooks_exit(&out))
+}
+
+/// Exit 1 when a hook failed (the links stay as synced).
+fn hooks_exit(out: &sync::Outcome) -> ExitCode {
+    let failed = out.failed_hooks();
+    for h in &failed {
+        let how = match h.status {
+            Some(c) => format!("exited with {c}"),
+            None => "did not finish (killed or could not start)".into(),
+        };
+        eprintln!(
+            "error: hook `{}` of module '{}' {how}; the links are in place, fix the hook and run it again (or `lumina sync --no-hooks`)",
+            h.command, h.module
+        );
+    }
+    if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }

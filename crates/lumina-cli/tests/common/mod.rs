@@ -71,8 +71,30 @@ impl Sandbox {
             .env("HOME", &self.home)
             .env("LUMINA_REGISTRY", self.registry())
             .env("LUMINA_SYSFS_ROOT", &self.sysfs)
+            .env("LUMINA_HOSTNAME", "sandbox-host")
             .current_dir(self.dir.path());
         c
+    }
+
+    /// Runs lumina with extra environment variables, asserting the exit
+    /// code; returns (stdout, stderr).
+    pub fn run_env(&self, env: &[(&str, &str)], args: &[&str], code: i32) -> (String, String) {
+        let mut c = self.cmd();
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let out = c.args(args).output().unwrap();
+        let (so, se) = (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "lumina {args:?} exited {:?}\nstdout:\n{so}\nstderr:\n{se}",
+            out.status.code()
+        );
+        (so, se)
     }
 
     /// Runs lumina with `args`, asserting the exit code; returns (stdout, stderr).

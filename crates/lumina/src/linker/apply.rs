@@ -34,10 +34,15 @@ pub struct GenEntry {
     pub source: PathBuf,
     pub entry: PathBuf,
     pub mode: Mode,
+    /// The generation holds a rendered template (a file) for this entry.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rendered: bool,
 }
 
 impl GenEntry {
-    pub fn to_entry(&self, layout: &Layout) -> Entry {
+    /// The entry as generation `n` holds it (a rendered template's bytes
+    /// are read back from there).
+    pub fn to_entry(&self, layout: &Layout, n: u64) -> Entry {
         Entry {
             module: self.module.clone(),
             target: self.target.clone(),
@@ -46,6 +51,11 @@ impl GenEntry {
             entry: self.entry.clone(),
             mode: self.mode,
             on_conflict: OnConflict::Backup,
+            rendered: self
+                .rendered
+                .then(|| std::fs::read(layout.generation(n).join(&self.entry)).ok())
+                .flatten()
+                .map(Into::into),
         }
     }
 }
@@ -93,9 +103,10 @@ fn write_generation(layout: &Layout, n: u64, registry: &Path, entries: &[Entry])
     }
     let staged = super::par::try_map(entries, |e| {
         let at = staging.join(&e.entry);
-        match e.mode {
-            Mode::Link => fsops::symlink(&e.gen_link, &at),
-            Mode::Copy => fsops::copy_new(&e.source, &at),
+        match (&e.rendered, e.mode) {
+            (Some(bytes), _) => fsops::write_new(&at, bytes, &e.source),
+            (None, Mode::Link) => fsops::symlink(&e.gen_link, &at),
+            (None, _) => fsops::copy_new(&e.source, &at),
         }
         .ctx(|| format!("staging {}", at.display()))
     });
@@ -117,6 +128,7 @@ fn write_generation(layout: &Layout, n: u64, registry: &Path, entries: &[Entry])
                 source: e.source.clone(),
                 entry: e.entry.clone(),
                 mode: e.mode,
+                rendered: e.rendered.is_some(),
             })
             .collect(),
     };
@@ -268,8 +280,9 @@ fn run_op(op: &Op) -> Result<Option<PathBuf>> {
                 e,
             )),
         },
-        Op::Rmdir { path } => {
+        Op::Rmdir { path, restore } => {
             let _ = fsops::rmdir(path);
+            restore_dir_backup(path, restore.as_deref());
             Ok(None)
         }
         Op::Prune {
@@ -420,10 +433,16 @@ fn dispose_old(
         }
     }
     if let Some(s) = drop_same {
-        let is_file = std::fs::symlink_metadata(tmp)
-            .map(|m| m.is_file())
-            .unwrap_or(false);
-        if is_file && same_bytes(tmp, s) {
+        let meta = std::fs::symlink_metadata(tmp).ok();
+        let same = match meta {
+            Some(m) if m.is_file() => same_bytes(tmp, s),
+            // An adopted symlink: the profile holds the same link.
+            Some(m) if m.file_type().is_symlink() => std::fs::read_link(tmp)
+                .ok()
+                .is_some_and(|t| std::fs::read_link(s).ok() == Some(t)),
+            _ => false,
+        };
+        if same {
             fsops::unlink(tmp).ctx(|| format!("removing {}", tmp.display()))?;
             return Ok(None);
         }
@@ -461,15 +480,25 @@ fn settle_known(st: &mut State, layout: &Layout, done: &[Option<Option<PathBuf>>
     st.active = active_on_disk(layout).or(st.active);
 }
 
+/// Once lumina's directory is gone, what it replaced goes back.
+fn restore_dir_backup(path: &Path, restore: Option<&Path>) {
+    if let Some(r) = restore {
+        if !exists(path) && exists(r) {
+            let _ = fsops::rename_noreplace(r, path);
+        }
+    }
+}
+
 /// Records an op that this process saw complete.
 fn record_done(st: &mut State, op: &Op, backup: Option<PathBuf>, generation: u64) {
     match op {
         Op::Mkdir { path } => {
             st.dirs.insert(state::key(path));
         }
-        Op::Rmdir { path } => {
+        Op::Rmdir { path, .. } => {
             if !exists(path) {
                 st.dirs.remove(&state::key(path));
+                st.dir_backups.remove(&state::key(path));
             }
         }
         Op::Prune {
@@ -491,10 +520,14 @@ fn record_done(st: &mut State, op: &Op, backup: Option<PathBuf>, generation: u64
             link,
             copy_from,
             dir,
+            rendered,
             ..
         } => {
             if *dir {
                 st.dirs.insert(state::key(target));
+                if let Some(b) = backup {
+                    st.dir_backups.insert(state::key(target), b);
+                }
                 return;
             }
             let previous = st
@@ -512,6 +545,7 @@ fn record_done(st: &mut State, op: &Op, backup: Option<PathBuf>, generation: u64
                     digest: copy_from.as_ref().and_then(|_| digest(target)),
                     backup: backup.or(previous),
                     since: generation,
+                    rendered: *rendered,
                 },
             );
         }
@@ -526,9 +560,11 @@ fn settle_op(st: &mut State, op: &Op, generation: u64) {
                 st.dirs.insert(state::key(path));
             }
         }
-        Op::Rmdir { path } => {
+        Op::Rmdir { path, restore } => {
             if !exists(path) {
+                restore_dir_backup(path, restore.as_deref());
                 st.dirs.remove(&state::key(path));
+                st.dir_backups.remove(&state::key(path));
             }
         }
         Op::Prune {

@@ -22,6 +22,7 @@ pub mod plan;
 pub mod stamp;
 pub mod state;
 pub mod status;
+pub mod template;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -30,6 +31,7 @@ use serde::Serialize;
 
 use crate::env::Env;
 use crate::error::{Error, IoContext, Result};
+use crate::host::Host;
 use crate::paths::Canon;
 use crate::registry::Registry;
 use plan::{Layout, Options, Plan};
@@ -66,12 +68,14 @@ pub struct SyncReport {
 }
 
 /// Fingerprint of everything a sync depends on that is not a file.
-fn sync_key(env: &Env, reg: &Registry, host: &str, strict: bool) -> u64 {
+fn sync_key(env: &Env, reg: &Registry, host: &Host, strict: bool) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = crate::fingerprint::Fnv::default();
     (
         reg.fingerprint,
-        host,
+        &host.hardware.slug,
+        &host.hostname,
+        &host.tags,
         strict,
         env!("CARGO_PKG_VERSION"),
         state::STATE_VERSION,
@@ -118,17 +122,16 @@ fn lock(layout: &Layout, create: bool) -> Result<Lock> {
     Ok(Lock(f))
 }
 
-pub fn host_slug(env: &Env) -> String {
-    crate::hardware::detect(&env.sysfs_root).slug
-}
-
 /// `lumina sync`: plan, and unless dry-run, carry the plan out.
 pub fn sync(env: &Env, reg: &Registry, opts: &SyncOptions) -> Result<SyncReport> {
-    let host = host_slug(env);
-    let key = sync_key(env, reg, &host, opts.strict);
+    let machine = Host::detect(env)?;
+    let host = machine.hardware.slug.clone();
+    let key = sync_key(env, reg, &machine, opts.strict);
     let fast = opts.allow_fast && opts.only.is_empty() && opts.adopt.is_empty();
     if fast {
-        if let Some(s) = stamp::check(&env.lumina_home, key) {
+        if let Some(s) = stamp::check(&env.lumina_home, key)
+            .filter(|s| templates_unchanged(reg, &machine, &s.templates))
+        {
             tracing::debug!(links = s.links, "fast path: every recorded stat matches");
             return Ok(SyncReport {
                 dry_run: opts.dry_run,
@@ -145,7 +148,12 @@ pub fn sync(env: &Env, reg: &Registry, opts: &SyncOptions) -> Result<SyncReport>
     }
     let mut canon = Canon::default();
     let layout = Layout::new(&env.lumina_home, &mut canon);
-    let mut desired = desired::desired(reg, env, &host, &layout)?;
+    let mut desired = desired::desired(reg, env, &machine, &layout)?;
+    if !desired.missing.is_empty() {
+        return Err(Error::Invalid(
+            desired.missing.into_iter().map(|(_, d)| d).collect(),
+        ));
+    }
     let mut guard = lock(&layout, false)?;
     let mut st = state::load(&layout.root)?;
     let mut recovered = false;
@@ -160,6 +168,7 @@ pub fn sync(env: &Env, reg: &Registry, opts: &SyncOptions) -> Result<SyncReport>
     }
     if !opts.only.is_empty() {
         // Keep other modules as they are: their owned entries stay desired.
+        let active = st.active.map(|n| layout.generation(n));
         let keep: Vec<desired::Entry> = st
             .owned
             .iter()
@@ -172,6 +181,12 @@ pub fn sync(env: &Env, reg: &Registry, opts: &SyncOptions) -> Result<SyncReport>
                 entry: o.entry.clone(),
                 mode: o.mode,
                 on_conflict: crate::registry::OnConflict::Backup,
+                // A template stays as the active generation rendered it.
+                rendered: active
+                    .as_ref()
+                    .filter(|_| o.rendered)
+                    .and_then(|g| std::fs::read(g.join(&o.entry)).ok())
+                    .map(Into::into),
             })
             .collect();
         desired.entries.retain(|e| opts.only.contains(&e.module));
@@ -181,16 +196,17 @@ pub fn sync(env: &Env, reg: &Registry, opts: &SyncOptions) -> Result<SyncReport>
             .sort_by(|a, b| crate::paths::path_cmp(&a.target, &b.target));
     }
     let mut plan = plan::plan(
-        desired.entries,
+        std::mem::take(&mut desired.entries),
         &st,
         &layout,
         &Options {
+            home: &crate::paths::normalize(&env.home),
             strict: opts.strict,
             adopt: &opts.adopt,
             reuse: None,
         },
     )?;
-    plan.warnings.extend(desired.warnings);
+    plan.warnings.extend(std::mem::take(&mut desired.warnings));
     if !plan.blocked.is_empty() {
         return Err(Error::Blocked {
             conflicts: plan.blocked.clone(),
@@ -209,7 +225,7 @@ pub fn sync(env: &Env, reg: &Registry, opts: &SyncOptions) -> Result<SyncReport>
     // After a changing sync every touched directory is too recent to trust;
     // the next (no-op) sync records the stamp.
     if !opts.dry_run && !changed && opts.only.is_empty() && clean && st.active.is_some() {
-        write_stamp(&layout, key, &st, &desired.watched, &plan);
+        write_stamp(&layout, key, &st, &desired, &plan);
     }
     drop(guard);
     Ok(SyncReport {
@@ -230,10 +246,17 @@ pub fn sync(env: &Env, reg: &Registry, opts: &SyncOptions) -> Result<SyncReport>
 }
 
 /// Records what the fast path must re-check (see [`stamp`]).
-fn write_stamp(layout: &Layout, key: u64, st: &state::State, watched: &[PathBuf], plan: &Plan) {
+fn write_stamp(
+    layout: &Layout,
+    key: u64,
+    st: &state::State,
+    desired: &desired::Desired,
+    plan: &Plan,
+) {
     let Some(active) = st.active else { return };
     let gen = layout.generation(active);
-    let mut watch: Vec<(PathBuf, bool)> = watched.iter().map(|p| (p.clone(), false)).collect();
+    let mut watch: Vec<(PathBuf, bool)> =
+        desired.watched.iter().map(|p| (p.clone(), false)).collect();
     let mut dirs: HashSet<&std::path::Path> = HashSet::new();
     let mut gen_dirs: HashSet<PathBuf> = HashSet::new();
     for e in &plan.entries {
@@ -243,7 +266,7 @@ fn write_stamp(layout: &Layout, key: u64, st: &state::State, watched: &[PathBuf]
         if let Some(p) = e.entry.parent() {
             gen_dirs.insert(gen.join(p));
         }
-        if e.mode == crate::registry::Mode::Copy {
+        if e.mode.is_file() || e.rendered.is_some() {
             watch.push((e.target.clone(), false));
             watch.push((e.source.clone(), false));
         }
@@ -252,7 +275,29 @@ fn write_stamp(layout: &Layout, key: u64, st: &state::State, watched: &[PathBuf]
     watch.extend(gen_dirs.into_iter().map(|d| (d, false)));
     watch.push((layout.active(), true));
     watch.push((state::state_path(&layout.root), false));
-    stamp::write(&layout.root, key, active, plan.entries.len(), watch);
+    stamp::write(
+        &layout.root,
+        key,
+        active,
+        plan.entries.len(),
+        watch,
+        desired.templates.clone(),
+    );
+}
+
+/// Whether every template the stamp recorded still renders to the same
+/// bytes (the environment, tags or vars may have moved while no file did).
+fn templates_unchanged(reg: &Registry, host: &Host, recorded: &[(PathBuf, u64)]) -> bool {
+    if recorded.is_empty() {
+        return true;
+    }
+    let t = template::Templates::new(reg, host);
+    recorded.iter().all(|(src, fp)| {
+        std::fs::read_to_string(src)
+            .ok()
+            .and_then(|text| t.render(src, &text).ok())
+            .is_some_and(|out| crate::fingerprint::fnv(&out) == *fp)
+    })
 }
 
 #[derive(Debug, Serialize)]
@@ -292,7 +337,11 @@ pub fn undo(env: &Env, dry_run: bool) -> Result<UndoReport> {
         }
     }
     let rec = apply::read_generation(&layout, to)?;
-    let mut entries: Vec<_> = rec.entries.iter().map(|g| g.to_entry(&layout)).collect();
+    let mut entries: Vec<_> = rec
+        .entries
+        .iter()
+        .map(|g| g.to_entry(&layout, to))
+        .collect();
     entries.sort_by(|a, b| crate::paths::path_cmp(&a.target, &b.target));
     let adopt = HashSet::new();
     let plan = plan::plan(
@@ -300,6 +349,7 @@ pub fn undo(env: &Env, dry_run: bool) -> Result<UndoReport> {
         &st,
         &layout,
         &Options {
+            home: &crate::paths::normalize(&env.home),
             strict: false,
             adopt: &adopt,
             reuse: Some(to),

@@ -11,8 +11,8 @@ use super::desired::Entry;
 pub use super::layout::Layout;
 use super::state::{Op, Owned, State};
 use crate::error::{Error, Result};
-use crate::fsops::{digest, same_bytes};
-use crate::paths::{relative, Canon};
+use crate::fsops::digest;
+use crate::paths::{relative, Canon, LinkAbove};
 use crate::registry::{Mode, OnConflict};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -75,6 +75,9 @@ impl Plan {
 }
 
 pub struct Options<'a> {
+    /// `$HOME` (lexical): a symlink to a directory on the way to a target
+    /// below it is something in the way, never written through.
+    pub home: &'a Path,
     pub strict: bool,
     /// Targets whose identical content may be dropped (`add --adopt`).
     pub adopt: &'a HashSet<PathBuf>,
@@ -132,6 +135,8 @@ enum Found {
     Dir,
     /// An ancestor on the way is not a directory.
     NotDir,
+    /// A symlink to a directory where lumina needs a directory of its own.
+    DirLink(PathBuf),
 }
 
 fn probe(p: &Path) -> std::io::Result<Found> {
@@ -149,13 +154,14 @@ fn probe(p: &Path) -> std::io::Result<Found> {
     }
 }
 
-fn describe(f: &Found) -> &'static str {
+fn describe(f: &Found) -> String {
     match f {
-        Found::Absent => "nothing",
-        Found::Link(_) => "a foreign symlink",
-        Found::File => "a file",
-        Found::Dir => "a directory",
-        Found::NotDir => "a file on the way",
+        Found::Absent => "nothing".into(),
+        Found::Link(_) => "a foreign symlink".into(),
+        Found::File => "a file".into(),
+        Found::Dir => "a directory".into(),
+        Found::NotDir => "a file on the way".into(),
+        Found::DirLink(t) => format!("a symlink to another directory ({})", t.display()),
     }
 }
 
@@ -174,6 +180,13 @@ struct Planner<'a> {
     prunes: Vec<Op>,
     /// Directories whose writability must be checked.
     writes: HashSet<PathBuf>,
+    /// Symlinked directories on the way, by path: whether the plan replaces
+    /// them with a real directory (false: a conflict policy keeps them, and
+    /// nothing is placed below them).
+    dir_links: HashMap<PathBuf, bool>,
+    /// For each directory checked, the symlinked directory between `$HOME`
+    /// and it, if any.
+    link_above: LinkAbove,
 }
 
 pub fn plan(
@@ -201,6 +214,8 @@ pub fn plan(
         places: Vec::new(),
         prunes: Vec::new(),
         writes: HashSet::new(),
+        dir_links: HashMap::new(),
+        link_above: LinkAbove::new(opts.home),
     };
     // The generation to compare against: the active one, or the one to reuse.
     let compare = opts.reuse.or(state.active);
@@ -235,6 +250,22 @@ pub fn plan(
     if opts.reuse.is_some() {
         stage = false;
     }
+    if !stage {
+        // Nothing new is staged: copies come from the generation that
+        // stays (or becomes) active.
+        if let Some(g) = &gen_dir {
+            for op in p.places.iter_mut() {
+                if let Op::Place {
+                    copy_from: Some(c),
+                    entry,
+                    ..
+                } = op
+                {
+                    *c = g.join(&*entry);
+                }
+            }
+        }
+    }
     // Writability, checked before anything changes.
     p.writes.insert(layout.root.clone());
     let mut to_check: Vec<_> = p
@@ -268,7 +299,10 @@ pub fn plan(
         _ => 0,
     });
     let mut ops = p.prunes;
-    ops.extend(rmdirs.into_iter().map(|path| Op::Rmdir { path }));
+    ops.extend(rmdirs.into_iter().map(|path| {
+        let restore = state.dir_backups.get(&super::state::key(&path)).cloned();
+        Op::Rmdir { path, restore }
+    }));
     ops.extend(p.mkdirs);
     ops.extend(p.places);
     plan.ops = ops;
@@ -343,9 +377,10 @@ fn nearest_existing(p: &Path) -> PathBuf {
 
 /// Whether the entry in an existing generation is what `e` wants.
 pub fn generation_entry_ok(at: &Path, e: &Entry) -> bool {
-    match e.mode {
-        Mode::Link => std::fs::read_link(at).ok().as_deref() == Some(e.gen_link.as_path()),
-        Mode::Copy => same_bytes(at, &e.source),
+    if e.rendered.is_none() && e.mode == Mode::Link {
+        std::fs::read_link(at).ok().as_deref() == Some(e.gen_link.as_path())
+    } else {
+        e.same_content(at)
     }
 }
 
@@ -390,7 +425,9 @@ impl Planner<'_> {
             probe(target).map_err(|e| Error::io(format!("inspecting {}", target.display()), e))?;
         let ours = match (&found, owned.mode) {
             (Found::Link(t), Mode::Link) => Some(t) == owned.link.as_ref(),
-            (Found::File, Mode::Copy) => owned.digest.is_some() && digest(target) == owned.digest,
+            (Found::File, m) if m.is_file() => {
+                owned.digest.is_some() && digest(target) == owned.digest
+            }
             _ => false,
         };
         let restore = owned
@@ -430,15 +467,16 @@ impl Planner<'_> {
             tmp,
             target: target.to_path_buf(),
             link: owned.link.clone(),
-            digest: (owned.mode == Mode::Copy)
-                .then(|| owned.digest.clone())
-                .flatten(),
+            digest: owned.mode.is_file().then(|| owned.digest.clone()).flatten(),
             restore,
         });
         Ok(())
     }
 
     /// Makes sure the parent directories of `target` exist or are planned.
+    /// A symlink to a directory on the way (below `$HOME`) is something in
+    /// the way: the module's conflict policy decides, and a replaced one
+    /// gets a real directory, never lumina's files written through it.
     /// Returns Ok(false) when a conflict on the way blocks this target.
     fn ensure_parents(&mut self, e: &Entry) -> Result<bool> {
         let mut missing = Vec::new();
@@ -452,12 +490,20 @@ impl Planner<'_> {
                 Err(_) => None,
                 Ok(m) if m.is_dir() => Some(true),
                 Ok(m) if m.file_type().is_symlink() => {
+                    if std::fs::metadata(&d).is_ok_and(|t| t.is_dir()) && self.below_home(&d) {
+                        return self.through_dir_link(e, &d);
+                    }
                     Some(std::fs::metadata(&d).map(|t| t.is_dir()).unwrap_or(false))
                 }
                 Ok(_) => Some(false),
             };
             match found {
                 Some(true) => {
+                    // An existing directory, but perhaps only through a
+                    // symlinked directory further up.
+                    if let Some(link) = self.link_above(&d) {
+                        return self.through_dir_link(e, &link);
+                    }
                     self.dirs.insert(d.clone(), true);
                     break;
                 }
@@ -477,6 +523,11 @@ impl Planner<'_> {
                 }
             }
         }
+        self.plan_mkdirs(missing);
+        Ok(true)
+    }
+
+    fn plan_mkdirs(&mut self, missing: Vec<PathBuf>) {
         for d in missing.into_iter().rev() {
             self.writes
                 .insert(d.parent().unwrap_or(Path::new("/")).to_path_buf());
@@ -484,6 +535,46 @@ impl Planner<'_> {
             self.links.will_create(&d);
             self.mkdirs.push(Op::Mkdir { path: d });
         }
+    }
+
+    fn below_home(&self, d: &Path) -> bool {
+        self.link_above.below_home(d)
+    }
+
+    fn link_above(&mut self, d: &Path) -> Option<PathBuf> {
+        self.link_above.find(d)
+    }
+
+    /// `e` lies below the symlinked directory `link`: the first time, the
+    /// module's policy decides whether a real directory replaces it; the
+    /// directories between it and the target are then planned as new.
+    fn through_dir_link(&mut self, e: &Entry, link: &Path) -> Result<bool> {
+        let replaced = match self.dir_links.get(link) {
+            Some(r) => *r,
+            None => {
+                let text = std::fs::read_link(link).unwrap_or_default();
+                let r = self.conflict(e, link, Found::DirLink(text), true)?;
+                self.dir_links.insert(link.to_path_buf(), r);
+                if r {
+                    self.dirs.insert(link.to_path_buf(), false);
+                    self.links.will_create(link);
+                }
+                r
+            }
+        };
+        if !replaced {
+            return Ok(false);
+        }
+        let mut missing = Vec::new();
+        let mut cur = e.target.parent().map(Path::to_path_buf);
+        while let Some(d) = cur {
+            if d.as_path() == link || self.dirs.contains_key(&d) {
+                break;
+            }
+            missing.push(d.clone());
+            cur = d.parent().map(Path::to_path_buf);
+        }
+        self.plan_mkdirs(missing);
         Ok(true)
     }
 
@@ -496,9 +587,14 @@ impl Planner<'_> {
         } else {
             e.on_conflict
         };
+        // `add --adopt`: the file (or symlink) in the way is the one just
+        // copied into the profile.
         let adopt = self.opts.adopt.contains(at)
-            && matches!(found, Found::File)
-            && same_bytes(at, &e.source);
+            && match &found {
+                Found::File => e.same_content(at),
+                Found::Link(t) => std::fs::read_link(&e.source).ok().as_ref() == Some(t),
+                _ => false,
+            };
         match policy {
             OnConflict::Abort if !adopt => {
                 self.plan.blocked.push(format!(
@@ -558,6 +654,7 @@ impl Planner<'_> {
                         drop_link: None,
                         drop_same: None,
                         drop_digest: None,
+                        rendered: false,
                     });
                 } else {
                     let drop_same = adopt.then(|| e.source.clone());
@@ -579,7 +676,9 @@ impl Planner<'_> {
     ) {
         let link =
             (e.mode == Mode::Link).then(|| self.links.link(self.layout, &e.target, &e.entry));
-        let copy_from = (e.mode == Mode::Copy)
+        let copy_from = e
+            .mode
+            .is_file()
             .then(|| self.layout.generation(self.plan.generation).join(&e.entry));
         self.writes
             .insert(e.target.parent().unwrap_or(Path::new("/")).to_path_buf());
@@ -597,10 +696,18 @@ impl Planner<'_> {
             drop_link,
             drop_same,
             drop_digest,
+            rendered: e.rendered.is_some(),
         });
     }
 
-    fn keep(&mut self, e: &Entry, link: Option<PathBuf>, backup: Option<PathBuf>, since: u64) {
+    fn keep(&mut self, e: &Entry, link: Option<PathBuf>, owned: Option<&Owned>, since: u64) {
+        let digest = match e.mode {
+            Mode::Link => None,
+            Mode::Copy => digest(&e.target),
+            // A seeded file keeps the fingerprint of what was seeded: only
+            // that content may ever be removed again.
+            Mode::Seed => owned.and_then(|o| o.digest.clone()),
+        };
         self.plan.owned_after.push((
             e.target.clone(),
             Owned {
@@ -608,15 +715,38 @@ impl Planner<'_> {
                 entry: e.entry.clone(),
                 source: e.source.clone(),
                 mode: e.mode,
-                digest: (e.mode == Mode::Copy).then(|| digest(&e.target)).flatten(),
+                digest,
                 link,
-                backup,
+                backup: owned.and_then(|o| o.backup.clone()),
                 since,
+                rendered: e.rendered.is_some(),
             },
         ));
     }
 
+    /// A new entry where nothing is (its parents already planned).
+    fn create(&mut self, e: &Entry) {
+        let detail = if e.mode == Mode::Seed { "seeded" } else { "" };
+        self.item(&e.module, &e.target, Action::Create, detail);
+        // A new link is made in place: symlink(2) is atomic. A copy is
+        // prepared beside the target, then renamed.
+        let tmp = if e.mode == Mode::Link {
+            PathBuf::new()
+        } else {
+            self.tmp_for(&e.target)
+        };
+        self.place(e, tmp, None, None, None, None);
+    }
+
     fn entry(&mut self, e: &Entry, owned: Option<&Owned>) -> Result<()> {
+        // Below a symlinked directory, what the path shows is another
+        // tree's: never look at it or write into it.
+        if let Some(link) = e.target.parent().and_then(|p| self.link_above(p)) {
+            if self.through_dir_link(e, &link)? {
+                self.create(e);
+            }
+            return Ok(());
+        }
         let found = probe(&e.target).map_err(|err| {
             if err.kind() == std::io::ErrorKind::PermissionDenied {
                 Error::PermissionDenied {
@@ -627,7 +757,6 @@ impl Planner<'_> {
             }
         })?;
         let since = owned.map(|o| o.since).unwrap_or(self.plan.generation);
-        let backup = owned.and_then(|o| o.backup.clone());
         let source_changed = owned
             .map(|o| o.source != e.source || o.mode != e.mode)
             .unwrap_or(false);
@@ -647,7 +776,7 @@ impl Planner<'_> {
                             (Action::Unchanged, "")
                         };
                         self.item(&e.module, &e.target, action, detail);
-                        self.keep(e, Some(want), backup, since);
+                        self.keep(e, Some(want), owned, since);
                     }
                     Found::Link(t) if owned.and_then(|o| o.link.as_ref()) == Some(&t) => {
                         self.item(&e.module, &e.target, Action::Update, "link re-pointed");
@@ -655,7 +784,7 @@ impl Planner<'_> {
                         self.place(e, tmp, None, Some(t), None, None);
                     }
                     Found::File
-                        if owned.is_some_and(|o| o.mode == Mode::Copy)
+                        if owned.is_some_and(|o| o.mode.is_file())
                             && self.owned_copy_intact(&e.target, owned) =>
                     {
                         self.item(
@@ -683,14 +812,14 @@ impl Planner<'_> {
             Mode::Copy => match found {
                 Found::File => {
                     let intact = self.owned_copy_intact(&e.target, owned);
-                    if same_bytes(&e.target, &e.source) {
+                    if e.same_content(&e.target) {
                         let action = if source_changed {
                             Action::Update
                         } else {
                             Action::Unchanged
                         };
                         self.item(&e.module, &e.target, action, "");
-                        self.keep(e, None, backup, since);
+                        self.keep(e, None, owned, since);
                     } else if intact {
                         self.item(&e.module, &e.target, Action::Update, "copy refreshed");
                         let tmp = self.tmp_for(&e.target);
@@ -719,6 +848,42 @@ impl Planner<'_> {
                 }
                 other => {
                     self.conflict(e, &e.target.clone(), other, false)?;
+                }
+            },
+            Mode::Seed => match found {
+                Found::Absent | Found::NotDir => {
+                    if self.ensure_parents(e)? {
+                        self.item(&e.module, &e.target, Action::Create, "seeded");
+                        let tmp = self.tmp_for(&e.target);
+                        self.place(e, tmp, None, None, None, None);
+                    }
+                }
+                Found::Link(t) if owned.and_then(|o| o.link.as_ref()) == Some(&t) => {
+                    // lumina's own link (the module was `mode: link`): the
+                    // seed replaces it once.
+                    self.item(
+                        &e.module,
+                        &e.target,
+                        Action::Update,
+                        "link replaced by a seeded copy",
+                    );
+                    let tmp = self.tmp_for(&e.target);
+                    self.place(e, tmp, None, Some(t), None, None);
+                }
+                _ if owned.is_some_and(|o| o.mode.is_file()) => {
+                    // Seeded (or copied) before: from now on it belongs to
+                    // whoever edits it.
+                    self.item(&e.module, &e.target, Action::Unchanged, "");
+                    self.keep(e, None, owned, since);
+                }
+                other => {
+                    // Already there before lumina: a seed never replaces.
+                    self.item(
+                        &e.module,
+                        &e.target,
+                        Action::Unchanged,
+                        format!("seed: {} already there, left as it is", describe(&other)),
+                    );
                 }
             },
         }

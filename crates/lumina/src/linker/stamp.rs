@@ -70,6 +70,10 @@ pub struct Stamp {
     pub links: usize,
     /// Paths and their stats; `nofollow` entries are checked with lstat.
     files: Vec<(PathBuf, bool, Meta)>,
+    /// Templates and a fingerprint of what they rendered: their output
+    /// depends on more than files (environment, tags, vars).
+    #[serde(default)]
+    pub templates: Vec<(PathBuf, u64)>,
 }
 
 pub fn path(lumina_home: &Path) -> PathBuf {
@@ -89,6 +93,7 @@ pub fn write(
     generation: u64,
     links: usize,
     watch: Vec<(PathBuf, bool)>,
+    templates: Vec<(PathBuf, u64)>,
 ) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -108,6 +113,7 @@ pub fn write(
         generation,
         links,
         files,
+        templates,
     };
     if let Ok(bytes) = serde_json::to_vec(&stamp) {
         // A cache: written atomically, but losing it costs only speed.

@@ -33,6 +33,10 @@ pub struct Owned {
     pub backup: Option<PathBuf>,
     /// The generation in which lumina took this target.
     pub since: u64,
+    /// The generation holds a rendered template for it (not a link into
+    /// the profile).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rendered: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -49,6 +53,10 @@ pub struct State {
     /// Directories lumina created on the way to targets (removed again when
     /// empty and no longer needed).
     pub dirs: std::collections::BTreeSet<String>,
+    /// For directories lumina put where something else stood (a file, a
+    /// symlink to another directory): where that went.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dir_backups: BTreeMap<String, PathBuf>,
     /// The journal of a sync that has not finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<Journal>,
@@ -95,6 +103,9 @@ pub enum Op {
         /// What is in the way may be dropped if it is a file with this
         /// fingerprint (lumina's own older copy).
         drop_digest: Option<String>,
+        /// The entry is a rendered template.
+        #[serde(default)]
+        rendered: bool,
     },
     /// Remove lumina's entry at `target` and put `restore` back there. The
     /// backup first moves to `tmp`, then swaps with the target atomically.
@@ -106,8 +117,14 @@ pub enum Op {
         restore: Option<PathBuf>,
         tmp: PathBuf,
     },
-    /// Remove a directory lumina created, if empty.
-    Rmdir { path: PathBuf },
+    /// Remove a directory lumina created, if empty, and put back what it
+    /// replaced (`restore`: a file or a symlinked directory that was in
+    /// the way, moved to a backup).
+    Rmdir {
+        path: PathBuf,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        restore: Option<PathBuf>,
+    },
 }
 
 /// The state's key for a target path.

@@ -11,8 +11,8 @@ use super::plan::TargetLinks;
 use super::state;
 use crate::env::Env;
 use crate::error::Result;
-use crate::fsops::same_bytes;
-use crate::paths::Canon;
+use crate::host::Host;
+use crate::paths::{Canon, LinkAbove};
 use crate::registry::{Mode, Registry};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -32,6 +32,15 @@ pub enum LinkState {
     Modified,
     /// Owned by lumina but no longer declared (the next sync prunes it).
     Stale,
+    /// The module's source was deleted from the profile: the link dangles
+    /// (restore the source, or `lumina remove` the module).
+    Orphaned,
+    /// A template changed (or its variables did) since the last sync: the
+    /// target still shows the old rendering until `lumina sync`.
+    Outdated,
+    /// A directory on the way to the target is a symlink into another
+    /// tree: what stands there is not lumina's.
+    Redirected,
 }
 
 #[derive(Debug, Serialize)]
@@ -52,6 +61,8 @@ pub struct ModuleStatus {
 #[derive(Debug, Serialize)]
 pub struct Status {
     pub host: String,
+    pub hostname: String,
+    pub tags: Vec<String>,
     pub hardware: crate::hardware::Hardware,
     pub registry: PathBuf,
     pub profile: PathBuf,
@@ -63,20 +74,27 @@ pub struct Status {
     pub warnings: Vec<String>,
 }
 
-fn classify(target: &Path, mode: Mode, want_link: &Path, source: &Path) -> LinkState {
-    match (mode, std::fs::read_link(target)) {
+fn classify(e: &desired::Entry, want_link: &Path, active: Option<&Path>) -> LinkState {
+    let target = &e.target;
+    match (e.mode, std::fs::read_link(target)) {
         (Mode::Link, Ok(t)) if t == want_link => {
-            if std::fs::metadata(target).is_ok() {
-                LinkState::Ok
-            } else {
+            if std::fs::metadata(target).is_err() {
                 LinkState::Broken
+            } else if e.rendered.is_some()
+                && !active.is_some_and(|g| e.same_content(&g.join(&e.entry)))
+            {
+                LinkState::Outdated
+            } else {
+                LinkState::Ok
             }
         }
         (_, Ok(_)) => LinkState::Elsewhere,
         (_, Err(_)) => match std::fs::symlink_metadata(target) {
             Err(_) => LinkState::Missing,
-            Ok(m) if mode == Mode::Copy && m.is_file() => {
-                if same_bytes(target, source) {
+            // A seeded file belongs to whoever edits it.
+            Ok(m) if e.mode == Mode::Seed && m.is_file() => LinkState::Ok,
+            Ok(m) if e.mode == Mode::Copy && m.is_file() => {
+                if e.same_content(target) {
                     LinkState::Ok
                 } else {
                     LinkState::Modified
@@ -88,11 +106,14 @@ fn classify(target: &Path, mode: Mode, want_link: &Path, source: &Path) -> LinkS
 }
 
 pub fn status(env: &Env, reg: &Registry) -> Result<Status> {
-    let hardware = crate::hardware::detect(&env.sysfs_root);
+    let machine = Host::detect(env)?;
+    let hardware = machine.hardware.clone();
     let host = hardware.slug.clone();
     let mut canon = Canon::default();
     let layout = Layout::new(&env.lumina_home, &mut canon);
-    let d = desired::desired(reg, env, &host, &layout)?;
+    let d = desired::desired(reg, env, &machine, &layout)?;
+    let home = crate::paths::normalize(&env.home);
+    let mut above = LinkAbove::new(&home);
     let mut links = TargetLinks::default();
     let st = state::load(&layout.root)?;
     let mut modules: Vec<ModuleStatus> = reg
@@ -106,9 +127,17 @@ pub fn status(env: &Env, reg: &Registry) -> Result<Status> {
         })
         .collect();
     let idx = |name: &str, mods: &[ModuleStatus]| mods.iter().position(|m| m.name == name);
+    let active = super::apply::active_on_disk(&layout)
+        .or(st.active)
+        .map(|n| layout.generation(n));
     for e in &d.entries {
-        let want = links.link(&layout, &e.target, &e.entry);
-        let s = classify(&e.target, e.mode, &want, &e.source);
+        let redirected = e.target.parent().and_then(|p| above.find(p)).is_some();
+        let s = if redirected {
+            LinkState::Redirected
+        } else {
+            let want = links.link(&layout, &e.target, &e.entry);
+            classify(e, &want, active.as_deref())
+        };
         if let Some(i) = idx(&e.module, &modules) {
             if s == LinkState::Ok {
                 modules[i].ok += 1;
@@ -138,14 +167,32 @@ pub fn status(env: &Env, reg: &Registry) -> Result<Status> {
                 modules.len() - 1
             }
         };
+        let orphaned = d.missing.iter().any(|(m, _)| *m == o.module);
         modules[i].problems.push(TargetStatus {
             target: PathBuf::from(t),
-            state: LinkState::Stale,
+            state: if orphaned {
+                LinkState::Orphaned
+            } else {
+                LinkState::Stale
+            },
         });
     }
     let drifted = modules.iter().any(|m| !m.problems.is_empty()) || st.pending.is_some();
+    let mut warnings = d.warnings;
+    warnings.extend(d.missing.iter().map(|(_, diag)| {
+        format!(
+            "{}{}",
+            diag.message,
+            diag.help
+                .as_ref()
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default()
+        )
+    }));
     Ok(Status {
         host,
+        hostname: machine.hostname,
+        tags: machine.tags,
         hardware,
         registry: reg.path.clone(),
         profile: reg.profile_dir(),
@@ -154,6 +201,6 @@ pub fn status(env: &Env, reg: &Registry) -> Result<Status> {
         interrupted_sync: st.pending.is_some(),
         modules,
         drifted,
-        warnings: d.warnings,
+        warnings,
     })
 }
