@@ -24,6 +24,8 @@ const FAILPOINT_RUNS: usize = 220;
 const EXTERNAL_RUNS: usize = 30;
 
 const V1: &str = "version: 1.0
+vars:
+  theme: light
 modules:
   hypr:
     source: ./hypr
@@ -38,9 +40,20 @@ modules:
     source: ./gitconfig
     target: ~/.gitconfig
     mode: copy
+  app:
+    source: ./app
+    target: ~/.config/app
+    template: [\"*.tmpl\"]
+    seed: [\"state/*\"]
+  seeds:
+    source: ./seeds
+    target: ~/.config/seeds
+    mode: seed
 ";
 
 const V2: &str = "version: 1.0
+vars:
+  theme: dark
 modules:
   hypr:
     source: ./hypr
@@ -58,6 +71,11 @@ modules:
   nvim:
     source: ./nvim
     target: ~/.config/nvim
+  app:
+    source: ./app
+    target: ~/.config/app
+    template: [\"*.tmpl\"]
+    seed: [\"state/*\"]
 ";
 
 /// User files present before lumina: every one must survive every crash.
@@ -87,6 +105,14 @@ fn scenario() -> Sandbox {
     s.source("kitty/themes/dark.conf", "dark");
     s.source("nvim/init.lua", "init");
     s.source("nvim/lua/a.lua", "a");
+    // A template whose output changes in v2 (vars), seeded files (one
+    // added in v2), and a seed-only module v2 drops.
+    s.source(
+        "app/app.tmpl",
+        "theme={{ vars.theme }} host={{ hostname }}\n",
+    );
+    s.source("app/state/one.ini", "seeded one");
+    s.source("seeds/a.ini", "seed a");
     for (p, c) in USER_FILES {
         s.home_file(p, c);
     }
@@ -97,6 +123,7 @@ fn scenario() -> Sandbox {
     std::fs::remove_file(s.profile.join("hypr/old.conf")).unwrap();
     s.source("hypr/conf.d/new.conf", "new in v2");
     s.source("gitconfig", "git v2");
+    s.source("app/state/two.ini", "seeded two");
     s
 }
 
