@@ -75,8 +75,28 @@ mod tests {
 
     #[test]
     fn stops_after_error() {
-        let v: Vec<u32> = (0..10_000).collect();
-        let r = super::try_map(&v, |x| if *x == 10 { Err(()) } else { Ok(*x) });
+        // Deterministic on a slow or oversubscribed machine (the test once
+        // failed under qemu, where other threads ran every item before the
+        // failing one returned): items after the failing one wait until it
+        // has failed, then take long enough that a thread preempted between
+        // the failure and its flag cannot be overtaken by the whole list.
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let v: Vec<u32> = (0..2_000).collect();
+        let tenth_failed = AtomicBool::new(false);
+        let r = super::try_map(&v, |x| match *x {
+            10 => {
+                tenth_failed.store(true, Ordering::SeqCst);
+                Err(())
+            }
+            x if x > 10 => {
+                while !tenth_failed.load(Ordering::SeqCst) {
+                    std::thread::yield_now();
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+                Ok(x)
+            }
+            x => Ok(x),
+        });
         assert!(r.iter().any(|x| matches!(x, Some(Err(())))));
         assert!(r.iter().any(Option::is_none));
     }
