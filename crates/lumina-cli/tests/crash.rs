@@ -122,6 +122,9 @@ fn scenario() -> Sandbox {
     s.write_registry(V2);
     std::fs::remove_file(s.profile.join("hypr/old.conf")).unwrap();
     s.source("hypr/conf.d/new.conf", "new in v2");
+    for i in 0..12 {
+        s.source(&format!("hypr/conf.d/more{i}.conf"), &format!("more {i}"));
+    }
     s.source("gitconfig", "git v2");
     s.source("app/state/two.ini", "seeded two");
     s

@@ -98,8 +98,14 @@ fn fast_path_never_hides_a_change() {
     assert!(!s.h(".c.conf").exists());
     settle_stamp(&s);
 
-    // The generation damaged inside ~/.lumina.
-    std::fs::remove_file(s.h(".lumina/active/home/.config/m/a.conf")).unwrap();
+    // The generation damaged inside ~/.lumina: the module's directory in it
+    // (a link into the profile, or a real directory of links) is gone.
+    let in_gen = s.h(".lumina/active/home/.config/m");
+    if std::fs::symlink_metadata(&in_gen).unwrap().is_dir() {
+        std::fs::remove_dir_all(&in_gen).unwrap();
+    } else {
+        std::fs::remove_file(&in_gen).unwrap();
+    }
     let (out, fast) = sync(&s);
     assert!(!fast, "{out}");
     assert_eq!(

@@ -47,9 +47,9 @@ fn seed_example_registry_syncs() {
     let nested = std::fs::read_link(s.h(".config/hypr/conf.d/binds.conf")).unwrap();
     assert!(nested.is_relative());
     assert_eq!(s.read(".config/hypr/conf.d/binds.conf"), "binds\n");
-    // The generation links into the profile with a relative path too.
-    let g =
-        std::fs::read_link(s.h(".lumina/generations/1/home/.config/hypr/hyprland.conf")).unwrap();
+    // The generation links into the profile with a relative path too
+    // (the whole module directory as one link, see linker/genlayout.rs).
+    let g = std::fs::read_link(s.h(".lumina/generations/1/home/.config/hypr")).unwrap();
     assert!(g.is_relative(), "{g:?}");
     assert_eq!(
         std::fs::read_link(s.h(".lumina/active")).unwrap(),
@@ -375,8 +375,20 @@ fn undo_returns_generation_by_generation() {
 #[test]
 fn status_reports_each_kind_of_drift() {
     let s = Sandbox::new();
-    s.write_registry("version: 1.0\nmodules:\n  m:\n    source: ./m\n    target: ~/.m\n");
-    for f in ["ok", "missing", "broken", "foreign", "elsewhere"] {
+    // `m/keep-real` is a copy, so the generation keeps `.m` as a real
+    // directory with one item per file (rather than one link for the whole
+    // directory), and one item can be damaged alone.
+    s.write_registry(
+        "version: 1.0\nmodules:\n  m:\n    source: ./m\n    target: ~/.m\n    copy: [keep-real]\n",
+    );
+    for f in [
+        "ok",
+        "missing",
+        "broken",
+        "foreign",
+        "elsewhere",
+        "keep-real",
+    ] {
         s.source(&format!("m/{f}"), f);
     }
     s.run(&["sync"], 0);
@@ -390,7 +402,7 @@ fn status_reports_each_kind_of_drift() {
     std::os::unix::fs::symlink("/etc/hostname", s.h(".m/elsewhere")).unwrap();
     let v = s.json(&["status", "--check"], 1);
     let m = &v["modules"][0];
-    assert_eq!(m["ok"], 1);
+    assert_eq!(m["ok"], 2);
     let mut states: Vec<(String, String)> = m["problems"]
         .as_array()
         .unwrap()

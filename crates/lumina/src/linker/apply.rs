@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::desired::Entry;
+use super::genlayout::Item;
 use super::plan::{Layout, Plan};
 use super::state::{self, Journal, Op, Owned, State};
 use crate::error::{Error, IoContext, Result};
@@ -51,6 +52,7 @@ impl GenEntry {
             entry: self.entry.clone(),
             mode: self.mode,
             on_conflict: OnConflict::Backup,
+            source_root: self.source.parent().unwrap_or(&self.source).into(),
             rendered: self
                 .rendered
                 .then(|| std::fs::read(layout.generation(n).join(&self.entry)).ok())
@@ -94,19 +96,32 @@ fn write_generation(layout: &Layout, n: u64, registry: &Path, entries: &[Entry])
     std::fs::create_dir_all(&staging).ctx(|| format!("creating {}", staging.display()))?;
     let mut made = std::collections::HashSet::new();
     made.insert(staging.clone());
-    // Directories first, in order; then the entries, in parallel.
-    for e in entries {
-        let at = staging.join(&e.entry);
+    // What the generation holds: whole directories as one link where they
+    // can be, entries one by one elsewhere (see genlayout).
+    let items = super::genlayout::items(entries, layout);
+    let item_path = |it: &Item| match it {
+        Item::DirLink { at, .. } => staging.join(at),
+        Item::Entry(i) => staging.join(&entries[*i].entry),
+    };
+    // Directories first, in order; then the items, in parallel.
+    for it in &items {
+        let at = item_path(it);
         if let Some(parent) = at.parent() {
             ensure_dir(&mut made, parent).ctx(|| format!("creating {}", parent.display()))?;
         }
     }
-    let staged = super::par::try_map(entries, |e| {
-        let at = staging.join(&e.entry);
-        match (&e.rendered, e.mode) {
-            (Some(bytes), _) => fsops::write_new(&at, bytes, &e.source),
-            (None, Mode::Link) => fsops::symlink(&e.gen_link, &at),
-            (None, _) => fsops::copy_new(&e.source, &at),
+    let staged = super::par::try_map(&items, |it| {
+        let at = item_path(it);
+        match it {
+            Item::DirLink { text, .. } => fsops::symlink(text, &at),
+            Item::Entry(i) => {
+                let e = &entries[*i];
+                match (&e.rendered, e.mode) {
+                    (Some(bytes), _) => fsops::write_new(&at, bytes, &e.source),
+                    (None, Mode::Link) => fsops::symlink(&e.gen_link, &at),
+                    (None, _) => fsops::copy_new(&e.source, &at),
+                }
+            }
         }
         .ctx(|| format!("staging {}", at.display()))
     });

@@ -38,6 +38,9 @@ pub struct Entry {
     /// A template's rendered bytes: the generation holds them as a file
     /// (which the target links to, or is copied from).
     pub rendered: Option<Arc<[u8]>>,
+    /// The module's source (canonical): a generation may stand for a whole
+    /// directory at or below it with one link, never above it.
+    pub source_root: Arc<Path>,
 }
 
 impl Entry {
@@ -406,6 +409,7 @@ fn entries_of(cx: &EntryCx, files: Vec<PathBuf>, out: &mut Desired, errors: &mut
     // The generation link's relative prefix is shared by every file of a
     // directory: compute it once per directory.
     let mut last_dir: Option<(PathBuf, PathBuf)> = None;
+    let root: Arc<Path> = Arc::from(src_c.as_path());
     for rel in files {
         let (t, s, entry) = if rel.as_os_str().is_empty() {
             (target.clone(), src_c.clone(), entry_root.clone())
@@ -476,6 +480,7 @@ fn entries_of(cx: &EntryCx, files: Vec<PathBuf>, out: &mut Desired, errors: &mut
             mode,
             on_conflict: m.on_conflict,
             rendered,
+            source_root: root.clone(),
         });
     }
 }

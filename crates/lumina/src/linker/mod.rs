@@ -16,6 +16,7 @@
 
 pub mod apply;
 pub mod desired;
+pub mod genlayout;
 pub mod layout;
 pub mod par;
 pub mod plan;
@@ -181,6 +182,7 @@ pub fn sync(env: &Env, reg: &Registry, opts: &SyncOptions) -> Result<SyncReport>
                 entry: o.entry.clone(),
                 mode: o.mode,
                 on_conflict: crate::registry::OnConflict::Backup,
+                source_root: o.source.parent().unwrap_or(&o.source).into(),
                 // A template stays as the active generation rendered it.
                 rendered: active
                     .as_ref()

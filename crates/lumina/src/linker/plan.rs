@@ -240,12 +240,15 @@ pub fn plan(
         } else {
             stage = true;
         }
-        if !stage {
-            if let Some(g) = &gen_dir {
-                stage = !generation_entry_ok(&g.join(&e.entry), e);
-            }
-        }
         p.entry(e, owned)?;
+    }
+    if !stage && opts.reuse.is_none() {
+        // Same targets, same sources: is the active generation laid out as
+        // this one would be?
+        if let Some(g) = &gen_dir {
+            let items = super::genlayout::items(&entries, layout);
+            stage = !super::genlayout::items_ok(g, &items, &entries);
+        }
     }
     if opts.reuse.is_some() {
         stage = false;
