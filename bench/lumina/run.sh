@@ -31,7 +31,7 @@ cargo build --quiet --release -p lumina-cli
 lumina="$root/target/release/lumina"
 
 bench_dir=${BENCH_DIR:-/dev/shm}
-fs=$(stat -f -c %T "$bench_dir")
+fs=$(stat -f -c %T "$bench_dir" | tr -c "a-zA-Z0-9\n" "-")
 echo "== working in $bench_dir ($fs)"
 work=$(mktemp -d -p "$bench_dir" lumina-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -84,7 +84,9 @@ for n in "${sizes[@]}"; do
   make_profile "$n" "$prof"
   H="$work/home-$n"
   stow_pkgs=$(cd "$prof" && ls -d pkg* | tr '\n' ' ')
-  reset="rm -rf $H $prof/.dotter/cache.toml $prof/.dotter/cache; mkdir -p $H"
+  # `sync` at the end: deletes of the previous run must not be flushed
+  # during the next measured one (on a real disk that costs seconds).
+  reset="rm -rf $H $prof/.dotter/cache.toml $prof/.dotter/cache; mkdir -p $H; sync"
   export HOME="$H"
   echo "== $n files: first deploy"
   hyperfine --style basic --warmup 1 --runs 10 --export-markdown "$out/first-$fs-$n.md" --export-json "$out/first-$fs-$n.json" \
