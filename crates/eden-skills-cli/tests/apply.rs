@@ -133,10 +133,12 @@ fn conflicts_are_reported_never_written_and_strict_exits_3() {
     let target = sb.claude("mine");
     std::fs::create_dir_all(&target).unwrap();
     std::fs::write(target.join("notes.md"), "my own").unwrap();
+    // The target does not hold the skill: verification fails, exit 1.
     let (rc, v, _) = sb.json(&["apply", "--json"]);
-    assert_eq!(rc, 0);
+    assert_eq!(rc, 1, "{v}");
     assert_eq!(v["summary"]["conflicts"], 1);
     assert_eq!(v["skills"][0]["status"], "conflict");
+    assert_eq!(v["verification"]["passed"], false);
     assert_eq!(
         std::fs::read_to_string(target.join("notes.md")).unwrap(),
         "my own"
@@ -159,7 +161,11 @@ fn conflicts_are_reported_never_written_and_strict_exits_3() {
         plan[0]["reasons"][0],
         "target is a symlink not managed by eden-skills"
     );
-    assert_eq!(code(&sb.run(&["apply"])), 0);
+    assert_eq!(
+        code(&sb.run(&["apply"])),
+        1,
+        "a conflict fails verification"
+    );
     assert_eq!(
         std::fs::read_link(&target).unwrap(),
         std::path::Path::new("/tmp")
@@ -349,10 +355,26 @@ fn safety_metadata_never_enters_skill_folders_and_scans_no_git() {
         .map(|f| f["code"].as_str().unwrap())
         .collect();
     assert!(
-        codes.contains(&"LICENSE_UNKNOWN") && codes.contains(&"RISK_REVIEW_REQUIRED"),
+        codes.contains(&"LICENSE_UNKNOWN") && codes.contains(&"CONTAINS_SCRIPTS"),
         "{codes:?}"
     );
-    // --no-warning drops them.
+    // Scripts are information, listed; a binary asks for review.
+    let scripts = d["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "CONTAINS_SCRIPTS")
+        .unwrap();
+    assert_eq!(scripts["severity"], "info");
+    assert!(
+        scripts["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("tools/run.sh"),
+        "{scripts}"
+    );
+    assert!(!codes.contains(&"RISK_REVIEW_REQUIRED"), "{codes:?}");
+    // --no-warning drops the warnings.
     let (_, d, _) = sb.json(&["doctor", "--json", "--no-warning"]);
     assert_eq!(d["summary"]["warning"], 0);
 }

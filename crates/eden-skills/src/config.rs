@@ -376,6 +376,24 @@ impl Validator {
         }
     }
 
+    /// Unknown keys inside `source`, `install`, `targets` and `verify`:
+    /// a typo there changes what gets installed, so it is an error.
+    fn invalid_keys(&mut self, t: &toml::Table, known: &[&str], prefix: &str) {
+        for k in t.keys() {
+            if !known.contains(&k.as_str()) {
+                let hint = match crate::did_you_mean(k, known.iter().copied()) {
+                    Some(m) => format!("; did you mean `{m}`?"),
+                    None => format!("; expected one of: {}", known.join(", ")),
+                };
+                self.err(
+                    Some("INVALID_KEY"),
+                    format!("{prefix}{k}"),
+                    format!("unknown key{hint}"),
+                );
+            }
+        }
+    }
+
     fn unknown_keys(&mut self, t: &toml::Table, known: &[&str], prefix: &str) {
         for k in t.keys() {
             if !known.contains(&k.as_str()) {
@@ -711,7 +729,7 @@ impl Validator {
             }
             Some(Value::Table(src)) => {
                 let sf = format!("{field}.source");
-                self.unknown_keys(src, &["repo", "ref", "subpath"], &format!("{sf}."));
+                self.invalid_keys(src, &["repo", "ref", "subpath"], &format!("{sf}."));
                 let repo = match src.get("repo") {
                     None => {
                         self.err(None, format!("{sf}.repo"), "missing required field");
@@ -766,7 +784,7 @@ impl Validator {
     fn install_mode(&mut self, st: &toml::Table, field: &str) -> InstallMode {
         let mut mode = InstallMode::Symlink;
         if let Some(inst) = self.table(st, "install", &format!("{field}.install")) {
-            self.unknown_keys(inst, &["mode"], &format!("{field}.install."));
+            self.invalid_keys(inst, &["mode"], &format!("{field}.install."));
             if let Some(m) = self.string(inst, "mode", &format!("{field}.install.mode")) {
                 match InstallMode::parse(m) {
                     Some(x) => mode = x,
@@ -786,7 +804,7 @@ impl Validator {
         let mut verify_enabled = true;
         let mut verify_checks = mode.default_checks();
         if let Some(vt) = self.table(st, "verify", &format!("{field}.verify")) {
-            self.unknown_keys(vt, &["enabled", "checks"], &format!("{field}.verify."));
+            self.invalid_keys(vt, &["enabled", "checks"], &format!("{field}.verify."));
             match vt.get("enabled") {
                 None => {}
                 Some(Value::Boolean(b)) => verify_enabled = *b,
@@ -930,7 +948,7 @@ impl Validator {
             );
             return None;
         };
-        self.unknown_keys(
+        self.invalid_keys(
             tt,
             &["agent", "path", "expected_path", "environment"],
             &format!("{tf}."),

@@ -124,7 +124,35 @@ pub async fn doctor(cfg: &Config, lock: &Lock, adapters: &Adapters) -> Vec<Findi
     }
     registries(&mut out, cfg);
     orphans(&mut out, cfg, lock);
+    dangling_links(&mut out, cfg);
     out.findings
+}
+
+/// Symlinks into the store whose entry is gone, outside the configured
+/// targets (those are reported with their skill): left by a removed skill
+/// or a cleaned store, they break the agent that reads them.
+fn dangling_links(out: &mut Out, cfg: &Config) {
+    let configured: HashSet<String> = cfg
+        .skills
+        .iter()
+        .flat_map(|s| crate::plan::resolve_targets(cfg, s))
+        .filter(|t| t.environment.is_local())
+        .map(|t| t.path)
+        .collect();
+    for (link, entry, exists) in links_into_store(cfg) {
+        let path = link.display().to_string();
+        if exists || configured.contains(&path) {
+            continue;
+        }
+        out.push(
+            "BROKEN_SYMLINK",
+            Severity::Error,
+            "",
+            &path,
+            format!("{path} points to store entry {entry}, which does not exist"),
+            "remove the link, or reinstall the skill with `eden-skills install`",
+        );
+    }
 }
 
 /// A local target's findings: its state against the install mode, a
@@ -147,7 +175,9 @@ fn local_target(
     let expected = known.map(|(p, _)| p.clone());
     state_findings(out, skill, l, expected.as_ref(), p, &state);
     if out.findings.len() == before && known.is_some() {
-        let recorded = l.is_some_and(|l| l.has_target("local", path));
+        let recorded = l
+            .filter(|l| l.has_target("local", path))
+            .map(|l| l.content_hash.as_str());
         let (action, reasons) = decide_local(
             skill.mode,
             p,
@@ -389,14 +419,38 @@ fn safety(out: &mut Out, cfg: &Config, id: &str) {
             ),
             _ => {}
         }
-        if !s.risk_labels.is_empty() {
+        // Scripts are normal in skills: listed for information. A binary
+        // artifact cannot be read, so it asks for a review.
+        let binary = s
+            .risk_labels
+            .iter()
+            .any(|l| l == "contains-binary-artifact");
+        if binary {
             out.push(
                 "RISK_REVIEW_REQUIRED",
                 Warning,
                 id,
                 "",
                 format!("'{id}' {}", s.risk_labels.join(", ")),
-                "review the skill's scripts and binaries before use",
+                "review the skill's binaries before use",
+            );
+        } else if !s.risk_labels.is_empty() {
+            let shown: Vec<&str> = s.executables.iter().take(8).map(String::as_str).collect();
+            let more = s.executables.len().saturating_sub(shown.len());
+            let list = if shown.is_empty() {
+                s.risk_labels.join(", ")
+            } else if more > 0 {
+                format!("{} and {more} more", shown.join(", "))
+            } else {
+                shown.join(", ")
+            };
+            out.push(
+                "CONTAINS_SCRIPTS",
+                Info,
+                id,
+                "",
+                format!("'{id}' ships scripts or executables: {list}"),
+                "an agent may run these; read them if you do not trust the source",
             );
         }
     }
@@ -454,6 +508,64 @@ fn orphans(out: &mut Out, cfg: &Config, lock: &Lock) {
 
 /// `.repos/` caches no configured source needs and store entries the lock
 /// does not reference.
+/// The directories where agents keep skills on this machine: every known
+/// agent's default root under `home` and the parent of every configured
+/// local target.
+fn skill_dirs_on_disk(cfg: &Config) -> Vec<std::path::PathBuf> {
+    let mut dirs: Vec<std::path::PathBuf> = crate::agents::all_names()
+        .into_iter()
+        .filter_map(crate::agents::default_root)
+        .map(|r| crate::fsutil::resolve_path(r, &cfg.home, &cfg.dir))
+        .collect();
+    for s in &cfg.skills {
+        for t in crate::plan::resolve_targets(cfg, s) {
+            if t.environment.is_local() {
+                if let Some(p) = std::path::Path::new(&t.path).parent() {
+                    dirs.push(p.to_path_buf());
+                }
+            }
+        }
+    }
+    dirs.sort();
+    dirs.dedup();
+    dirs
+}
+
+/// Symlinks in the agents' skill directories that point into the store:
+/// (link, the store entry it points to, whether that entry exists).
+pub fn links_into_store(cfg: &Config) -> Vec<(std::path::PathBuf, String, bool)> {
+    let store = cfg.storage_root.join("store");
+    let mut out = Vec::new();
+    for dir in skill_dirs_on_disk(cfg) {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            if !e.file_type().is_ok_and(|t| t.is_symlink()) {
+                continue;
+            }
+            let Ok(dest) = std::fs::read_link(e.path()) else {
+                continue;
+            };
+            let dest = if dest.is_absolute() {
+                dest
+            } else {
+                dir.join(dest)
+            };
+            let Ok(rest) = dest.strip_prefix(&store) else {
+                continue;
+            };
+            if let Some(first) = rest.components().next() {
+                let name = first.as_os_str().to_string_lossy().into_owned();
+                let exists = store.join(&name).is_dir();
+                out.push((e.path(), name, exists));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 pub fn unused_storage(
     cfg: &Config,
     lock: &Lock,
@@ -473,7 +585,11 @@ pub fn unused_storage(
             _ => None,
         })
         .collect();
-    let wanted_entries: HashSet<&str> = lock.skills.iter().filter_map(|l| l.store_hex()).collect();
+    let live = links_into_store(cfg);
+    let mut wanted_entries: HashSet<&str> =
+        lock.skills.iter().filter_map(|l| l.store_hex()).collect();
+    // A store entry a symlink still points to is in use, recorded or not.
+    wanted_entries.extend(live.iter().map(|(_, name, _)| name.as_str()));
     let list = |dir: std::path::PathBuf, keep: &dyn Fn(&str) -> bool| -> Vec<std::path::PathBuf> {
         let mut v: Vec<_> = std::fs::read_dir(&dir)
             .map(|rd| {

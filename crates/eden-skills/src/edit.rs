@@ -103,7 +103,12 @@ pub fn skill_table(s: &Skill) -> Table {
         i.insert("mode", s.mode.as_str().into());
         t["install"] = value(i);
     }
-    if !s.verify_enabled || s.verify_checks != s.mode.default_checks() {
+    // Copy mode's checks are written out (the contract's install step 7):
+    // whoever reads the entry sees what a copy is checked for.
+    if !s.verify_enabled
+        || s.verify_checks != s.mode.default_checks()
+        || s.mode == InstallMode::Copy
+    {
         let mut v = InlineTable::new();
         v.insert("enabled", s.verify_enabled.into());
         let mut a = Array::new();

@@ -196,16 +196,24 @@ pub async fn fetch_repo(
 }
 
 fn describe(sub: &str, text: Option<&str>, fallback: &str) -> Discovered {
-    let (name, desc) = text.map(front_matter).unwrap_or((None, None));
+    let fm = text.map(front_matter).unwrap_or_default();
     let last = if sub == "." {
         fallback.to_string()
     } else {
         sub.rsplit('/').next().unwrap_or(sub).to_string()
     };
+    let file = if sub == "." {
+        "SKILL.md".to_string()
+    } else {
+        format!("{sub}/SKILL.md")
+    };
     Discovered {
-        name: name.unwrap_or(last),
-        description: desc.unwrap_or_default(),
+        name: fm.name.unwrap_or(last),
+        description: fm.description.unwrap_or_default(),
         subpath: sub.to_string(),
+        warning: fm
+            .error
+            .map(|e| format!("{file}: {e}: front matter is not valid YAML; using the folder name")),
     }
 }
 
@@ -326,29 +334,111 @@ pub fn split_bare(found: Vec<Discovered>, source: &InstallSource) -> (Vec<Discov
             name,
             description: String::new(),
             subpath,
+            warning: None,
         }],
         true,
     )
 }
 
-/// `-s NAME...`: the discovered skills named, or the names that match none.
+/// Why `-s` selected nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SelectError {
+    /// Names that match no skill, each with the closest name if any.
+    Unknown(Vec<(String, Option<String>)>),
+    /// A name several skills share, with their subpaths.
+    Ambiguous { name: String, subpaths: Vec<String> },
+}
+
+/// `-s NAME|SUBPATH...`: the discovered skills named, in the order found.
+/// A name several skills share must be given as a subpath.
 pub fn select_named(
     found: &[Discovered],
     names: &[String],
-) -> Result<Vec<Discovered>, Vec<String>> {
-    let unknown: Vec<String> = names
-        .iter()
-        .filter(|n| !found.iter().any(|d| &d.name == *n))
-        .cloned()
-        .collect();
-    if !unknown.is_empty() {
-        return Err(unknown);
+) -> Result<Vec<Discovered>, SelectError> {
+    let mut picked: Vec<usize> = Vec::new();
+    let mut unknown = Vec::new();
+    for n in names {
+        let n_path = n.trim_end_matches('/');
+        if let Some(i) = found.iter().position(|d| d.subpath == n_path) {
+            picked.push(i);
+            continue;
+        }
+        let by_name: Vec<usize> = (0..found.len()).filter(|&i| &found[i].name == n).collect();
+        match by_name.len() {
+            1 => picked.push(by_name[0]),
+            0 => unknown.push((
+                n.clone(),
+                crate::did_you_mean(n, found.iter().map(|d| d.name.as_str())).map(String::from),
+            )),
+            _ => {
+                return Err(SelectError::Ambiguous {
+                    name: n.clone(),
+                    subpaths: by_name.iter().map(|&i| found[i].subpath.clone()).collect(),
+                })
+            }
+        }
     }
-    Ok(found
-        .iter()
-        .filter(|d| names.contains(&d.name))
-        .cloned()
-        .collect())
+    if !unknown.is_empty() {
+        return Err(SelectError::Unknown(unknown));
+    }
+    picked.sort_unstable();
+    picked.dedup();
+    Ok(picked.into_iter().map(|i| found[i].clone()).collect())
+}
+
+/// Folder names that say nothing about a skill (containers of skills).
+fn generic_folder(c: &str) -> bool {
+    matches!(
+        c,
+        "skills" | "packages" | ".curated" | ".experimental" | ".system" | ".claude" | ".agents"
+    ) || c.starts_with('.')
+}
+
+/// The id each selected skill gets: its sanitized name, except where
+/// several share one; those get the nearest distinguishing parent folder
+/// in front (`plugins/itp/skills/setup` -> `itp-setup`), then more of the
+/// path if that is not enough. Returns the ids and one line per renamed
+/// skill, to say so.
+pub fn unique_ids(selected: &[Discovered]) -> (Vec<String>, Vec<String>) {
+    let base: Vec<String> = selected.iter().map(|d| sanitize_id(&d.name)).collect();
+    let mut ids = base.clone();
+    let mut notes = Vec::new();
+    for i in 0..selected.len() {
+        if base.iter().filter(|b| **b == base[i]).count() < 2 {
+            continue;
+        }
+        // Parent folders, nearest first, without generic ones.
+        let parents: Vec<&str> = {
+            let mut p: Vec<&str> = selected[i].subpath.split('/').collect();
+            p.pop();
+            p.into_iter().rev().filter(|c| !generic_folder(c)).collect()
+        };
+        let mut id = base[i].clone();
+        for take in 1..=parents.len() {
+            let prefix: Vec<&str> = parents[..take].iter().rev().copied().collect();
+            id = sanitize_id(&format!("{}-{}", prefix.join("-"), base[i]));
+            let clash = (0..selected.len()).any(|j| {
+                j != i && base[j] == base[i] && {
+                    let mut q: Vec<&str> = selected[j].subpath.split('/').collect();
+                    q.pop();
+                    let q: Vec<&str> = q.into_iter().rev().filter(|c| !generic_folder(c)).collect();
+                    q.len() >= take && q[..take] == parents[..take]
+                }
+            });
+            if !clash {
+                break;
+            }
+        }
+        if ids[..i].contains(&id) {
+            id = sanitize_id(&selected[i].subpath.replace('/', "-"));
+        }
+        notes.push(format!(
+            "{} is one of several skills named `{}`: installed as `{id}`",
+            selected[i].subpath, selected[i].name
+        ));
+        ids[i] = id;
+    }
+    (ids, notes)
 }
 
 /// The targets of an install without `-t`: the detected agents, else
@@ -411,6 +501,61 @@ pub fn merged_skill(
     }
 }
 
+fn same_repo(a: &str, b: &str) -> bool {
+    let norm = |s: &str| {
+        s.trim_end_matches('/')
+            .trim_end_matches(".git")
+            .to_ascii_lowercase()
+    };
+    norm(a) == norm(b)
+}
+
+/// Where the installed skill `id` comes from, when that is not `source`:
+/// installing over it would take over a skill the user already has.
+pub fn installed_elsewhere(cfg: &Config, id: &str, source: &Source) -> Option<String> {
+    let existing = cfg.skill(id)?;
+    match (&existing.source, source) {
+        // Another folder of the same repository is the same collection
+        // (reorganised), not a takeover.
+        (Source::Repo { repo: a, .. }, Source::Repo { repo: b, .. }) => {
+            (!same_repo(a, b)).then(|| a.clone())
+        }
+        (Source::Registry { .. }, Source::Registry { .. }) => None,
+        (Source::Registry { registry, .. }, _) => Some(format!(
+            "the registry{}",
+            registry
+                .as_deref()
+                .map(|r| format!(" `{r}`"))
+                .unwrap_or_default()
+        )),
+        (Source::Repo { repo, .. }, _) => Some(repo.clone()),
+    }
+}
+
+/// Why an install cannot be planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanError {
+    /// Two selected skills would get one id (exit 2).
+    Duplicate(String),
+    /// The id is installed from another source and `--force` was not given (exit 3).
+    Taken { id: String, from: String },
+}
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlanError::Duplicate(id) => write!(
+                f,
+                "DUPLICATE_SKILL_ID: two selected skills would both be `{id}`; pick one with --skill"
+            ),
+            PlanError::Taken { id, from } => write!(
+                f,
+                "skill '{id}' is already installed from {from}; use --id NEW to install both, or --force to replace it"
+            ),
+        }
+    }
+}
+
 /// What `install` of a URL or folder would write into the config: one
 /// entry per selected skill (`id` overrides the id of a single one). Two
 /// selected skills with one id are an error (its message).
@@ -422,22 +567,25 @@ pub fn plan_skills(
     targets: &[Target],
     copy: bool,
     id: Option<&str>,
-) -> Result<Vec<Skill>, String> {
+    force: bool,
+) -> Result<Vec<Skill>, PlanError> {
     let mut skills: Vec<Skill> = Vec::new();
-    for d in selected {
-        let id = id
-            .map(str::to_string)
-            .unwrap_or_else(|| sanitize_id(&d.name));
+    let (ids, _) = unique_ids(selected);
+    for (d, derived) in selected.iter().zip(ids) {
+        let id = id.map(str::to_string).unwrap_or(derived);
         if skills.iter().any(|s| s.id == id) {
-            return Err(format!(
-                "DUPLICATE_SKILL_ID: two selected skills would both be `{id}`; pick one with --skill"
-            ));
+            return Err(PlanError::Duplicate(id));
         }
         let source = Source::Repo {
             repo: repo.to_string(),
             git_ref: git_ref.to_string(),
             subpath: d.subpath.clone(),
         };
+        if !force {
+            if let Some(from) = installed_elsewhere(cfg, &id, &source) {
+                return Err(PlanError::Taken { id, from });
+            }
+        }
         skills.push(merged_skill(cfg, &id, source, targets, copy));
     }
     Ok(skills)
@@ -499,6 +647,7 @@ mod tests {
             name: name.into(),
             description: String::new(),
             subpath: subpath.into(),
+            warning: None,
         }
     }
 
@@ -534,9 +683,32 @@ mod tests {
         let sel = select_named(&found, &["b".into()]).unwrap();
         assert_eq!(sel[0].subpath, "skills/b");
         assert_eq!(
-            select_named(&found, &["x".into(), "a".into(), "y".into()]).unwrap_err(),
-            vec!["x".to_string(), "y".to_string()]
+            select_named(&found, &["x".into(), "a".into(), "B".into()]).unwrap_err(),
+            SelectError::Unknown(vec![("x".into(), None), ("B".into(), Some("b".into()))])
         );
+        let dup = [
+            d("setup", "plugins/itp/skills/setup"),
+            d("setup", "plugins/gh/skills/setup"),
+            d("tether", "a/tether"),
+        ];
+        assert_eq!(
+            select_named(&dup, &["setup".into()]).unwrap_err(),
+            SelectError::Ambiguous {
+                name: "setup".into(),
+                subpaths: vec![
+                    "plugins/itp/skills/setup".into(),
+                    "plugins/gh/skills/setup".into()
+                ]
+            }
+        );
+        let one = select_named(&dup, &["plugins/gh/skills/setup".into()]).unwrap();
+        assert_eq!(one[0].subpath, "plugins/gh/skills/setup");
+        let (ids, notes) = unique_ids(&dup);
+        assert_eq!(ids, ["itp-setup", "gh-setup", "tether"]);
+        assert_eq!(notes.len(), 2);
+        // Same nearest folder: more of the path.
+        let (ids, _) = unique_ids(&[d("x", "a/p/x"), d("x", "b/p/x")]);
+        assert_eq!(ids, ["a-p-x", "b-p-x"]);
     }
 
     #[test]
@@ -559,6 +731,7 @@ targets = [{ agent = "cursor" }]
             &[cursor.clone(), claude.clone()],
             false,
             None,
+            false,
         )
         .unwrap();
         // The existing entry keeps copy mode and gains one target.
@@ -576,7 +749,48 @@ targets = [{ agent = "cursor" }]
         assert_eq!(copied.mode, InstallMode::Copy);
         assert_eq!(copied.verify_checks, InstallMode::Copy.default_checks());
         // One id for two skills is refused.
-        let err = plan_skills(&c, &found, "r", "main", &[cursor], false, Some("one")).unwrap_err();
-        assert!(err.starts_with("DUPLICATE_SKILL_ID"), "{err}");
+        let err = plan_skills(
+            &c,
+            &found,
+            "https://h/o/r.git",
+            "main",
+            &[cursor.clone()],
+            false,
+            Some("one"),
+            false,
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("DUPLICATE_SKILL_ID"), "{err}");
+        // The same id from another repository is a takeover, refused unless forced.
+        let other = [d("pdf", "pdf")];
+        let err = plan_skills(
+            &c,
+            &other,
+            "https://h/other.git",
+            "main",
+            &[cursor.clone()],
+            false,
+            None,
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            PlanError::Taken {
+                id: "pdf".into(),
+                from: "https://h/o/r.git".into()
+            }
+        );
+        assert!(plan_skills(
+            &c,
+            &other,
+            "https://h/other.git",
+            "main",
+            &[cursor],
+            false,
+            None,
+            true
+        )
+        .is_ok());
     }
 }

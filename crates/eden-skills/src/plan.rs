@@ -192,14 +192,19 @@ pub fn compare_copy(source: &Path, source_hash: &str, target: &Path) -> Result<b
     Ok(store::content_hash(&entries) == source_hash)
 }
 
-/// Rows 1–12 of the plan table for a local target.
+/// Rows 1–12 of the plan table for a local target. `recorded` is the
+/// content hash the lock holds when it records this target. A path
+/// eden-skills placed in the other mode (its own symlink into the store, or
+/// a recorded copy still holding what was placed) is converted: an update,
+/// never a conflict.
 pub fn decide_local(
     mode: InstallMode,
     target: &Path,
     source: Option<(&Path, &str)>,
     storage: &Path,
-    recorded: bool,
+    recorded_hash: Option<&str>,
 ) -> (Action, Vec<String>) {
+    let recorded = recorded_hash.is_some();
     let r = |s: &str| vec![s.to_string()];
     let state = match inspect_local(target) {
         Ok(s) => s,
@@ -219,9 +224,21 @@ pub fn decide_local(
     }
     let is_link = matches!(state, PathState::Symlink(_));
     if mode == InstallMode::Symlink && !is_link {
+        if own_copy(target, recorded_hash, source.map(|(_, h)| h)) {
+            return (
+                Action::Update,
+                r("target is a copy eden-skills placed; converting it to a symlink"),
+            );
+        }
         return (Action::Conflict, r("target exists but is not a symlink"));
     }
     if mode == InstallMode::Copy && is_link {
+        if matches!(&state, PathState::Symlink(dest) if dest.starts_with(storage)) {
+            return (
+                Action::Update,
+                r("target is a symlink eden-skills placed; converting it to a copy"),
+            );
+        }
         return (
             Action::Conflict,
             r("target is a symlink but install mode is copy"),
@@ -268,6 +285,21 @@ pub fn decide_local(
             Action::Conflict,
             r("target exists but is not managed by eden-skills"),
         ),
+    }
+}
+
+/// A recorded copy that still holds what eden-skills placed there (the
+/// recorded hash) or what it would place now.
+fn own_copy(target: &Path, recorded: Option<&str>, source: Option<&str>) -> bool {
+    let Some(recorded) = recorded else {
+        return false;
+    };
+    match store::scan(target, false) {
+        Ok(entries) => {
+            let h = store::content_hash(&entries);
+            h == recorded || Some(h.as_str()) == source
+        }
+        Err(_) => false,
     }
 }
 
@@ -340,7 +372,7 @@ pub async fn plan(cfg: &Config, lock: &Lock, adapters: &Adapters) -> Vec<PlanIte
                     Path::new(&t.path),
                     known.as_ref().map(|(p, h)| (p.as_path(), h.as_str())),
                     &cfg.storage_root,
-                    recorded.is_some(),
+                    recorded.map(|l| l.content_hash.as_str()),
                 )
             } else {
                 let ad = adapters.get(&t.environment);

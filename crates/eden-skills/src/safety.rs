@@ -21,6 +21,10 @@ pub struct Safety {
     pub license_status: String,
     pub license_hint: String,
     pub risk_labels: Vec<String>,
+    /// Scripts and files with an executable bit, relative to the skill
+    /// (older metadata has none recorded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub executables: Vec<String>,
     pub no_exec_metadata_only: bool,
 }
 
@@ -71,23 +75,37 @@ pub fn license_in(tree: &Path) -> Option<String> {
 
 /// Risk labels of a tree (never `.git`; the store holds none anyway).
 pub fn risk_labels(tree: &Path) -> Vec<String> {
-    let mut labels = std::collections::BTreeSet::new();
-    scan(tree, &mut labels);
-    labels.into_iter().map(String::from).collect()
+    risk_scan(tree).0
 }
 
-fn scan(dir: &Path, labels: &mut std::collections::BTreeSet<&'static str>) {
+/// Risk labels of a tree and its scripts and executable files (relative
+/// paths, sorted).
+pub fn risk_scan(tree: &Path) -> (Vec<String>, Vec<String>) {
+    let mut labels = std::collections::BTreeSet::new();
+    let mut exes = Vec::new();
+    scan(tree, "", &mut labels, &mut exes);
+    exes.sort();
+    (labels.into_iter().map(String::from).collect(), exes)
+}
+
+fn scan(
+    dir: &Path,
+    prefix: &str,
+    labels: &mut std::collections::BTreeSet<&'static str>,
+    exes: &mut Vec<String>,
+) {
     let Ok(rd) = fs::read_dir(dir) else { return };
     for e in rd.flatten() {
         if e.file_name() == ".git" {
             continue;
         }
         let p = e.path();
+        let rel = format!("{prefix}{}", e.file_name().to_string_lossy());
         let Ok(meta) = fs::symlink_metadata(&p) else {
             continue;
         };
         if meta.is_dir() {
-            scan(&p, labels);
+            scan(&p, &format!("{rel}/"), labels, exes);
             continue;
         }
         if !meta.is_file() {
@@ -98,6 +116,7 @@ fn scan(dir: &Path, labels: &mut std::collections::BTreeSet<&'static str>) {
             .and_then(|x| x.to_str())
             .unwrap_or("")
             .to_lowercase();
+        let mut exe = true;
         match ext.as_str() {
             "sh" | "bash" | "zsh" => {
                 labels.insert("contains-shell-script");
@@ -108,10 +127,14 @@ fn scan(dir: &Path, labels: &mut std::collections::BTreeSet<&'static str>) {
             "ps1" | "bat" | "cmd" => {
                 labels.insert("contains-platform-script");
             }
-            _ => {}
+            _ => exe = false,
         }
         if meta.permissions().mode() & 0o111 != 0 {
             labels.insert("contains-executable-permissions");
+            exe = true;
+        }
+        if exe {
+            exes.push(rel.clone());
         }
         let mut head = [0u8; 4];
         if let Ok(mut f) = fs::File::open(&p) {

@@ -11,7 +11,7 @@ use eden_skills::discover::Discovered;
 use eden_skills::engine::{self, Command, Report, RunOptions};
 use eden_skills::fsutil;
 use eden_skills::git::Git;
-use eden_skills::install::{self, InstallSource};
+use eden_skills::install::{self, InstallSource, PlanError, SelectError};
 use eden_skills::plan;
 use serde_json::{json, Value};
 
@@ -58,8 +58,9 @@ pub fn install(env: &Env, a: InstallArgs) -> Outcome {
     if let InstallSource::Registry(name) = &source {
         return install_registry(env, &a, name, &text, &cfg, conc);
     }
-    // Discovery: a dry run fetches into a scratch storage under $TMPDIR.
-    let scratch = a.dry_run.then(|| {
+    // Discovery: a dry run or --list fetches into a scratch storage under
+    // $TMPDIR, removed afterwards, so it writes nothing.
+    let scratch = (a.dry_run || a.list).then(|| {
         std::env::temp_dir().join(format!("eden-skills-discovery-{}", fsutil::unique_suffix()))
     });
     let result = install_url(
@@ -159,8 +160,20 @@ fn list(a: &InstallArgs, found: &[Discovered], bare: bool) {
     } else if found.is_empty() || bare {
         println!("No SKILL.md found in {}", a.source);
     } else {
+        let w0 = found
+            .iter()
+            .map(|d| d.name.chars().count())
+            .max()
+            .unwrap_or(0);
+        let w1 = found
+            .iter()
+            .map(|d| d.subpath.chars().count())
+            .max()
+            .unwrap_or(0);
         for d in found {
-            println!("{:<24} {:<28} {}", d.name, d.subpath, d.description);
+            // One line per skill: a multi-line description shows its first line.
+            let desc = d.description.lines().next().unwrap_or("");
+            println!("{:<w0$}  {:<w1$}  {desc}", d.name, d.subpath);
         }
     }
 }
@@ -175,11 +188,31 @@ fn select(a: &InstallArgs, found: Vec<Discovered>, bare: bool) -> Result<Vec<Dis
         return Ok(found);
     }
     if !a.skills.is_empty() {
-        return install::select_named(&found, &a.skills).map_err(|unknown| {
-            let names: Vec<&str> = found.iter().map(|d| d.name.as_str()).collect();
-            let list: Vec<String> = unknown.iter().map(|u| format!("'{u}'")).collect();
-            crate::out::error(&format!("unknown skill(s): {}", list.join(", ")));
-            hint(&format!("Available skills: {}", names.join(", ")));
+        return install::select_named(&found, &a.skills).map_err(|e| {
+            match e {
+                SelectError::Unknown(unknown) => {
+                    let list: Vec<String> = unknown
+                        .iter()
+                        .map(|(u, m)| match m {
+                            Some(m) => format!("'{u}' (did you mean '{m}'?)"),
+                            None => format!("'{u}'"),
+                        })
+                        .collect();
+                    crate::out::error(&format!("unknown skill(s): {}", list.join(", ")));
+                    let mut names: Vec<&str> = found.iter().map(|d| d.name.as_str()).collect();
+                    names.dedup();
+                    hint(&format!("Available skills: {}", names.join(", ")));
+                }
+                SelectError::Ambiguous { name, subpaths } => {
+                    crate::out::error(&format!(
+                        "{} skills are named '{name}'; select one by its path:",
+                        subpaths.len()
+                    ));
+                    for p in subpaths {
+                        eprintln!("  -s {p}");
+                    }
+                }
+            }
             Exit(2)
         });
     }
@@ -307,6 +340,11 @@ fn install_url(
     let storage = scratch.cloned().unwrap_or_else(|| cfg.storage_root.clone());
     let f = discover(&rt, a, source, &storage)?;
     let (skills_found, bare) = install::split_bare(f.skills.clone(), source);
+    for d in &skills_found {
+        if let Some(w) = &d.warning {
+            warning(w);
+        }
+    }
     if a.list {
         list(a, &skills_found, bare);
         return Ok(0);
@@ -322,6 +360,11 @@ fn install_url(
         );
     }
     let targets = targets(env, a);
+    if a.id.is_none() {
+        for note in install::unique_ids(&selected).1 {
+            warning(&note);
+        }
+    }
     let skills = install::plan_skills(
         cfg,
         &selected,
@@ -330,8 +373,9 @@ fn install_url(
         &targets,
         a.copy,
         a.id.as_deref(),
+        a.force,
     )
-    .or_else(|m| fail(2, &m))?;
+    .or_else(|e| refuse_plan(a, &e))?;
     if a.dry_run {
         dry_run(a, cfg, &f, &skills);
         return Ok(0);
@@ -349,7 +393,13 @@ fn install_url(
     let ok: Vec<&str> = report
         .skills
         .iter()
-        .filter(|s| s.status != "failed" && s.status != "skipped")
+        .filter(|s| s.status == "installed" || s.status == "unchanged")
+        .map(|s| s.id.as_str())
+        .collect();
+    let conflicted: Vec<&str> = report
+        .skills
+        .iter()
+        .filter(|s| s.status == "conflict")
         .map(|s| s.id.as_str())
         .collect();
     if ok.is_empty() || !saved {
@@ -361,18 +411,46 @@ fn install_url(
         }
         let status = if ok.len() == ids.len() && report.failures.is_empty() {
             "installed"
+        } else if ok.is_empty() && !conflicted.is_empty() && report.failures.is_empty() {
+            "conflict"
         } else if ok.is_empty() {
             "failed"
         } else {
             "partial"
         };
         print_json(
-            &json!({"status": status, "skills": ok, "failures": report.failures, "exit_code": exit}),
+            &json!({"status": status, "skills": ok, "conflicts": conflicted, "failures": report.failures, "exit_code": exit}),
         );
     } else {
         out::report_human(env.st, &report, exit, strict_msg.as_deref());
     }
+    if !conflicted.is_empty() {
+        hint(&format!(
+            "something that is not eden-skills' is in the way of {}; move it, or install beside it with --id NEW",
+            conflicted.join(", ")
+        ));
+    }
     Ok(exit)
+}
+
+/// An install that cannot be planned: nothing is written.
+fn refuse_plan(a: &InstallArgs, e: &PlanError) -> Result<Vec<Skill>, Exit> {
+    let code = match e {
+        PlanError::Duplicate(_) => 2,
+        PlanError::Taken { .. } => 3,
+    };
+    if a.json {
+        let id = match e {
+            PlanError::Duplicate(id) | PlanError::Taken { id, .. } => id,
+        };
+        print_json(&json!({
+            "status": if code == 3 { "refused" } else { "failed" },
+            "skills": [],
+            "failures": [{"skill_id": id, "phase": "plan", "kind": "permanent", "message": e.to_string()}],
+            "exit_code": code,
+        }));
+    }
+    fail(code, &e.to_string())
 }
 
 /// `install NAME` from the configured registries: resolved offline, then
@@ -423,6 +501,15 @@ fn install_registry(
         version: req.clone(),
         registry: a.registry.clone(),
     };
+    if !a.force {
+        if let Some(from) = install::installed_elsewhere(cfg, name, &source) {
+            let e = PlanError::Taken {
+                id: name.to_string(),
+                from,
+            };
+            return refuse_plan(a, &e).map(|_| 0);
+        }
+    }
     let mut skill = install::merged_skill(cfg, name, source, &targets, a.copy);
     // A registry entry always lists its targets in full.
     skill.shorthand = None;

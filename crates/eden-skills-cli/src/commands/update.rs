@@ -116,6 +116,12 @@ pub fn update(
                 r.status
             );
         }
+        let w = checks
+            .iter()
+            .map(|c| c.id.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(24);
         for c in &checks {
             let detail = c
                 .detail
@@ -128,7 +134,7 @@ pub fn update(
                 None => "",
             };
             println!(
-                "  {:<24} {:<11} {} -> {}{detail}{applied}",
+                "  {:<w$} {:<11} {} -> {}{detail}{applied}",
                 c.id,
                 c.status,
                 short(&c.local_sha),
@@ -139,12 +145,14 @@ pub fn update(
             .iter()
             .filter(|c| c.status == "new-commit" || c.status == "missing")
             .count();
+        // Skills whose check failed, and skills whose update failed to apply.
+        let apply_failed = checks.iter().filter(|c| c.applied == Some(false)).count();
         println!(
             "{}  {} to update, {} registry failure(s), {} skill failure(s)",
             env.st.head("Summary"),
             moved,
             failed_regs,
-            failed_skills
+            failed_skills + apply_failed
         );
         if moved > 0 && !apply {
             hint("run `eden-skills update --apply` to install them");
@@ -184,8 +192,14 @@ pub fn outdated(env: &Env, json: bool, conc_flag: Option<&str>) -> Outcome {
         (None, Some(c)) => c.chars().take(12).collect(),
         _ => "-".into(),
     };
+    let w = items
+        .iter()
+        .map(|i| i.id.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(24);
     println!(
-        "{:<24} {:<9} {:<14} {:<14} Status",
+        "{:<w$} {:<9} {:<14} {:<14} Status",
         "Skill", "Kind", "Current", "Latest"
     );
     for i in &items {
@@ -195,7 +209,7 @@ pub fn outdated(env: &Env, json: bool, conc_flag: Option<&str>) -> Outcome {
             .map(|d| format!(" ({d})"))
             .unwrap_or_default();
         println!(
-            "{:<24} {:<9} {:<14} {:<14} {}{detail}",
+            "{:<w$} {:<9} {:<14} {:<14} {}{detail}",
             i.id,
             i.kind,
             show(&i.current),

@@ -176,6 +176,7 @@ pub(super) fn write_safety(
     let text = safety::license_in(&entry.path).or(root_license);
     let (status, hint) = safety::license_of(text.as_deref());
     let (repo, _, _) = source_fields(skill);
+    let (risk_labels, executables) = safety::risk_scan(&entry.path);
     let s = Safety {
         version: 1,
         skill_id: skill.id.clone(),
@@ -185,7 +186,8 @@ pub(super) fn write_safety(
         retrieved_at_unix: crate::fsutil::unix_now(),
         license_status: status.to_string(),
         license_hint: hint,
-        risk_labels: safety::risk_labels(&entry.path),
+        risk_labels,
+        executables,
         no_exec_metadata_only: skill.metadata_only,
     };
     if let Err(e) = safety::save(&ctx.store.storage, &s) {

@@ -258,7 +258,7 @@ pub(super) async fn place_skill(
                 Path::new(&t.path),
                 Some((fetched.entry.path.as_path(), fetched.entry.hash.as_str())),
                 &ctx.cfg.storage_root,
-                recorded.is_some(),
+                recorded.map(|l| l.content_hash.as_str()),
             )
         } else {
             decide_remote(

@@ -42,6 +42,28 @@ pub(super) async fn verify_all(
         };
         let entry = store.entry_path(hash).unwrap_or_default();
         for t in &sr.targets {
+            if t.action == "conflict" {
+                // A conflicting target does not hold this skill: the
+                // request is not met, whatever the checks (FAIL-7).
+                let check = if s.verify_checks.iter().any(|c| c == "target-resolves") {
+                    "target-resolves"
+                } else {
+                    s.verify_checks
+                        .first()
+                        .map(String::as_str)
+                        .unwrap_or("path-exists")
+                };
+                report.verification.push(VerifyIssue {
+                    skill_id: s.id.clone(),
+                    target_path: t.path.clone(),
+                    check: check.into(),
+                    message: format!(
+                        "target is a conflict and does not hold this skill: {}",
+                        t.reasons.join("; ")
+                    ),
+                });
+                continue;
+            }
             if !matches!(t.action.as_str(), "create" | "update" | "noop") {
                 continue;
             }
