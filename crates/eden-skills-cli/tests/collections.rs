@@ -430,3 +430,131 @@ fn typos_in_an_entry_are_errors_not_a_whole_repository() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_lock_reproduces_an_install_in_another_home() {
+    let a = Sandbox::new();
+    let url = a.skill_repo("pdf");
+    let o = a.run(&["install", &url, "-t", "claude-code", "-t", "cursor"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let lock_text = std::fs::read_to_string(a.config.with_file_name("skills.lock")).unwrap();
+    assert!(
+        lock_text.contains("path = \"~/.claude/skills/pdf\"")
+            && !lock_text.contains(&a.home.display().to_string()),
+        "{lock_text}"
+    );
+    // Another HOME (another user, machine or CI runner) with the same two files.
+    let b = Sandbox::new();
+    std::fs::create_dir_all(b.config.parent().unwrap()).unwrap();
+    std::fs::copy(&a.config, &b.config).unwrap();
+    std::fs::copy(
+        a.config.with_file_name("skills.lock"),
+        b.config.with_file_name("skills.lock"),
+    )
+    .unwrap();
+    let o = b.run(&["apply", "--frozen"]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert!(b.claude("pdf").join("SKILL.md").is_file());
+    assert!(b.home.join(".cursor/skills/pdf/SKILL.md").is_file());
+    // A lock that disagrees names the paths.
+    let edited = lock_text.replace("~/.cursor/skills/pdf", "~/.codex/skills/pdf");
+    std::fs::write(b.config.with_file_name("skills.lock"), edited).unwrap();
+    let o = b.run(&["apply", "--frozen"]);
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("config wants ~/.cursor/skills/pdf")
+            && stderr(&o).contains("lock has ~/.codex/skills/pdf"),
+        "{}",
+        stderr(&o)
+    );
+    // An old lock with absolute paths still loads.
+    let abs = lock_text.replace("\"~/", &format!("\"{}/", b.home.display()));
+    std::fs::write(b.config.with_file_name("skills.lock"), abs).unwrap();
+    let o = b.run(&["apply", "--frozen"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+}
+
+#[test]
+fn only_the_wanted_ref_is_fetched_and_a_corrupt_side_branch_breaks_nothing_else() {
+    let sb = Sandbox::new();
+    let url = sb.skill_repo("pdf");
+    let d = sb.root().join("repos/pdf");
+    // A tag on main, then a side branch whose new blob is lost from the
+    // object store (a damaged remote).
+    git(&d, &["tag", "v1"]);
+    git(&d, &["checkout", "-q", "-b", "side"]);
+    std::fs::write(d.join("extra.md"), "side branch content\n").unwrap();
+    git(&d, &["add", "-A"]);
+    git(&d, &["commit", "-q", "-m", "side"]);
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD:extra.md"])
+        .current_dir(&d)
+        .output()
+        .unwrap();
+    let blob = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    std::fs::remove_file(d.join(".git/objects").join(&blob[..2]).join(&blob[2..])).unwrap();
+    git(&d, &["checkout", "-q", "main"]);
+    // The default branch installs.
+    let o = sb.run(&["install", &url, "-t", "claude-code"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // A tag is fetched by name.
+    let o = sb.run(&[
+        "install",
+        &url,
+        "--ref",
+        "v1",
+        "--id",
+        "pdf-v1",
+        "-t",
+        "claude-code",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(sb.claude("pdf-v1").join("SKILL.md").is_file());
+    // The corrupt branch is a permanent failure that says so.
+    let (rc, v, err) = sb.json(&[
+        "install",
+        &url,
+        "--ref",
+        "side",
+        "--id",
+        "pdf-side",
+        "-t",
+        "claude-code",
+        "--json",
+    ]);
+    assert_eq!(rc, 1, "{v} {err}");
+    let msg = v["failures"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(v["failures"][0]["kind"], "permanent", "{v}");
+    assert!(msg.contains("corrupt"), "{msg}");
+    // And the installed skill still applies.
+    let o = sb.run(&["apply"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+}
+
+#[test]
+fn outdated_asks_each_repository_once() {
+    let mut sb = Sandbox::new();
+    let a = sb.repo(
+        "many",
+        &[
+            ("skills/one/SKILL.md", &skill("one", "description: 1\n")),
+            ("skills/two/SKILL.md", &skill("two", "description: 2\n")),
+            ("skills/three/SKILL.md", &skill("three", "description: 3\n")),
+        ],
+    );
+    let b = sb.skill_repo("solo");
+    for u in [&a, &b] {
+        let o = sb.run(&["install", u, "--all", "-t", "claude-code"]);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+    }
+    let log = sb.wrap_git("0");
+    let (rc, v, err) = sb.json(&["outdated", "--json"]);
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(v["skills"].as_array().unwrap().len(), 4, "{v}");
+    let all = std::fs::read_to_string(log.with_extension("log.all")).unwrap_or_default();
+    let calls = all.lines().filter(|l| l.contains(" ls-remote ")).count();
+    assert_eq!(calls, 2, "{all}");
+}

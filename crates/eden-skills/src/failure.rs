@@ -103,6 +103,15 @@ const PERMANENT: &[(&str, &str)] = &[
         "commit not available from the remote",
     ),
     ("unknown revision", "unknown revision"),
+    // A remote that cannot send what it advertises: retrying will not help.
+    (
+        "possible repository corruption",
+        "the remote repository is corrupt (possible repository corruption)",
+    ),
+    (
+        "did not send all necessary objects",
+        "the remote repository is corrupt (it did not send all necessary objects)",
+    ),
     ("bad object", "bad object"),
     ("invalid refspec", "invalid refspec"),
 ];
@@ -174,6 +183,11 @@ mod tests {
             Kind::Permanent
         );
         assert_eq!(classify("something odd", "u").0, Kind::Permanent);
+        // Corruption is permanent even with the early EOF git prints after it.
+        let corrupt = "error: packfile is missing\nfatal: did not send all necessary objects\nfatal: early EOF";
+        let (k, m) = classify(corrupt, "u");
+        assert_eq!(k, Kind::Permanent);
+        assert!(m.contains("did not send all necessary objects"), "{m}");
         assert_eq!(
             classify("error: RPC failed; HTTP 502", "u").0,
             Kind::Transient

@@ -165,28 +165,80 @@ impl Git {
         Ok(())
     }
 
-    /// A bare cache of every branch and tag (skill sources).
+    /// A bare cache of the remote's default branch only (skill sources):
+    /// other branches are fetched when a skill names them
+    /// ([`Git::fetch_refs`]), so a broken side branch cannot break an
+    /// install of the default one.
     pub async fn clone_bare(&self, url: &str, dest: &Path) -> Result<(), GitError> {
-        self.clone_into(&["--bare"], url, dest).await
+        self.clone_into(&["--bare", "--single-branch"], url, dest)
+            .await
     }
 
-    /// Fetches every branch and tag into a bare cache. `Ok(true)` when
-    /// something changed (git reports ref updates on stderr).
-    pub async fn fetch(&self, repo: &Path) -> Result<bool, GitError> {
-        let (_, stderr) = self
-            .run_full(
-                Some(repo),
-                [
-                    "fetch",
-                    "--prune",
-                    "--no-write-fetch-head",
-                    "origin",
-                    "+refs/heads/*:refs/heads/*",
-                    "+refs/tags/*:refs/tags/*",
-                ],
-            )
-            .await?;
-        Ok(!stderr.trim().is_empty())
+    /// Fetches the named refs (branches or tags; commit ids are skipped:
+    /// see [`Git::fetch_commit`]) into a bare cache, each under its own
+    /// name. `Ok(true)` when something changed (git reports ref updates on
+    /// stderr). A name the remote has no branch of is tried as a tag; one
+    /// it has neither of is left for [`Git::resolve`] to report.
+    pub async fn fetch_refs(&self, repo: &Path, refs: &[&str]) -> Result<bool, GitError> {
+        // `HEAD` is the cache's default branch (set by the clone).
+        let head = if refs.contains(&"HEAD") {
+            self.default_branch(repo).await
+        } else {
+            None
+        };
+        let mut wanted: Vec<&str> = refs
+            .iter()
+            .map(|r| match (*r, &head) {
+                ("HEAD", Some(h)) => h.as_str(),
+                _ => *r,
+            })
+            .filter(|r| !r.is_empty() && !is_commit_id(r))
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut changed = false;
+        for r in wanted {
+            let head = format!("+refs/heads/{r}:refs/heads/{r}");
+            let args = [
+                "fetch",
+                "--no-tags",
+                "--no-write-fetch-head",
+                "origin",
+                head.as_str(),
+            ];
+            match self.run_full(Some(repo), args).await {
+                Ok((_, stderr)) => changed |= !stderr.trim().is_empty(),
+                Err(GitError::Failed { stderr }) if stderr.contains("couldn't find remote ref") => {
+                    let tag = format!("+refs/tags/{r}:refs/tags/{r}");
+                    let args = ["fetch", "--no-write-fetch-head", "origin", tag.as_str()];
+                    match self.run_full(Some(repo), args).await {
+                        Ok((_, stderr)) => changed |= !stderr.trim().is_empty(),
+                        // Neither a branch nor a tag: resolving it later
+                        // reports the unknown ref for the skills naming it.
+                        Err(GitError::Failed { stderr })
+                            if stderr.contains("couldn't find remote ref") => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(changed)
+    }
+
+    /// [`Git::fetch_refs`] of the refs the cache cannot resolve yet (after
+    /// a clone of the default branch: the others a skill names).
+    pub async fn fetch_missing(&self, repo: &Path, refs: &[&str]) -> Result<(), GitError> {
+        let mut missing = Vec::new();
+        for r in refs {
+            if !is_commit_id(r) && self.resolve(repo, r).await.ok().flatten().is_none() {
+                missing.push(*r);
+            }
+        }
+        if !missing.is_empty() {
+            self.fetch_refs(repo, &missing).await?;
+        }
+        Ok(())
     }
 
     /// A shallow clone with a work tree (registry indexes).
@@ -462,6 +514,11 @@ fn parse_batch(out: &[u8], n: usize) -> Result<Vec<Option<Vec<u8>>>, GitError> {
 }
 
 /// A cache directory name for a repository URL: readable tail plus a hash.
+/// A full 40-hex commit id.
+pub fn is_commit_id(r: &str) -> bool {
+    r.len() == 40 && r.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 pub fn cache_key(url: &str) -> String {
     use sha2::{Digest, Sha256};
     let tail: String = url

@@ -164,11 +164,7 @@ pub async fn fetch_repo(
 ) -> Result<Fetched, Failure> {
     let cache = storage.join(".repos").join(cache_key(url));
     let cloned = !cache.is_dir();
-    if !cloned {
-        git.fetch(&cache)
-            .await
-            .map_err(|e| fail(Phase::Fetch, &e, url))?;
-    } else {
+    if cloned {
         git.clone_bare(url, &cache)
             .await
             .map_err(|e| fail(Phase::Clone, &e, url))?;
@@ -180,6 +176,13 @@ pub async fn fetch_repo(
             .await
             .unwrap_or_else(|| "main".into()),
     };
+    // Only the ref wanted is fetched (a clone brought the default branch).
+    let fetched = if cloned {
+        git.fetch_missing(&cache, &[r.as_str()]).await
+    } else {
+        git.fetch_refs(&cache, &[r.as_str()]).await.map(|_| ())
+    };
+    fetched.map_err(|e| fail(Phase::Fetch, &e, url))?;
     let commit = git
         .resolve(&cache, &r)
         .await

@@ -120,6 +120,43 @@ impl Lock {
         }
     }
 
+    /// Reads a lock whose local target paths may be written relative to
+    /// `~` (see [`Lock::save_in`]); they come back absolute under `home`.
+    /// Old locks with absolute paths load unchanged.
+    pub fn load_in(path: &Path, home: &Path) -> (Lock, Option<&'static str>) {
+        let (mut l, w) = Lock::load(path);
+        for t in l.skills.iter_mut().flat_map(|s| s.targets.iter_mut()) {
+            if t.environment() == "local" {
+                if let Some(rest) = t.path.strip_prefix("~/") {
+                    t.path = home.join(rest).display().to_string();
+                }
+            }
+        }
+        (l, w)
+    }
+
+    /// The lock as written: local target paths under `home` relative to
+    /// `~`, so the same lock serves another HOME (another machine, user or
+    /// CI runner).
+    pub fn portable(&self, home: &Path) -> Lock {
+        let mut l = self.clone();
+        for t in l.skills.iter_mut().flat_map(|s| s.targets.iter_mut()) {
+            if t.environment() == "local" {
+                if let Ok(rest) = Path::new(&t.path).strip_prefix(home) {
+                    if !rest.as_os_str().is_empty() {
+                        t.path = format!("~/{}", rest.display());
+                    }
+                }
+            }
+        }
+        l
+    }
+
+    /// [`Lock::save`] of the [`Lock::portable`] form.
+    pub fn save_in(&self, path: &Path, home: &Path) -> std::io::Result<bool> {
+        self.portable(home).save(path)
+    }
+
     pub fn get(&self, id: &str) -> Option<&LockSkill> {
         self.skills.iter().find(|s| s.id == id)
     }
@@ -196,6 +233,24 @@ mod tests {
         }
         let text = l.render();
         let back: Lock = toml::from_str(&text).unwrap();
+        // Portable: local paths under HOME are written from `~`, others kept.
+        let mut h = l.clone();
+        h.skills[0].targets[0].path = "/home/u/.cursor/skills/b".into();
+        let p = h.portable(Path::new("/home/u"));
+        assert_eq!(p.skills[0].targets[0].path, "~/.cursor/skills/b");
+        assert_eq!(p.skills[0].targets[1].path, "/b", "docker paths stay");
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("skills.lock");
+        h.save_in(&f, Path::new("/home/u")).unwrap();
+        assert!(std::fs::read_to_string(&f)
+            .unwrap()
+            .contains("\"~/.cursor/skills/b\""));
+        let (other, _) = Lock::load_in(&f, Path::new("/home/v"));
+        let b = other.get("b").unwrap();
+        assert!(b
+            .targets
+            .iter()
+            .any(|t| t.path == "/home/v/.cursor/skills/b"));
         assert_eq!(back.skills[0].id, "a");
         assert_eq!(back.skills[0].targets[0].agent, "claude-code");
         assert!(text.starts_with("version = 1\n"));

@@ -498,7 +498,36 @@ pub async fn frozen_mismatch(
         want.sort();
         have.sort();
         if want != have {
-            return Some(format!("skill '{}' targets differ from the lock", s.id));
+            let show = |v: Vec<&(String, String)>| {
+                v.iter()
+                    .map(|(e, p)| {
+                        let p = match Path::new(p).strip_prefix(&cfg.home) {
+                            Ok(r) if e == "local" => format!("~/{}", r.display()),
+                            _ => p.clone(),
+                        };
+                        if e == "local" {
+                            p
+                        } else {
+                            format!("{e}:{p}")
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let only_cfg: Vec<_> = want.iter().filter(|w| !have.contains(w)).collect();
+            let only_lock: Vec<_> = have.iter().filter(|h| !want.contains(h)).collect();
+            let mut parts = Vec::new();
+            if !only_cfg.is_empty() {
+                parts.push(format!("config wants {}", show(only_cfg)));
+            }
+            if !only_lock.is_empty() {
+                parts.push(format!("lock has {}", show(only_lock)));
+            }
+            return Some(format!(
+                "skill '{}' targets differ from the lock: {}",
+                s.id,
+                parts.join("; ")
+            ));
         }
     }
     for l in &lock.skills {

@@ -232,10 +232,14 @@ pub async fn check_skills(
             let cloned = !cache.is_dir();
             let r = {
                 let _permit = bound.acquire().await;
+                let refs: Vec<&str> = members.iter().map(|(_, r, _)| r.as_str()).collect();
                 if cloned {
-                    git.clone_bare(&repo, &cache).await
+                    match git.clone_bare(&repo, &cache).await {
+                        Ok(()) => git.fetch_missing(&cache, &refs).await,
+                        Err(e) => Err(e),
+                    }
                 } else {
-                    git.fetch(&cache).await.map(|_| ())
+                    git.fetch_refs(&cache, &refs).await.map(|_| ())
                 }
             };
             let mut res = Vec::new();
@@ -325,6 +329,10 @@ pub async fn outdated(
     bound: Arc<Semaphore>,
 ) -> Vec<OutdatedItem> {
     let mut set = JoinSet::new();
+    // One `ls-remote` per (repository, ref), shared by the skills that
+    // name it (a collection installed with --all has hundreds).
+    type Remote = Arc<tokio::sync::OnceCell<Result<Option<String>, String>>>;
+    let mut remotes: HashMap<(String, String), Remote> = HashMap::new();
     for (i, s) in cfg.skills.iter().enumerate() {
         let l = lock.get(&s.id).filter(|l| l.matches(s)).cloned();
         let current = Point {
@@ -362,22 +370,33 @@ pub async fn outdated(
                 item.kind = "git".into();
                 let (git, bound, repo, git_ref) =
                     (git.clone(), bound.clone(), repo.clone(), git_ref.clone());
+                let remote = remotes
+                    .entry((repo.clone(), git_ref.clone()))
+                    .or_default()
+                    .clone();
                 let installed = l.is_some();
                 set.spawn(async move {
                     if git_ref.len() == 40 && git_ref.bytes().all(|b| b.is_ascii_hexdigit()) {
                         // A commit id is pinned: nothing newer is allowed.
                         item.latest.commit = Some(git_ref.to_ascii_lowercase());
                     } else {
-                        let _permit = bound.acquire().await;
-                        match git.ls_remote(&repo, &git_ref).await {
-                            Ok(Some(c)) => item.latest.commit = Some(c),
+                        let r = remote
+                            .get_or_init(|| async {
+                                let _permit = bound.acquire().await;
+                                git.ls_remote(&repo, &git_ref)
+                                    .await
+                                    .map_err(|e| git_message(&e, &repo))
+                            })
+                            .await;
+                        match r {
+                            Ok(Some(c)) => item.latest.commit = Some(c.clone()),
                             Ok(None) => {
                                 item.status = "failed".into();
                                 item.detail = Some(format!("ref '{git_ref}' not found in {repo}"));
                             }
                             Err(e) => {
                                 item.status = "failed".into();
-                                item.detail = Some(git_message(&e, &repo));
+                                item.detail = Some(e.clone());
                             }
                         }
                     }

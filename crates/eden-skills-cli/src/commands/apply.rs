@@ -16,7 +16,7 @@ pub fn apply(env: &Env, command: Command, flags: RunFlags, frozen: bool) -> Outc
     let cfg = load(env, flags.strict)?;
     let conc = concurrency(&cfg, flags.concurrency.as_deref())?;
     let lock_path = cfg.lock_path();
-    let (mut lock, warn) = Lock::load(&lock_path);
+    let (mut lock, warn) = Lock::load_in(&lock_path, &cfg.home);
     let rt = runtime();
     if frozen {
         let usable = warn.is_none() && lock_path.exists();

@@ -177,7 +177,7 @@ pub fn load(env: &Env, strict: bool) -> Result<Config, Exit> {
 }
 
 pub fn load_lock(cfg: &Config) -> Lock {
-    let (lock, warn) = Lock::load(&cfg.lock_path());
+    let (lock, warn) = Lock::load_in(&cfg.lock_path(), &cfg.home);
     if let Some(w) = warn {
         warning(w);
     }
@@ -208,12 +208,14 @@ pub fn write_config(path: &Path, text: &str) -> Result<(), Exit> {
 }
 
 pub fn save_lock(cfg: &Config, lock: &Lock) -> Result<(), Exit> {
-    lock.save(&cfg.lock_path()).map(|_| ()).or_else(|e| {
-        fail(
-            1,
-            &format!("cannot write {}: {e}", cfg.lock_path().display()),
-        )
-    })
+    lock.save_in(&cfg.lock_path(), &cfg.home)
+        .map(|_| ())
+        .or_else(|e| {
+            fail(
+                1,
+                &format!("cannot write {}: {e}", cfg.lock_path().display()),
+            )
+        })
 }
 
 /// The text of the config, or the init template when it does not exist

@@ -279,7 +279,7 @@ pub(super) async fn fetch_git_group(
     let mut g = GroupState {
         outcome: SourceOutcome::Skipped,
         fetched_now: ctx.prefetched.contains_key(repo),
-        failed_fresh: None,
+        failed_refs: HashMap::new(),
     };
     if ctx.prefetched.get(repo) == Some(&true) {
         g.outcome = SourceOutcome::Cloned;
@@ -291,6 +291,16 @@ pub(super) async fn fetch_git_group(
             return (SourceOutcome::Skipped, out, warnings);
         }
         let r = ctx.git.clone_bare(repo, &cache).await;
+        if r.is_ok() {
+            // The clone has the default branch; other refs one by one, so
+            // one broken branch fails only the skills that name it.
+            for r in group_refs(&need) {
+                if let Err(e) = ctx.git.fetch_missing(&cache, &[r.as_str()]).await {
+                    g.failed_refs
+                        .insert(r, git_failure("", Phase::Fetch, &e, repo));
+                }
+            }
+        }
         drop(permit);
         match r {
             Ok(()) => {
@@ -309,22 +319,26 @@ pub(super) async fn fetch_git_group(
         }
     } else if fresh && !g.fetched_now {
         let permit = ctx.net.acquire().await;
-        let r = ctx.git.fetch(&cache).await;
-        drop(permit);
-        match r {
-            Ok(changed) => {
-                g.outcome = if changed {
-                    SourceOutcome::Updated
-                } else {
-                    SourceOutcome::Skipped
-                };
-                g.fetched_now = true;
-            }
-            Err(e) => {
-                g.outcome = SourceOutcome::Failed;
-                g.failed_fresh = Some(git_failure("", Phase::Fetch, &e, repo));
+        let mut changed = false;
+        let refs = group_refs(&need);
+        for r in &refs {
+            match ctx.git.fetch_refs(&cache, &[r.as_str()]).await {
+                Ok(c) => changed |= c,
+                Err(e) => {
+                    g.failed_refs
+                        .insert(r.clone(), git_failure("", Phase::Fetch, &e, repo));
+                }
             }
         }
+        drop(permit);
+        g.fetched_now = true;
+        g.outcome = if !refs.is_empty() && g.failed_refs.len() == refs.len() {
+            SourceOutcome::Failed
+        } else if changed {
+            SourceOutcome::Updated
+        } else {
+            SourceOutcome::Skipped
+        };
     }
     for m in need {
         if ctx.cancelled() {
@@ -335,7 +349,7 @@ pub(super) async fn fetch_git_group(
             Some((locked, _)) if is_hex40(locked) => {
                 locked_commit(ctx, &cache, repo, &m, locked, &mut g).await
             }
-            _ => match &g.failed_fresh {
+            _ => match g.failed_refs.get(&m.git_ref) {
                 Some(f) => {
                     let mut f = f.clone();
                     f.skill_id = m.id.clone();
@@ -353,13 +367,25 @@ pub(super) async fn fetch_git_group(
     (g.outcome, out, warnings)
 }
 
+/// The distinct refs a group's members name (commit ids excluded).
+fn group_refs(members: &[Member]) -> Vec<String> {
+    let mut refs: Vec<String> = members
+        .iter()
+        .map(|m| m.git_ref.clone())
+        .filter(|r| !crate::git::is_commit_id(r))
+        .collect();
+    refs.sort();
+    refs.dedup();
+    refs
+}
+
 /// What fetching a repository's group has done so far.
 pub(super) struct GroupState {
     pub(super) outcome: SourceOutcome,
     /// The cache was cloned or fetched in this run (no second fetch).
     pub(super) fetched_now: bool,
-    /// The fetch for skills without a lock entry failed.
-    pub(super) failed_fresh: Option<Failure>,
+    /// Refs whose fetch failed, with why (the skills naming them fail).
+    pub(super) failed_refs: HashMap<String, Failure>,
 }
 
 /// A member with a locked commit: found in the cache, else fetched once
@@ -376,7 +402,7 @@ pub(super) async fn locked_commit(
     let mut found = have(ctx.git.resolve(cache, locked).await.ok().flatten());
     if !found && !g.fetched_now {
         let permit = ctx.net.acquire().await;
-        let r = ctx.git.fetch(cache).await;
+        let r = ctx.git.fetch_refs(cache, &[m.git_ref.as_str()]).await;
         drop(permit);
         g.fetched_now = true;
         if let Err(e) = r {
