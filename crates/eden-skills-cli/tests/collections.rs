@@ -558,3 +558,36 @@ fn outdated_asks_each_repository_once() {
     let calls = all.lines().filter(|l| l.contains(" ls-remote ")).count();
     assert_eq!(calls, 2, "{all}");
 }
+
+#[test]
+fn update_reports_skills_that_appeared_or_disappeared_upstream() {
+    let sb = Sandbox::new();
+    let url = sb.repo(
+        "growing",
+        &[
+            ("skills/keep/SKILL.md", &skill("keep", "description: k\n")),
+            ("skills/old/SKILL.md", &skill("old", "description: o\n")),
+        ],
+    );
+    let o = sb.run(&["install", &url, "--all", "-t", "claude-code"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let (_, v, _) = sb.json(&["update", "--json"]);
+    assert_eq!(v["collections"], json!([]), "{v}");
+    // Upstream adds one skill and drops another.
+    let d = sb.root().join("repos/growing");
+    std::fs::remove_dir_all(d.join("skills/old")).unwrap();
+    sb.commit(
+        "growing",
+        &[("skills/fresh/SKILL.md", &skill("fresh", "description: f\n"))],
+    );
+    let (rc, v, err) = sb.json(&["update", "--json"]);
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(
+        v["collections"],
+        json!([{"repo": url, "ref": "main", "new": ["skills/fresh"], "gone": ["skills/old"]}]),
+        "{v}"
+    );
+    let o = sb.run(&["update"]);
+    assert!(stdout(&o).contains("new: skills/fresh"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("gone: skills/old"), "{}", stdout(&o));
+}

@@ -93,11 +93,23 @@ pub fn source_fields(skill: &Skill) -> (String, String, String) {
     }
 }
 
+/// A repository installed with `install --all`: the skills it held then,
+/// so `update` can say which appeared or disappeared upstream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockCollection {
+    pub repo: String,
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    pub subpaths: Vec<String>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lock {
     pub version: u32,
     #[serde(default)]
     pub skills: Vec<LockSkill>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub collections: Vec<LockCollection>,
 }
 
 impl Lock {
@@ -105,6 +117,7 @@ impl Lock {
         Lock {
             version: 1,
             skills: Vec::new(),
+            collections: Vec::new(),
         }
     }
 
@@ -157,6 +170,18 @@ impl Lock {
         self.portable(home).save(path)
     }
 
+    /// Records what an `install --all` of `repo` at `git_ref` found.
+    pub fn set_collection(&mut self, repo: &str, git_ref: &str, mut subpaths: Vec<String>) {
+        subpaths.sort();
+        self.collections
+            .retain(|c| !(c.repo == repo && c.git_ref == git_ref));
+        self.collections.push(LockCollection {
+            repo: repo.to_string(),
+            git_ref: git_ref.to_string(),
+            subpaths,
+        });
+    }
+
     pub fn get(&self, id: &str) -> Option<&LockSkill> {
         self.skills.iter().find(|s| s.id == id)
     }
@@ -170,6 +195,8 @@ impl Lock {
             s.targets
                 .sort_by(|a, b| a.agent.cmp(&b.agent).then(a.path.cmp(&b.path)));
         }
+        l.collections
+            .sort_by(|a, b| a.repo.cmp(&b.repo).then(a.git_ref.cmp(&b.git_ref)));
         toml::to_string(&l).unwrap_or_else(|_| "version = 1\n".into())
     }
 

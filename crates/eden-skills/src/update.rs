@@ -291,6 +291,60 @@ pub async fn check_skills(
     (checks, fetched)
 }
 
+/// Skills that appeared in, or disappeared from, a repository installed
+/// with `install --all`, at the commit its ref names now.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CollectionChange {
+    pub repo: String,
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    pub new: Vec<String>,
+    pub gone: Vec<String>,
+}
+
+/// For each collection the lock records whose repository a configured
+/// skill still uses: the skills (subpaths) now at its ref against those
+/// recorded. Reads the caches `check_skills` just fetched; no network.
+pub async fn collection_changes(cfg: &Config, lock: &Lock, git: &Git) -> Vec<CollectionChange> {
+    let mut out = Vec::new();
+    for c in &lock.collections {
+        let used = cfg.skills.iter().any(|s| {
+            matches!(&s.source, Source::Repo { repo, git_ref, .. } if *repo == c.repo && *git_ref == c.git_ref)
+        });
+        if !used {
+            continue;
+        }
+        let cache = cfg.storage_root.join(".repos").join(cache_key(&c.repo));
+        let Some(commit) = git.resolve(&cache, &c.git_ref).await.ok().flatten() else {
+            continue;
+        };
+        let Ok(files) = git.list_files(&cache, &commit).await else {
+            continue;
+        };
+        let now = crate::discover::skill_dirs(&files);
+        let new: Vec<String> = now
+            .iter()
+            .filter(|d| !c.subpaths.contains(d))
+            .cloned()
+            .collect();
+        let gone: Vec<String> = c
+            .subpaths
+            .iter()
+            .filter(|d| !now.contains(d))
+            .cloned()
+            .collect();
+        if !new.is_empty() || !gone.is_empty() {
+            out.push(CollectionChange {
+                repo: c.repo.clone(),
+                git_ref: c.git_ref.clone(),
+                new,
+                gone,
+            });
+        }
+    }
+    out
+}
+
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct Point {
     pub commit: Option<String>,

@@ -308,6 +308,7 @@ fn write_and_install(
     opts: RunOptions,
     rt: &tokio::runtime::Runtime,
     created: bool,
+    collection: Option<(&str, &str, Vec<String>)>,
 ) -> Result<(Report, bool), Exit> {
     let mut doc = parse_doc(text)?;
     for s in skills {
@@ -323,6 +324,9 @@ fn write_and_install(
     let mut lock = load_lock(&new_cfg);
     let new_cfg = Arc::new(new_cfg);
     let report = rt.block_on(engine::run(new_cfg.clone(), &mut lock, opts));
+    if let Some((repo, git_ref, subpaths)) = collection {
+        lock.set_collection(repo, git_ref, subpaths);
+    }
     let saved = save_lock(&new_cfg, &lock).is_ok();
     Ok((report, saved))
 }
@@ -388,7 +392,16 @@ fn install_url(
         opts.prefetched.insert(f.repo.clone(), f.cloned);
     }
     opts.cancel = cancel_flag(&rt);
-    let (report, saved) = write_and_install(env, cfg, text, &skills, opts, &rt, created)?;
+    // `--all` of a repository: what it holds is recorded, for `update`.
+    let collection = (a.all && f.commit.is_some() && !bare).then(|| {
+        (
+            f.repo.as_str(),
+            f.git_ref.as_str(),
+            selected.iter().map(|d| d.subpath.clone()).collect(),
+        )
+    });
+    let (report, saved) =
+        write_and_install(env, cfg, text, &skills, opts, &rt, created, collection)?;
     let (mut exit, strict_msg) = out::run_exit(&report, a.strict, "install");
     let ok: Vec<&str> = report
         .skills
@@ -537,7 +550,7 @@ fn install_registry(
     opts.only = Some(vec![name.to_string()]);
     opts.refresh.insert(name.to_string());
     opts.cancel = cancel_flag(&rt);
-    let (report, saved) = write_and_install(env, cfg, text, &[skill], opts, &rt, false)?;
+    let (report, saved) = write_and_install(env, cfg, text, &[skill], opts, &rt, false, None)?;
     let (mut exit, strict_msg) = out::run_exit(&report, a.strict, "install");
     let ok = report
         .skills

@@ -49,6 +49,7 @@ pub fn update(
     ));
     let (mut checks, fetched) =
         rt.block_on(eden_skills::update::check_skills(&cfg, &lock, &git, bound));
+    let changes = rt.block_on(eden_skills::update::collection_changes(&cfg, &lock, &git));
     let failed_regs = regs.iter().filter(|r| r.status == "failed").count();
     let failed_skills = checks.iter().filter(|c| c.status == "failed").count();
     let mut exit: u8 = if strict && failed_regs + failed_skills > 0 {
@@ -94,6 +95,7 @@ pub fn update(
         print_json(&json!({
             "registries": regs,
             "skills": checks,
+            "collections": changes,
             "failed": failed_regs,
             "elapsed_ms": started.elapsed().as_millis() as u64,
         }));
@@ -156,6 +158,18 @@ pub fn update(
         );
         if moved > 0 && !apply {
             hint("run `eden-skills update --apply` to install them");
+        }
+        for c in &changes {
+            if !c.new.is_empty() {
+                println!("  new: {} (in {})", c.new.join(", "), c.repo);
+                hint(&format!(
+                    "run `eden-skills install {} --all` to add them",
+                    c.repo
+                ));
+            }
+            if !c.gone.is_empty() {
+                println!("  gone: {} (from {})", c.gone.join(", "), c.repo);
+            }
         }
         if let Some(r) = &report {
             for f in &r.failures {
