@@ -244,7 +244,7 @@ pub(super) fn is_hex40(s: &str) -> bool {
 /// Phase A for one repository: at most one network operation for all its
 /// skills, then a local export per skill that needs one.
 pub(super) async fn fetch_git_group(
-    ctx: &Ctx,
+    ctx: &Arc<Ctx>,
     repo: &str,
     members: Vec<Member>,
 ) -> (SourceOutcome, Vec<MemberResult>, Vec<String>) {
@@ -340,6 +340,10 @@ pub(super) async fn fetch_git_group(
             SourceOutcome::Skipped
         };
     }
+    // Commits are decided one member at a time (a locked one may fetch);
+    // the exports then run in parallel, bounded by the CPU semaphore.
+    let mut resolved: HashMap<String, Option<String>> = HashMap::new();
+    let mut exports: JoinSet<(MemberResult, Vec<String>)> = JoinSet::new();
     for m in need {
         if ctx.cancelled() {
             out.push((m.id.clone(), Err(None)));
@@ -355,14 +359,27 @@ pub(super) async fn fetch_git_group(
                     f.skill_id = m.id.clone();
                     Err(Some(f))
                 }
-                None => wanted_commit(ctx, &cache, repo, &m, &mut warnings).await,
+                None => wanted_commit(ctx, &cache, repo, &m, &mut resolved, &mut warnings).await,
             },
         };
-        let r = match commit {
-            Ok(commit) => export_member(ctx, &cache, repo, &m, commit, &mut warnings).await,
-            Err(f) => Err(f),
-        };
-        out.push((m.id.clone(), r));
+        match commit {
+            Ok(commit) => {
+                let (ctx, cache, repo) = (ctx.clone(), cache.clone(), repo.to_string());
+                exports.spawn(async move {
+                    let mut w = Vec::new();
+                    let r = export_member(&ctx, &cache, &repo, &m, commit, &mut w).await;
+                    ((m.id.clone(), r), w)
+                });
+            }
+            Err(f) => out.push((m.id.clone(), Err(f))),
+        }
+    }
+    while let Some(joined) = exports.join_next().await {
+        // A panicking export is reported by `fetch_sources` for its id.
+        if let Ok((r, w)) = joined {
+            out.push(r);
+            warnings.extend(w);
+        }
     }
     (g.outcome, out, warnings)
 }
@@ -439,14 +456,23 @@ pub(super) async fn wanted_commit(
     cache: &Path,
     repo: &str,
     m: &Member,
+    resolved: &mut HashMap<String, Option<String>>,
     warnings: &mut Vec<String>,
 ) -> Result<String, Option<Failure>> {
     let fail = |msg: String| Err(Some(Failure::permanent(&m.id, Phase::Checkout, msg)));
-    let by_ref = ctx
-        .git
-        .resolve(cache, &m.git_ref)
-        .await
-        .map_err(|e| Some(git_failure(&m.id, Phase::Checkout, &e, repo)))?;
+    // One `rev-parse` per ref for the whole group.
+    let by_ref = match resolved.get(&m.git_ref) {
+        Some(c) => c.clone(),
+        None => {
+            let c = ctx
+                .git
+                .resolve(cache, &m.git_ref)
+                .await
+                .map_err(|e| Some(git_failure(&m.id, Phase::Checkout, &e, repo)))?;
+            resolved.insert(m.git_ref.clone(), c.clone());
+            c
+        }
+    };
     match (&m.pinned, by_ref) {
         // An index commit is installed exactly.
         (Some(pin), by_ref) => {
