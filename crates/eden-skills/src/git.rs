@@ -296,6 +296,24 @@ impl Git {
         .map(|_| ())
     }
 
+    /// Every entry of a commit's tree (`ls-tree -r -z --full-tree`), for
+    /// [`Git::export`]s of several subpaths of one commit.
+    pub async fn list_tree(&self, repo: &Path, commit: &str) -> Result<Vec<u8>, GitError> {
+        let tree = format!("{commit}^{{tree}}");
+        self.run(
+            Some(repo),
+            [
+                "ls-tree",
+                "-r",
+                "-z",
+                "--full-tree",
+                "--end-of-options",
+                &tree,
+            ],
+        )
+        .await
+    }
+
     /// The commit a ref (branch, tag or commit id) names, if any.
     pub async fn resolve(&self, repo: &Path, rev: &str) -> Result<Option<String>, GitError> {
         let spec = format!("{rev}^{{commit}}");
@@ -378,31 +396,35 @@ impl Git {
         commit: &str,
         subpath: &str,
         w: &mut StoreWriter,
+        full_listing: Option<&[u8]>,
     ) -> Result<Result<ExportExtras, String>, GitError> {
         let tree = if subpath == "." {
             format!("{commit}^{{tree}}")
         } else {
             format!("{commit}:{subpath}")
         };
-        let listing = match self
-            .run(
-                Some(repo),
-                [
-                    "ls-tree",
-                    "-r",
-                    "-z",
-                    "--full-tree",
-                    "--end-of-options",
-                    &tree,
-                ],
-            )
-            .await
-        {
-            Ok(l) => l,
-            Err(GitError::Failed { .. }) => {
-                return Ok(Err(format!("subpath '{subpath}' not found at {commit}")));
-            }
-            Err(e) => return Err(e),
+        let listing = match full_listing {
+            Some(all) => listing_under(all, subpath),
+            None => match self
+                .run(
+                    Some(repo),
+                    [
+                        "ls-tree",
+                        "-r",
+                        "-z",
+                        "--full-tree",
+                        "--end-of-options",
+                        &tree,
+                    ],
+                )
+                .await
+            {
+                Ok(l) => l,
+                Err(GitError::Failed { .. }) => {
+                    return Ok(Err(format!("subpath '{subpath}' not found at {commit}")));
+                }
+                Err(e) => return Err(e),
+            },
         };
         if listing.is_empty() && subpath != "." {
             // `ls-tree` of a blob prints nothing useful; treat as missing dir.
@@ -481,6 +503,27 @@ impl Git {
     }
 }
 
+/// The records of a full `ls-tree -r -z` listing below `subpath`, with
+/// paths made relative to it (what `ls-tree` of `<commit>:<subpath>` gives).
+fn listing_under(all: &[u8], subpath: &str) -> Vec<u8> {
+    if subpath == "." {
+        return all.to_vec();
+    }
+    let prefix = format!("{}/", subpath.trim_end_matches('/'));
+    let mut out = Vec::new();
+    for rec in all.split(|b| *b == 0).filter(|r| !r.is_empty()) {
+        let Some(tab) = rec.iter().position(|b| *b == b'\t') else {
+            continue;
+        };
+        if let Some(rest) = rec[tab + 1..].strip_prefix(prefix.as_bytes()) {
+            out.extend_from_slice(&rec[..=tab]);
+            out.extend_from_slice(rest);
+            out.push(0);
+        }
+    }
+    out
+}
+
 fn parse_batch(out: &[u8], n: usize) -> Result<Vec<Option<Vec<u8>>>, GitError> {
     let bad = || GitError::Failed {
         stderr: "unexpected output from git cat-file --batch".into(),
@@ -548,6 +591,21 @@ pub fn cache_key(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_listing_is_cut_to_a_subpath() {
+        let all = b"100644 blob a1\tskills/pdf/SKILL.md\0100755 blob a2\tskills/pdf/run.sh\0100644 blob a3\tskills/pdfx/SKILL.md\0100644 blob a4\tREADME.md\0";
+        assert_eq!(
+            listing_under(all, "skills/pdf"),
+            b"100644 blob a1\tSKILL.md\0100755 blob a2\trun.sh\0".to_vec()
+        );
+        assert!(listing_under(all, "skills/none").is_empty());
+        assert!(
+            listing_under(all, "README.md").is_empty(),
+            "a file is not a subpath"
+        );
+        assert_eq!(listing_under(all, "."), all.to_vec());
+    }
 
     #[test]
     fn batch_parsing() {

@@ -430,18 +430,15 @@ pub fn copy_tree(src: &Path, dest: &Path) -> io::Result<()> {
         let e = e?;
         let p = e.path();
         let d = dest.join(e.file_name());
-        let meta = fs::symlink_metadata(&p)?;
-        let ft = meta.file_type();
+        // The directory entry's type (no stat per file); `fs::copy` gives
+        // the copy the source's permission bits (store files are 644/755).
+        let ft = e.file_type()?;
         if ft.is_dir() {
             copy_tree(&p, &d)?;
         } else if ft.is_symlink() {
             symlink(fs::read_link(&p)?, &d)?;
         } else {
             fs::copy(&p, &d)?;
-            fs::set_permissions(
-                &d,
-                fs::Permissions::from_mode(meta.permissions().mode() & 0o777),
-            )?;
         }
     }
     Ok(())

@@ -343,6 +343,8 @@ pub(super) async fn fetch_git_group(
     // Commits are decided one member at a time (a locked one may fetch);
     // the exports then run in parallel, bounded by the CPU semaphore.
     let mut resolved: HashMap<String, Option<String>> = HashMap::new();
+    let many = need.len() > 1;
+    let mut listings: HashMap<String, Option<Arc<Vec<u8>>>> = HashMap::new();
     let mut exports: JoinSet<(MemberResult, Vec<String>)> = JoinSet::new();
     for m in need {
         if ctx.cancelled() {
@@ -364,10 +366,32 @@ pub(super) async fn fetch_git_group(
         };
         match commit {
             Ok(commit) => {
+                // Several skills of one commit share one tree listing.
+                let listing = if many {
+                    match listings.get(&commit) {
+                        Some(l) => l.clone(),
+                        None => {
+                            let l = ctx.git.list_tree(&cache, &commit).await.ok().map(Arc::new);
+                            listings.insert(commit.clone(), l.clone());
+                            l
+                        }
+                    }
+                } else {
+                    None
+                };
                 let (ctx, cache, repo) = (ctx.clone(), cache.clone(), repo.to_string());
                 exports.spawn(async move {
                     let mut w = Vec::new();
-                    let r = export_member(&ctx, &cache, &repo, &m, commit, &mut w).await;
+                    let r = export_member(
+                        &ctx,
+                        &cache,
+                        &repo,
+                        &m,
+                        commit,
+                        &mut w,
+                        listing.as_deref().map(Vec::as_slice),
+                    )
+                    .await;
                     ((m.id.clone(), r), w)
                 });
             }
@@ -507,6 +531,7 @@ pub(super) async fn export_member(
     m: &Member,
     commit: String,
     warnings: &mut Vec<String>,
+    listing: Option<&[u8]>,
 ) -> Result<Fetched, Option<Failure>> {
     let fail = |phase: Phase, msg: String| Err(Some(Failure::permanent(&m.id, phase, msg)));
     let _cpu = ctx.cpu.acquire().await;
@@ -514,7 +539,11 @@ pub(super) async fn export_member(
         Ok(w) => w,
         Err(e) => return fail(Phase::Checkout, format!("cannot write the store: {e}")),
     };
-    match ctx.git.export(cache, &commit, &m.subpath, &mut w).await {
+    match ctx
+        .git
+        .export(cache, &commit, &m.subpath, &mut w, listing)
+        .await
+    {
         Ok(Ok(extras)) => match w.finish() {
             Ok((entry, ws)) => {
                 warnings.extend(ws.into_iter().map(|x| format!("{}: {x}", m.id)));
