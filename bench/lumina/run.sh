@@ -31,7 +31,8 @@ cargo build --quiet --release -p lumina-cli
 lumina="$root/target/release/lumina"
 
 bench_dir=${BENCH_DIR:-/dev/shm}
-fs=$(stat -f -c %T "$bench_dir" | tr -c "a-zA-Z0-9\n" "-")
+fs=$(findmnt -n -o FSTYPE -T "$bench_dir" 2>/dev/null | head -n 1)
+[ -n "$fs" ] || fs=$(stat -f -c %T "$bench_dir" | tr -c "a-zA-Z0-9\n" "-")
 echo "== working in $bench_dir ($fs)"
 work=$(mktemp -d -p "$bench_dir" lumina-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT

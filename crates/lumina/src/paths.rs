@@ -161,7 +161,17 @@ impl Canon {
 /// `lstat` per directory, memoised.
 pub struct LinkAbove {
     home: PathBuf,
-    memo: HashMap<PathBuf, Option<PathBuf>>,
+    memo: HashMap<PathBuf, Above>,
+}
+
+#[derive(Clone)]
+enum Above {
+    /// This directory or one above it is a symlink.
+    Link(PathBuf),
+    /// Nothing on the way is a symlink, and the path exists.
+    Clear,
+    /// The path (or one above it) does not exist: nor does anything below.
+    Missing,
 }
 
 impl LinkAbove {
@@ -178,18 +188,36 @@ impl LinkAbove {
     }
 
     pub fn find(&mut self, d: &Path) -> Option<PathBuf> {
+        match self.state(d) {
+            Above::Link(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Whether `d` is known not to exist (it or a directory above it was
+    /// found missing), so looking at it again is useless.
+    pub fn known_missing(&self, d: &Path) -> bool {
+        matches!(self.memo.get(d), Some(Above::Missing))
+            || d.parent()
+                .and_then(|p| self.memo.get(p))
+                .is_some_and(|a| matches!(a, Above::Missing))
+    }
+
+    fn state(&mut self, d: &Path) -> Above {
         if !self.below_home(d) {
-            return None;
+            return Above::Clear;
         }
         if let Some(r) = self.memo.get(d) {
             return r.clone();
         }
-        let above = d.parent().and_then(|p| self.find(p));
-        let r = above.or_else(|| {
-            std::fs::symlink_metadata(d)
-                .is_ok_and(|m| m.file_type().is_symlink())
-                .then(|| d.to_path_buf())
-        });
+        let r = match d.parent().map(|p| self.state(p)) {
+            Some(a @ (Above::Link(_) | Above::Missing)) => a,
+            _ => match std::fs::symlink_metadata(d) {
+                Ok(m) if m.file_type().is_symlink() => Above::Link(d.to_path_buf()),
+                Ok(_) => Above::Clear,
+                Err(_) => Above::Missing,
+            },
+        };
         self.memo.insert(d.to_path_buf(), r.clone());
         r
     }
@@ -250,6 +278,25 @@ pub fn utc_now() -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn link_above_remembers_what_is_missing() {
+        let t = tempfile::tempdir().unwrap();
+        let home = t.path();
+        std::fs::create_dir_all(home.join("real/sub")).unwrap();
+        std::fs::create_dir_all(home.join("elsewhere")).unwrap();
+        std::os::unix::fs::symlink("elsewhere", home.join("linked")).unwrap();
+        let mut l = LinkAbove::new(home);
+        assert_eq!(l.find(&home.join("real/sub")), None);
+        assert_eq!(l.find(&home.join("linked/x/y")), Some(home.join("linked")));
+        assert_eq!(l.find(&home.join("gone/a/b")), None);
+        // Below a missing directory nothing is looked at again.
+        assert!(l.known_missing(&home.join("gone/a/b")));
+        assert!(l.known_missing(&home.join("gone/a/b/c")));
+        assert!(!l.known_missing(&home.join("real/sub")));
+        assert!(!l.known_missing(&home.join("real/other")), "not asked yet");
+    }
+
     use super::*;
 
     fn no_vars(_: &str) -> Option<String> {

@@ -5,16 +5,23 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 fn threads() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 4)
+    // Asked once: std reads the cgroup quota files on every call.
+    static N: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *N.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, 4)
+    })
 }
+
+/// Below this many items a thread costs more than it saves.
+const MIN_PARALLEL: usize = 256;
 
 /// Maps `f` over `items`, keeping their order.
 pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let n = threads().min(items.len());
-    if n < 2 {
+    if n < 2 || items.len() < MIN_PARALLEL {
         return items.iter().map(f).collect();
     }
     let next = AtomicUsize::new(0);

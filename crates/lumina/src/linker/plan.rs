@@ -488,8 +488,14 @@ impl Planner<'_> {
             if self.dirs.contains_key(&d) {
                 break;
             }
-            // lstat first: a missing directory costs one call.
-            let found = match std::fs::symlink_metadata(&d) {
+            // lstat first: a missing directory costs one call, and none
+            // when the check for symlinks above already found it missing.
+            let meta = if self.link_above.known_missing(&d) {
+                Err(std::io::ErrorKind::NotFound.into())
+            } else {
+                std::fs::symlink_metadata(&d)
+            };
+            let found = match meta {
                 Err(_) => None,
                 Ok(m) if m.is_dir() => Some(true),
                 Ok(m) if m.file_type().is_symlink() => {
@@ -750,7 +756,20 @@ impl Planner<'_> {
             }
             return Ok(());
         }
-        let found = probe(&e.target).map_err(|err| {
+        // Below a directory this plan creates nothing exists yet: no probe
+        // (on a first deploy that is most targets).
+        let fresh = e
+            .target
+            .ancestors()
+            .skip(1)
+            .find_map(|d| self.dirs.get(d).copied())
+            == Some(false);
+        let found = if fresh {
+            Ok(Found::Absent)
+        } else {
+            probe(&e.target)
+        };
+        let found = found.map_err(|err| {
             if err.kind() == std::io::ErrorKind::PermissionDenied {
                 Error::PermissionDenied {
                     path: e.target.parent().unwrap_or(Path::new("/")).to_path_buf(),
