@@ -591,3 +591,53 @@ fn update_reports_skills_that_appeared_or_disappeared_upstream() {
     assert!(stdout(&o).contains("new: skills/fresh"), "{}", stdout(&o));
     assert!(stdout(&o).contains("gone: skills/old"), "{}", stdout(&o));
 }
+
+#[test]
+fn update_apply_counts_what_it_failed_to_install_and_columns_fit_long_ids() {
+    let sb = Sandbox::new();
+    let long = "a-skill-with-a-rather-long-name-for-columns";
+    let url = sb.repo(
+        "shrinking",
+        &[
+            ("skills/stays/SKILL.md", &skill("stays", "description: s\n")),
+            (
+                &format!("skills/{long}/SKILL.md"),
+                &skill(long, "description: l\n"),
+            ),
+            ("skills/stays/run.py", "print(1)\n"),
+            ("LICENSE", "MIT License\n"),
+        ],
+    );
+    let o = sb.run(&["install", &url, "--all", "-t", "claude-code"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // Scripts are information: --strict does not fail on them.
+    let o = sb.run(&["doctor", "--strict"]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("no issues detected, 1 info"),
+        "{}",
+        stdout(&o)
+    );
+    // Upstream drops one skill's folder: its update cannot be applied.
+    let d = sb.root().join("repos/shrinking");
+    std::fs::remove_dir_all(d.join(format!("skills/{long}"))).unwrap();
+    sb.commit(
+        "shrinking",
+        &[(
+            "skills/stays/SKILL.md",
+            &skill("stays", "description: s2\n"),
+        )],
+    );
+    let o = sb.run(&["update", "--apply"]);
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("1 skill failure(s)"), "{out}");
+    // Each row's status column starts at the same place.
+    let cols: Vec<usize> = out
+        .lines()
+        .filter(|l| l.contains("new-commit"))
+        .map(|l| l.find("new-commit").unwrap())
+        .collect();
+    assert_eq!(cols.len(), 2, "{out}");
+    assert_eq!(cols[0], cols[1], "{out}");
+}
