@@ -594,10 +594,10 @@ mod tests {
 
     #[test]
     fn a_full_listing_is_cut_to_a_subpath() {
-        let all = b"100644 blob a1\tskills/pdf/SKILL.md\0100755 blob a2\tskills/pdf/run.sh\0100644 blob a3\tskills/pdfx/SKILL.md\0100644 blob a4\tREADME.md\0";
+        let all = b"100644 blob a1\tskills/pdf/SKILL.md\x00100755 blob a2\tskills/pdf/run.sh\x00100644 blob a3\tskills/pdfx/SKILL.md\x00100644 blob a4\tREADME.md\x00";
         assert_eq!(
             listing_under(all, "skills/pdf"),
-            b"100644 blob a1\tSKILL.md\0100755 blob a2\trun.sh\0".to_vec()
+            b"100644 blob a1\tSKILL.md\x00100755 blob a2\trun.sh\x00".to_vec()
         );
         assert!(listing_under(all, "skills/none").is_empty());
         assert!(

@@ -559,19 +559,37 @@ impl std::fmt::Display for PlanError {
     }
 }
 
+/// What an install asks for, besides the skills selected.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub repo: &'a str,
+    pub git_ref: &'a str,
+    pub targets: &'a [Target],
+    /// `--copy`.
+    pub copy: bool,
+    /// `--id`, for a single selected skill.
+    pub id: Option<&'a str>,
+    /// `--force`: replace an id installed from another repository.
+    pub force: bool,
+}
+
 /// What `install` of a URL or folder would write into the config: one
 /// entry per selected skill (`id` overrides the id of a single one). Two
-/// selected skills with one id are an error (its message).
+/// selected skills with one id, or an id installed from another
+/// repository without `force`, are errors.
 pub fn plan_skills(
     cfg: &Config,
     selected: &[Discovered],
-    repo: &str,
-    git_ref: &str,
-    targets: &[Target],
-    copy: bool,
-    id: Option<&str>,
-    force: bool,
+    req: Request<'_>,
 ) -> Result<Vec<Skill>, PlanError> {
+    let Request {
+        repo,
+        git_ref,
+        targets,
+        copy,
+        id,
+        force,
+    } = req;
     let mut skills: Vec<Skill> = Vec::new();
     let (ids, _) = unique_ids(selected);
     for (d, derived) in selected.iter().zip(ids) {
@@ -654,6 +672,23 @@ mod tests {
         }
     }
 
+    fn req<'a>(
+        repo: &'a str,
+        targets: &'a [Target],
+        copy: bool,
+        id: Option<&'a str>,
+        force: bool,
+    ) -> Request<'a> {
+        Request {
+            repo,
+            git_ref: "main",
+            targets,
+            copy,
+            id,
+            force,
+        }
+    }
+
     fn cfg(text: &str) -> Config {
         Config::parse(text, Path::new("/cfg/skills.toml"), Path::new("/home/u")).unwrap()
     }
@@ -729,12 +764,13 @@ targets = [{ agent = "cursor" }]
         let skills = plan_skills(
             &c,
             &found,
-            "https://h/o/r.git",
-            "main",
-            &[cursor.clone(), claude.clone()],
-            false,
-            None,
-            false,
+            req(
+                "https://h/o/r.git",
+                &[cursor.clone(), claude.clone()],
+                false,
+                None,
+                false,
+            ),
         )
         .unwrap();
         // The existing entry keeps copy mode and gains one target.
@@ -755,12 +791,13 @@ targets = [{ agent = "cursor" }]
         let err = plan_skills(
             &c,
             &found,
-            "https://h/o/r.git",
-            "main",
-            &[cursor.clone()],
-            false,
-            Some("one"),
-            false,
+            req(
+                "https://h/o/r.git",
+                std::slice::from_ref(&cursor),
+                false,
+                Some("one"),
+                false,
+            ),
         )
         .unwrap_err();
         assert!(err.to_string().starts_with("DUPLICATE_SKILL_ID"), "{err}");
@@ -769,12 +806,13 @@ targets = [{ agent = "cursor" }]
         let err = plan_skills(
             &c,
             &other,
-            "https://h/other.git",
-            "main",
-            &[cursor.clone()],
-            false,
-            None,
-            false,
+            req(
+                "https://h/other.git",
+                std::slice::from_ref(&cursor),
+                false,
+                None,
+                false,
+            ),
         )
         .unwrap_err();
         assert_eq!(
@@ -787,12 +825,7 @@ targets = [{ agent = "cursor" }]
         assert!(plan_skills(
             &c,
             &other,
-            "https://h/other.git",
-            "main",
-            &[cursor],
-            false,
-            None,
-            true
+            req("https://h/other.git", &[cursor], false, None, true),
         )
         .is_ok());
     }

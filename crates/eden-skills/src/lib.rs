@@ -112,6 +112,26 @@ pub fn repo_kind(repo: &str) -> Option<RepoKind> {
     None
 }
 
+/// The candidate closest to `word` when it is close enough to be what was
+/// meant: same letters in another case, or within a third of its length in
+/// edits.
+pub fn did_you_mean<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let lower = word.to_lowercase();
+    let limit = word.chars().count() / 3;
+    candidates
+        .map(|c| {
+            let d = if c.to_lowercase() == lower {
+                0
+            } else {
+                strsim::osa_distance(&lower, &c.to_lowercase())
+            };
+            (d, c)
+        })
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,24 +167,4 @@ mod tests {
         assert_eq!(repo_kind("github.com/a/b"), None);
         assert_eq!(repo_kind("file://"), None);
     }
-}
-
-/// The candidate closest to `word` when it is close enough to be what was
-/// meant: same letters in another case, or within a third of its length in
-/// edits.
-pub fn did_you_mean<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let lower = word.to_lowercase();
-    let limit = word.chars().count() / 3;
-    candidates
-        .map(|c| {
-            let d = if c.to_lowercase() == lower {
-                0
-            } else {
-                strsim::osa_distance(&lower, &c.to_lowercase())
-            };
-            (d, c)
-        })
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
 }

@@ -303,11 +303,10 @@ fn dry_run(a: &InstallArgs, cfg: &Config, f: &Found, skills: &[Skill]) {
 fn write_and_install(
     env: &Env,
     cfg: &Config,
-    text: &str,
+    (text, created): (&str, bool),
     skills: &[Skill],
     opts: RunOptions,
     rt: &tokio::runtime::Runtime,
-    created: bool,
     collection: Option<(&str, &str, Vec<String>)>,
 ) -> Result<(Report, bool), Exit> {
     let mut doc = parse_doc(text)?;
@@ -369,17 +368,15 @@ fn install_url(
             warning(&note);
         }
     }
-    let skills = install::plan_skills(
-        cfg,
-        &selected,
-        &f.repo,
-        &f.git_ref,
-        &targets,
-        a.copy,
-        a.id.as_deref(),
-        a.force,
-    )
-    .or_else(|e| refuse_plan(a, &e))?;
+    let req = install::Request {
+        repo: &f.repo,
+        git_ref: &f.git_ref,
+        targets: &targets,
+        copy: a.copy,
+        id: a.id.as_deref(),
+        force: a.force,
+    };
+    let skills = install::plan_skills(cfg, &selected, req).or_else(|e| refuse_plan(a, &e))?;
     if a.dry_run {
         dry_run(a, cfg, &f, &skills);
         return Ok(0);
@@ -401,7 +398,7 @@ fn install_url(
         )
     });
     let (report, saved) =
-        write_and_install(env, cfg, text, &skills, opts, &rt, created, collection)?;
+        write_and_install(env, cfg, (text, created), &skills, opts, &rt, collection)?;
     let (mut exit, strict_msg) = out::run_exit(&report, a.strict, "install");
     let ok: Vec<&str> = report
         .skills
@@ -550,7 +547,7 @@ fn install_registry(
     opts.only = Some(vec![name.to_string()]);
     opts.refresh.insert(name.to_string());
     opts.cancel = cancel_flag(&rt);
-    let (report, saved) = write_and_install(env, cfg, text, &[skill], opts, &rt, false, None)?;
+    let (report, saved) = write_and_install(env, cfg, (text, false), &[skill], opts, &rt, None)?;
     let (mut exit, strict_msg) = out::run_exit(&report, a.strict, "install");
     let ok = report
         .skills
