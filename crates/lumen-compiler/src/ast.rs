@@ -85,10 +85,39 @@ pub enum PatternKind {
 }
 
 /// An expression (§6).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, PartialEq, Serialize)]
 pub struct Expr {
     pub kind: ExprKind,
     pub span: Span,
+}
+
+// A chain of 10^4 or more operators is a tree that deep (left-leaning), and
+// cloning or dropping it recurses once per level: both run on a stack that
+// grows as needed, so no input can overflow the compiler's stack.
+impl Clone for Expr {
+    fn clone(&self) -> Expr {
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, || Expr {
+            kind: self.kind.clone(),
+            span: self.span,
+        })
+    }
+}
+
+impl Drop for Expr {
+    fn drop(&mut self) {
+        if matches!(
+            self.kind,
+            ExprKind::Int(_)
+                | ExprKind::Float(_)
+                | ExprKind::Bool(_)
+                | ExprKind::Null
+                | ExprKind::Name(_)
+        ) {
+            return;
+        }
+        let kind = std::mem::replace(&mut self.kind, ExprKind::Null);
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, move || drop(kind));
+    }
 }
 
 /// A piece of an interpolated string.

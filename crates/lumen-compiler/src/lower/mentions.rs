@@ -4,7 +4,12 @@
 use super::*;
 
 /// Names an expression mentions (for closure captures).
+/// (On a stack grown as needed: operator chains make deep trees.)
 pub(super) fn mentions(e: &Expr, out: &mut Vec<String>) {
+    stacker::maybe_grow(64 * 1024, 1024 * 1024, || mentions_inner(e, out))
+}
+
+fn mentions_inner(e: &Expr, out: &mut Vec<String>) {
     if let ExprKind::Name(n) = &e.kind {
         if !out.contains(n) {
             out.push(n.clone())

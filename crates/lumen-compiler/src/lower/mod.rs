@@ -239,6 +239,10 @@ fn type_string(t: &TypeExpr) -> String {
 /// An expression whose evaluation runs no code that could assign a
 /// local: names, literals, and operators over them.
 fn simple(e: &Expr) -> bool {
+    stacker::maybe_grow(64 * 1024, 1024 * 1024, || simple_inner(e))
+}
+
+fn simple_inner(e: &Expr) -> bool {
     match &e.kind {
         ExprKind::Name(_)
         | ExprKind::Int(_)

@@ -241,7 +241,9 @@ impl Parser<'_> {
                             == self.toks.get(self.pos - 1).map(|t| t.span.line) =>
                 {
                     let block = self.trailing_block()?;
-                    let ExprKind::Call { callee, mut args } = e.kind else {
+                    let ExprKind::Call { callee, mut args } =
+                        std::mem::replace(&mut e.kind, ExprKind::Null)
+                    else {
                         unreachable!("checked above")
                     };
                     args.push(Arg {

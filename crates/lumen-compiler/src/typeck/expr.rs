@@ -469,6 +469,10 @@ impl Checker<'_> {
 
 /// A guard or transition argument: names, literals and operators only.
 pub(super) fn simple_expr(e: &Expr) -> bool {
+    stacker::maybe_grow(64 * 1024, 1024 * 1024, || simple_expr_inner(e))
+}
+
+fn simple_expr_inner(e: &Expr) -> bool {
     match &e.kind {
         ExprKind::Int(_)
         | ExprKind::Float(_)

@@ -353,6 +353,10 @@ impl Checker<'_> {
     }
 
     fn narrow(&mut self, e: &Expr) {
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.narrow_inner(e))
+    }
+
+    fn narrow_inner(&mut self, e: &Expr) {
         match &e.kind {
             ExprKind::Binary { op: "!=", lhs, rhs } if matches!(rhs.kind, ExprKind::Null) => {
                 if let ExprKind::Name(n) = &lhs.kind {
