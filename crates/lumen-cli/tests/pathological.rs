@@ -28,6 +28,7 @@ fn shapes(n: usize) -> Vec<(&'static str, String)> {
             format!("let x = {} ?? 1", vec!["null"; n].join(" ?? ")),
         ),
         ("index", format!("let x = [[0]]{}", "[0]".repeat(n))),
+        ("pipe", format!("let x = 1{}", " |> f".repeat(n))),
         ("field", format!("let x = {{p: 1}}{}", ".p".repeat(n))),
         (
             "minus-lines",
@@ -73,7 +74,7 @@ fn long_flat_chains_run() {
     let cases = shapes(13_000).into_iter().chain(
         shapes(60_000)
             .into_iter()
-            .filter(|(n, _)| matches!(*n, "plus" | "minus-lines")),
+            .filter(|(n, _)| matches!(*n, "plus" | "minus-lines" | "pipe")),
     );
     for (i, (name, body)) in cases.enumerate() {
         if matches!(name, "index" | "field") {

@@ -73,13 +73,25 @@ impl Lowerer<'_> {
                 f.patch(j);
             }
             "|>" => {
+                // The left side is evaluated once into a register that a
+                // hidden local names, and the call reads that local: no
+                // copy of the left tree (a chain of n pipes was O(n^2)).
+                let t = f.reg();
+                self.expr(f, lhs, t);
+                let hidden = format!("\u{0}pipe{t}");
+                f.scopes.push(HashMap::new());
+                f.bind(&hidden, t);
+                let piped = Arg {
+                    name: None,
+                    value: Expr {
+                        kind: ExprKind::Name(hidden),
+                        span: lhs.span,
+                    },
+                    spread: false,
+                };
                 let call = match &rhs.kind {
                     ExprKind::Call { callee, args } => {
-                        let mut a = vec![Arg {
-                            name: None,
-                            value: (*lhs).clone(),
-                            spread: false,
-                        }];
+                        let mut a = vec![piped];
                         a.extend(args.iter().cloned());
                         ExprKind::Call {
                             callee: callee.clone(),
@@ -88,11 +100,7 @@ impl Lowerer<'_> {
                     }
                     _ => ExprKind::Call {
                         callee: Box::new(rhs.clone()),
-                        args: vec![Arg {
-                            name: None,
-                            value: (*lhs).clone(),
-                            spread: false,
-                        }],
+                        args: vec![piped],
                     },
                 };
                 self.expr(
@@ -103,6 +111,7 @@ impl Lowerer<'_> {
                     },
                     dst,
                 );
+                f.scopes.pop();
             }
             _ => {
                 let (a, b) = self.operands(f, lhs, rhs);
