@@ -92,3 +92,33 @@ fn long_flat_chains_run() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("done"));
     }
 }
+
+#[test]
+fn many_errors_on_one_long_line_stay_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("or.lm.md");
+    let body = format!("let c = {}\n  print(c)", vec!["1"; 8000].join(" or "));
+    std::fs::write(&f, doc(&body)).unwrap();
+    let out = lumen().arg("check").arg(&f).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    // Each operand's error is at its own column, not all at the first.
+    assert!(
+        err.contains(":9:11: error[type mismatch]: `or` takes `Bool`s, found `Int`"),
+        "{}",
+        &err[..2000.min(err.len())]
+    );
+    assert!(
+        err.contains(":9:16: error[type mismatch]"),
+        "{}",
+        &err[..2000.min(err.len())]
+    );
+    // Capped, counted, and no diagnostic reprints the 40 KB line.
+    assert!(
+        err.contains("lumen: 7900 more diagnostic(s) not shown (7900 error(s), 0 warning(s))"),
+        "{}",
+        &err[err.len().saturating_sub(400)..]
+    );
+    assert!(err.len() < 100_000, "{} bytes of diagnostics", err.len());
+    assert!(err.lines().all(|l| l.len() < 400));
+}

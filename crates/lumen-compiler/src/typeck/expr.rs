@@ -110,6 +110,15 @@ impl Checker<'_> {
                     return self.pipe(&l, rhs, e.span);
                 }
                 let r = self.expr(rhs);
+                if matches!(*op, "and" | "or") {
+                    // Each operand that is not a Bool is named where it is.
+                    for (t, x) in [(&l, lhs), (&r, rhs)] {
+                        if !t.is_any() && *t != Ty::Bool {
+                            self.mismatch(x.span, format!("`{op}` takes `Bool`s, found `{t}`"));
+                        }
+                    }
+                    return Ty::Bool;
+                }
                 self.binary(op, &l, &r, e.span)
             }
             ExprKind::Compare { first, rest } => {
