@@ -28,6 +28,7 @@ fn shapes(n: usize) -> Vec<(&'static str, String)> {
             format!("let x = {} ?? 1", vec!["null"; n].join(" ?? ")),
         ),
         ("index", format!("let x = [[0]]{}", "[0]".repeat(n))),
+        ("interpolations", format!("let x = \"{}\"", "{1}".repeat(n))),
         ("pipe", format!("let x = 1{}", " |> f".repeat(n))),
         ("field", format!("let x = {{p: 1}}{}", ".p".repeat(n))),
         (

@@ -131,6 +131,9 @@ struct Lexer<'a> {
     /// The last column computed (line start, byte position, column), so
     /// columns along a long line cost what lies between two tokens.
     col_cache: std::cell::Cell<(usize, usize, usize)>,
+    /// (line start, where that line's first non-ASCII byte is, or the
+    /// line's end): columns before it are byte offsets.
+    ascii_run: std::cell::Cell<(usize, usize)>,
 }
 
 fn is_ident_start(c: u8) -> bool {
@@ -155,6 +158,7 @@ impl<'a> Lexer<'a> {
             indents: vec![0],
             nested,
             col_cache: std::cell::Cell::new((usize::MAX, 0, 0)),
+            ascii_run: std::cell::Cell::new((usize::MAX, 0)),
         }
     }
 
@@ -165,18 +169,25 @@ impl<'a> Lexer<'a> {
     fn span_from(&self, start: usize, line: u32, line_start: usize) -> Span {
         // Columns count characters; a position inside a character (never
         // produced, but never trusted either) counts from the line start.
+        // An ASCII stretch from the line start (almost every line) gives the
+        // column at once, in whatever order spans are asked for: a string of
+        // 10^5 interpolations asks for its start after its contents.
+        let a_end = self.ascii_end(line_start);
         let (c_line, c_pos, c_col) = self.col_cache.get();
-        let (from, base) = if c_line == line_start && c_pos <= start {
-            (c_pos, c_col)
-        } else {
-            (line_start, 0)
+        let count = |a: usize, b: usize| match self.src.get(a..b) {
+            Some(s) if s.is_ascii() => s.len(),
+            Some(s) => s.chars().count(),
+            None => 0,
         };
-        let col = base
-            + match self.src.get(from..start) {
-                Some(s) if s.is_ascii() => s.len(),
-                Some(s) => s.chars().count(),
-                None => 0,
-            };
+        let col = if start <= a_end {
+            start.saturating_sub(line_start)
+        } else if c_line == line_start && c_pos <= start {
+            c_col + count(c_pos, start)
+        } else if c_line == line_start && self.src.is_char_boundary(start) {
+            c_col - count(start, c_pos)
+        } else {
+            count(line_start, start)
+        };
         self.col_cache.set((line_start, start, col));
         Span {
             start: start as u32,
@@ -184,6 +195,22 @@ impl<'a> Lexer<'a> {
             line,
             col: col as u32 + 1,
         }
+    }
+
+    /// Where the ASCII stretch of the line starting at `line_start` ends
+    /// (its first non-ASCII byte, or its end), computed once per line.
+    fn ascii_end(&self, line_start: usize) -> usize {
+        let (a_line, a_end) = self.ascii_run.get();
+        if a_line == line_start {
+            return a_end;
+        }
+        let rest = self.src.get(line_start..).unwrap_or("").as_bytes();
+        let end = rest
+            .iter()
+            .position(|b| *b == b'\n' || !b.is_ascii())
+            .map_or(self.src.len(), |i| line_start + i);
+        self.ascii_run.set((line_start, end));
+        end
     }
 
     fn here(&self) -> Span {
@@ -904,6 +931,11 @@ impl<'a> Lexer<'a> {
         sub.pos = expr_start;
         sub.line = line;
         sub.line_start = ls;
+        // Same line, same column caches: no rescan from the line start
+        // (the stretch is measured here, on the whole line).
+        self.ascii_end(ls);
+        sub.col_cache.set(self.col_cache.get());
+        sub.ascii_run.set(self.ascii_run.get());
         sub.run();
         self.diags.append(&mut sub.diags);
         let mut tokens = sub.tokens;
