@@ -49,6 +49,16 @@ fn parse_error() {
 }
 
 #[test]
+fn contextual_keywords_are_names_and_the_rest_stay_reserved() {
+    let (status, _, stderr) = check(
+        "record R\n  type: String\n  ok: Bool\nend\n\ncell f(list: list[Int], map: Int) -> Int\n  let result = len(list) + map\n  return result\nend\n\nlet r = R(type: \"t\", ok: true)\nprint(r.type, r.ok, f([1], 2))\n",
+    );
+    assert_eq!(status, 0, "{stderr}");
+    must_fail("parse error", "1:5", "let while = 1\n");
+    must_fail("parse error", "1:5", "let end = 1\n");
+}
+
+#[test]
 fn undefined_variable_with_suggestion() {
     let code = "cell main() -> Int\n  let total = 3\n  print(totl)\n  return total\nend\n";
     must_fail("undefined variable", "3:9", code);

@@ -269,8 +269,7 @@ impl Parser<'_> {
                     spread: true,
                 });
             }
-            let named = matches!(p.peek(), TokenKind::Ident(_))
-                && matches!(p.peek_at(1), TokenKind::Sym(":"));
+            let named = p.name_at(0).is_some() && matches!(p.peek_at(1), TokenKind::Sym(":"));
             let name = if named {
                 let n = p.ident("a name")?;
                 p.pos += 1;
@@ -394,6 +393,13 @@ impl Parser<'_> {
             }
             TokenKind::Kw(k)
                 if callable_keyword(*k) && matches!(self.peek_at(1), TokenKind::Sym("(")) =>
+            {
+                self.pos += 1;
+                e(ExprKind::Name(k.as_str().to_string()))
+            }
+            TokenKind::Kw(k)
+                if super::soft_keyword(*k)
+                    && !matches!(k, Keyword::Role | Keyword::Handle | Keyword::Parallel) =>
             {
                 self.pos += 1;
                 e(ExprKind::Name(k.as_str().to_string()))

@@ -57,6 +57,53 @@ fn describe(k: &TokenKind) -> String {
     }
 }
 
+/// Keywords that may also be names (of variables, parameters, fields,
+/// methods, cells): none of them starts a statement or sits between two
+/// expressions, so where a name is expected there is no ambiguity (`let
+/// result = ...`, a parameter `list`, a field `ok`). Where an expression is
+/// expected they are names too, except where they begin an expression of
+/// their own (`role`, `handle`, `parallel`) or a call of a built-in
+/// (`list(...)`, `ok(...)`).
+pub(crate) fn soft_keyword(k: Keyword) -> bool {
+    use Keyword::*;
+    matches!(
+        k,
+        Result
+            | List
+            | Map
+            | Set
+            | Tuple
+            | Int
+            | Float
+            | String
+            | Bool
+            | Bytes
+            | Json
+            | Type
+            | Tool
+            | Schema
+            | Union
+            | Trait
+            | Impl
+            | Macro
+            | Mod
+            | Step
+            | From
+            | Ok
+            | Err
+            | Role
+            | Handle
+            | Grant
+            | Use
+            | Const
+            | Pub
+            | Parallel
+            | Expect
+            | Record
+            | Enum
+    )
+}
+
 /// Keywords that are also type names (§3.4, §8.1).
 fn type_keyword(k: Keyword) -> Option<&'static str> {
     use Keyword::*;
@@ -142,14 +189,24 @@ impl<'t> Parser<'t> {
         }
     }
 
+    /// A name: an identifier, or a keyword that is a name wherever a name
+    /// is expected (contextual keywords, see [`soft_keyword`]).
     fn ident(&mut self, what: &str) -> PResult<String> {
-        match self.peek() {
-            TokenKind::Ident(s) => {
-                let s = s.clone();
+        match self.name_at(0) {
+            Some(s) => {
                 self.pos += 1;
                 Ok(s)
             }
-            _ => Err(self.error(what)),
+            None => Err(self.error(what)),
+        }
+    }
+
+    /// The token `n` ahead as a name, if it can be one.
+    fn name_at(&self, n: usize) -> Option<String> {
+        match self.peek_at(n) {
+            TokenKind::Ident(s) => Some(s.clone()),
+            TokenKind::Kw(k) if soft_keyword(*k) => Some(k.as_str().to_string()),
+            _ => None,
         }
     }
 

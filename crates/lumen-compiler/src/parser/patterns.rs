@@ -128,7 +128,19 @@ impl<'t> Parser<'t> {
         if let Some(l) = self.literal()? {
             return Ok(pat(PatternKind::Literal(l)));
         }
-        match self.peek().clone() {
+        let tok = match self.peek() {
+            // A contextual keyword binds like a name (`ok(p)`/`err(p)`
+            // stay result patterns).
+            TokenKind::Kw(k)
+                if super::soft_keyword(*k)
+                    && !(matches!(k, Keyword::Ok | Keyword::Err)
+                        && matches!(self.peek_at(1), TokenKind::Sym("("))) =>
+            {
+                TokenKind::Ident(k.as_str().to_string())
+            }
+            t => t.clone(),
+        };
+        match tok {
             TokenKind::Ident(n) if n == "_" => {
                 self.pos += 1;
                 Ok(pat(PatternKind::Wild))
@@ -230,9 +242,7 @@ impl<'t> Parser<'t> {
         while !self.at_sym(")") {
             if self.eat_sym("..") {
                 rest = true;
-            } else if matches!(self.peek(), TokenKind::Ident(_))
-                && matches!(self.peek_at(1), TokenKind::Sym(":"))
-            {
+            } else if self.name_at(0).is_some() && matches!(self.peek_at(1), TokenKind::Sym(":")) {
                 let f = self.ident("a field name")?;
                 self.pos += 1;
                 fields.push((f, self.parse_pattern()?));
