@@ -59,6 +59,31 @@ fn contextual_keywords_are_names_and_the_rest_stay_reserved() {
 }
 
 #[test]
+fn a_let_annotation_may_be_a_union() {
+    let (status, _, stderr) = check(
+        "let v: Int | String = 42\nlet mut w: String | Null = null\nw = \"x\"\nprint(v, w)\n",
+    );
+    assert_eq!(status, 0, "{stderr}");
+    must_fail(
+        "type mismatch",
+        "1:23",
+        "let v: Int | String = 4.5\nprint(v)\n",
+    );
+}
+
+#[test]
+fn built_in_effects_bind_without_a_declaration() {
+    let prog = "use tool http.get as Fetch\nbind effect external to Fetch\nbind effect env to Fetch\nprint(1)\n";
+    let (status, _, stderr) = check(prog);
+    assert_eq!(status, 0, "{stderr}");
+    must_fail(
+        "undefined type",
+        "2:1",
+        "use tool http.get as Fetch\nbind effect Weather to Fetch\nprint(1)\n",
+    );
+}
+
+#[test]
 fn undefined_variable_with_suggestion() {
     let code = "cell main() -> Int\n  let total = 3\n  print(totl)\n  return total\nend\n";
     must_fail("undefined variable", "3:9", code);

@@ -156,6 +156,26 @@ impl Parser<'_> {
                 if mutable {
                     self.pos += 1;
                 }
+                // `let name: Type = ...`: the whole type, unions included
+                // (inside a pattern `|` would separate alternatives).
+                if self.name_at(0).is_some() && matches!(self.peek_at(1), TokenKind::Sym(":")) {
+                    let pspan = self.span();
+                    let name = self.ident("a name")?;
+                    self.pos += 1;
+                    let ty = Some(self.parse_type()?);
+                    self.expect_sym("=")?;
+                    let value = self.parse_expr()?;
+                    self.end_of_stmt()?;
+                    return s(StmtKind::Let {
+                        pattern: crate::ast::Pattern {
+                            kind: PatternKind::Bind(name),
+                            span: pspan,
+                        },
+                        mutable,
+                        ty,
+                        value,
+                    });
+                }
                 let mut pattern = self.parse_pattern()?;
                 let mut ty = None;
                 if let PatternKind::Typed { name, ty: t } = &pattern.kind {

@@ -71,7 +71,15 @@ impl Resolver<'_> {
                     }
                 }
                 ItemKind::BindEffect { effect, alias, .. } => {
-                    if !matches!(self.sy.types.get(effect), Some(TypeDef::Effect { .. })) {
+                    // The effects the language performs itself (§9.1) bind
+                    // without a declaration.
+                    let builtin = matches!(
+                        effect.as_str(),
+                        "external" | "emit" | "random" | "time" | "fs" | "env" | "async"
+                    );
+                    if !builtin
+                        && !matches!(self.sy.types.get(effect), Some(TypeDef::Effect { .. }))
+                    {
                         self.unresolved(
                             Kind::UndefinedType,
                             item.span,
