@@ -84,6 +84,30 @@ fn built_in_effects_bind_without_a_declaration() {
 }
 
 #[test]
+fn an_imported_module_s_own_main_stays_out() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("greet.lm"),
+        "cell hello(n: String) -> String = \"hello, {n}\"\n\ncell main() -> Null\n  print(hello(\"module\"))\nend\n",
+    )
+    .unwrap();
+    let prog = dir.path().join("prog.lm");
+    std::fs::write(
+        &prog,
+        "import greet: hello\n\ncell main() -> Null\n  print(hello(\"importer\"))\nend\n",
+    )
+    .unwrap();
+    let out = lumen().arg("run").arg(&prog).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello, importer\n");
+}
+
+#[test]
 fn undefined_variable_with_suggestion() {
     let code = "cell main() -> Int\n  let total = 3\n  print(totl)\n  return total\nend\n";
     must_fail("undefined variable", "3:9", code);

@@ -358,10 +358,13 @@ fn load_module(
         d.span = at;
         return Err(d);
     }
+    // A module's own `main` is its entry point when run alone; imported,
+    // it would only collide with the importer's (one namespace for all).
     out.extend(
         sub.items
             .into_iter()
             .filter(|i| !matches!(i.kind, ast::ItemKind::Import { .. }))
+            .filter(|i| !matches!(&i.kind, ast::ItemKind::Cell(c) if c.name == "main"))
             .map(|mut i| {
                 i.module = id;
                 i
