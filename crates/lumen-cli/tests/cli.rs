@@ -108,6 +108,16 @@ fn an_imported_module_s_own_main_stays_out() {
 }
 
 #[test]
+fn a_plain_value_returned_from_a_result_cell_is_ok() {
+    let (status, out, err) = on_program(
+        "run",
+        "cell half(n: Int) -> result[Int, String]\n  if n % 2 == 1\n    return err(\"odd\")\n  end\n  return n / 2\nend\n\nfor n in [8, 3]\n  match half(n)\n    ok(v) -> print(\"ok\", v)\n    err(e) -> print(\"err\", e)\n  end\nend\n",
+    );
+    assert_eq!(status, 0, "{err}");
+    assert_eq!(out, "ok 4\nerr odd\n");
+}
+
+#[test]
 fn undefined_variable_with_suggestion() {
     let code = "cell main() -> Int\n  let total = 3\n  print(totl)\n  return total\nend\n";
     must_fail("undefined variable", "3:9", code);

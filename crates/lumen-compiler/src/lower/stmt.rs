@@ -93,6 +93,12 @@ impl Lowerer<'_> {
             StmtKind::Return(v) => {
                 let r = f.reg();
                 match v {
+                    Some(e) if self.types.wrap_ok.contains(&(e.span.start, e.span.end)) => {
+                        let x = f.reg();
+                        self.expr(f, e, x);
+                        let k = f.konst(json!("ok"));
+                        f.emit(Op::MakeVariant, r as i64, k, x as i64);
+                    }
                     Some(e) => self.expr(f, e, r),
                     None => {
                         f.emit(Op::LoadNull, r as i64, 0, 0);

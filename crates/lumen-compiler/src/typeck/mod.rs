@@ -34,6 +34,9 @@ type HashMap<K, V> = std::collections::HashMap<K, V, rustc_hash::FxBuildHasher>;
 pub struct Types {
     pub params: Vec<Vec<Ty>>,
     pub returns: Vec<Ty>,
+    /// Returned expressions (by span: start, end) whose value is the `ok`
+    /// side of the declared `result[T, E]`: lowering wraps them in `ok`.
+    pub wrap_ok: std::collections::HashSet<(u32, u32)>,
 }
 
 pub fn typecheck(prog: &Program, sy: &Symbols) -> (Types, Vec<Diagnostic>) {
@@ -43,6 +46,7 @@ pub fn typecheck(prog: &Program, sy: &Symbols) -> (Types, Vec<Diagnostic>) {
         scopes: Vec::new(),
         ret: Vec::new(),
         generics: Vec::new(),
+        wrap_ok: Default::default(),
     };
     let mut types = Types::default();
     for cell in &sy.cells {
@@ -56,6 +60,7 @@ pub fn typecheck(prog: &Program, sy: &Symbols) -> (Types, Vec<Diagnostic>) {
         c.cell(i, &cell.decl, cell.owner.as_deref(), Some(i) == sy.main);
     }
     c.items(prog);
+    types.wrap_ok = std::mem::take(&mut c.wrap_ok);
     (types, c.diags)
 }
 
@@ -67,6 +72,7 @@ struct Checker<'s> {
     /// not declared).
     ret: Vec<Option<Ty>>,
     generics: Vec<String>,
+    wrap_ok: std::collections::HashSet<(u32, u32)>,
 }
 
 fn is_lower_variant(n: &str) -> bool {
@@ -289,6 +295,13 @@ impl Checker<'_> {
                     if r != Ty::Null || v.is_some() {
                         let span = v.as_ref().map(|e| e.span).unwrap_or(s.span);
                         self.expect(&t, &r, span, "returned value");
+                        // `return v` with `v: T` from a `-> result[T, E]` cell
+                        // returns `ok(v)` (§8.3).
+                        if let (Ty::Result(..), Some(e)) = (&r, v) {
+                            if !t.is_any() && !matches!(t, Ty::Result(..)) {
+                                self.wrap_ok.insert((e.span.start, e.span.end));
+                            }
+                        }
                     }
                 }
                 Ty::Null
