@@ -118,6 +118,16 @@ fn a_plain_value_returned_from_a_result_cell_is_ok() {
 }
 
 #[test]
+fn an_enum_method_called_through_its_type() {
+    let (status, out, err) = on_program(
+        "run",
+        "enum Light\n  Red\n  Yellow\n  Green\n\n  cell next(self) -> Light\n    match self\n      Red -> Green\n      Green -> Yellow\n      Yellow -> Red\n    end\n  end\nend\n\nprint(Light.next(Yellow), Red.next(), Light.Green)\n",
+    );
+    assert_eq!(status, 0, "{err}");
+    assert_eq!(out, "Red Green Green\n");
+}
+
+#[test]
 fn undefined_variable_with_suggestion() {
     let code = "cell main() -> Int\n  let total = 3\n  print(totl)\n  return total\nend\n";
     must_fail("undefined variable", "3:9", code);

@@ -241,10 +241,13 @@ impl Lowerer<'_> {
             if let ExprKind::Name(t) = &expr.kind {
                 if f.local(t).is_none() && self.sy.types.contains_key(t) {
                     let sy = self.sy;
-                    if let Some(TypeDef::Enum { .. }) = sy.types.get(t) {
+                    let method = sy.methods.get(t).and_then(|m| m.get(name));
+                    // `Enum.Variant(...)` builds a value; `Enum.method(x)`
+                    // (a method called through its type) is a call.
+                    if let (Some(TypeDef::Enum { .. }), None) = (sy.types.get(t), method) {
                         return self.make_variant(f, &format!("{t}.{name}"), args, dst);
                     }
-                    if let Some(id) = sy.methods.get(t).and_then(|m| m.get(name)) {
+                    if let Some(id) = method {
                         // The compiler places `Call` arguments by parameter
                         // (defaults absent, variadics packed).
                         let params = self.call_params(*id);
