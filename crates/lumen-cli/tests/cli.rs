@@ -128,6 +128,20 @@ fn an_enum_method_called_through_its_type() {
 }
 
 #[test]
+fn field_reads_on_enums_and_scalars_are_compile_errors() {
+    must_fail(
+        "unknown field",
+        "5:7",
+        "enum Color\n  Red\nend\nlet c = Red\nprint(c.foo)\n",
+    );
+    must_fail("unknown field", "2:7", "let n = 5\nprint(n.bar)\n");
+    must_fail("unknown field", "2:7", "let s = \"x\"\nprint(s.colour)\n");
+    // Methods are still methods.
+    let (status, _, err) = check("let s = \"x\"\nprint(s.len(), s.upper())\n");
+    assert_eq!(status, 0, "{err}");
+}
+
+#[test]
 fn undefined_variable_with_suggestion() {
     let code = "cell main() -> Int\n  let total = 3\n  print(totl)\n  return total\nend\n";
     must_fail("undefined variable", "3:9", code);

@@ -423,8 +423,31 @@ impl Checker<'_> {
                         }
                     }
                 }
+                Some(TypeDef::Enum { .. }) if !self.has_method(n, name) => {
+                    self.err(
+                        Kind::UnknownField,
+                        e.span,
+                        format!("`{n}` is an enum: its values have no field `{name}`"),
+                    );
+                    if let Some(d) = self.diags.last_mut() {
+                        d.help = Some("match on the value to reach a variant's payload".into());
+                    }
+                    Ty::Any
+                }
                 _ => Ty::Any,
             },
+            // Scalars have methods (`s.len` reads like `len(s)`), never
+            // fields (Appendix B).
+            Ty::Int | Ty::Float | Ty::Bool | Ty::Str | Ty::Bytes
+                if lumen_lir::builtins::lookup(name).is_none() =>
+            {
+                self.err(
+                    Kind::UnknownField,
+                    e.span,
+                    format!("a `{base}` value has no field `{name}`"),
+                );
+                Ty::Any
+            }
             Ty::Tuple(ts) => match name.parse::<usize>() {
                 Ok(i) => ts.get(i).cloned().unwrap_or(Ty::Any),
                 Err(_) => Ty::Any,
