@@ -142,6 +142,18 @@ fn field_reads_on_enums_and_scalars_are_compile_errors() {
 }
 
 #[test]
+fn grant_values_may_be_lists() {
+    let prog = "use tool http.get as Fetch\ngrant Fetch\n  allowed_domains [\"a.com\", \"*.b.org\"]\n  timeout_ms 500\nend\nprint(1)\n";
+    let (status, _, err) = check(prog);
+    assert_eq!(status, 0, "{err}");
+    must_fail(
+        "parse error",
+        "2:30",
+        "use tool http.get as Fetch\ngrant Fetch allowed_domains [null]\nprint(1)\n",
+    );
+}
+
+#[test]
 fn undefined_variable_with_suggestion() {
     let code = "cell main() -> Int\n  let total = 3\n  print(totl)\n  return total\nend\n";
     must_fail("undefined variable", "3:9", code);

@@ -33,6 +33,8 @@ pub enum Literal {
     Str(String),
     Bool(bool),
     Null,
+    /// `[a, b]`: only as a grant value (a set of allowed values).
+    List(Vec<Literal>),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -163,22 +163,36 @@ pub fn validate(alias: &str, id: &str, policy: &Map<String, J>, args: &J) -> Res
     let empty = Map::new();
     let call = args.as_object().unwrap_or(&empty);
     for (key, granted) in policy {
-        if key == "domain" {
-            let pattern = granted.as_str().unwrap_or("");
+        if key == "domain" || key == "allowed_domains" {
+            // One pattern, or a list: the host must match one of them.
+            let patterns: Vec<&str> = match granted {
+                J::Array(xs) => xs.iter().filter_map(J::as_str).collect(),
+                g => vec![g.as_str().unwrap_or("")],
+            };
+            let shown = patterns.join(", ");
             let Some(url) = call.get("url").and_then(J::as_str) else {
                 return Err(format!(
-                    "{head}: domain {pattern} requires a String `url` argument"
+                    "{head}: {key} {shown} requires a String `url` argument"
                 ));
             };
             let host = url_host(url);
-            if !domain_allows(pattern, &host) {
-                return Err(format!("{head}: domain {host} is not allowed by {pattern}"));
+            if !patterns.iter().any(|p| domain_allows(p, &host)) {
+                return Err(format!("{head}: domain {host} is not allowed by {shown}"));
             }
             continue;
         }
         let Some(given) = call.get(key) else {
             continue;
         };
+        if let J::Array(allowed) = granted {
+            // A list grants a set of values.
+            if !allowed.iter().any(|a| json_eq(given, a)) {
+                return Err(format!(
+                    "{head}: {key} {given} is not one of the allowed {granted}"
+                ));
+            }
+            continue;
+        }
         if key == "timeout_ms" || key.starts_with("max_") {
             let (Some(g), Some(a)) = (given.as_f64(), granted.as_f64()) else {
                 return Err(format!("{head}: {key} must be a number"));
@@ -411,6 +425,36 @@ mod tests {
             validate("Fetch", "http.get", &p, &json!({"max_len": 1})).is_err(),
             "domain needs a url"
         );
+        let list: Map<String, J> = serde_json::from_value(
+            serde_json::json!({"allowed_domains": ["a.com", "*.b.org"], "mode": ["fast", "slow"]}),
+        )
+        .unwrap();
+        assert!(validate(
+            "f",
+            "http.get",
+            &list,
+            &serde_json::json!({"url": "https://x.b.org/p", "mode": "slow"})
+        )
+        .is_ok());
+        let e = validate(
+            "f",
+            "http.get",
+            &list,
+            &serde_json::json!({"url": "https://c.com/"}),
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("domain c.com is not allowed by a.com, *.b.org"),
+            "{e}"
+        );
+        let e = validate(
+            "f",
+            "http.get",
+            &list,
+            &serde_json::json!({"url": "https://a.com/", "mode": "odd"}),
+        )
+        .unwrap_err();
+        assert!(e.contains("is not one of the allowed"), "{e}");
         assert!(domain_allows("*", "anything"));
         assert!(domain_allows("Example.ORG", "example.org"));
         assert!(!domain_allows("*.example.org", "badexample.org"));

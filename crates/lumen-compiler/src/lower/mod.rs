@@ -266,5 +266,6 @@ fn literal_json(l: &Literal) -> Value {
         Literal::Str(s) => json!(s),
         Literal::Bool(b) => json!(b),
         Literal::Null => Value::Null,
+        Literal::List(xs) => Value::Array(xs.iter().map(literal_json).collect()),
     }
 }

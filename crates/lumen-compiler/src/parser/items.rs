@@ -735,11 +735,35 @@ impl Parser<'_> {
     fn grant_entry(&mut self) -> PResult<(String, Literal)> {
         let key = self.path_segment()?;
         let vspan = self.span();
+        // `allowed_domains ["a.com", "b.org"]`: a set of allowed values.
+        if self.eat_sym("[") {
+            let mut items = Vec::new();
+            while !self.at_sym("]") {
+                let ispan = self.span();
+                match self.literal()? {
+                    Some(Literal::Null) | None => {
+                        return Err(Diagnostic::error(
+                            Kind::ParseError,
+                            ispan,
+                            format!(
+                            "grant key `{key}`: a list holds Int, Float, String or Bool literals"
+                        ),
+                        ))
+                    }
+                    Some(v) => items.push(v),
+                }
+                if !self.eat_sym(",") {
+                    break;
+                }
+            }
+            self.expect_sym("]")?;
+            return Ok((key, Literal::List(items)));
+        }
         match self.literal()? {
             Some(Literal::Null) | None => Err(Diagnostic::error(
                 Kind::ParseError,
                 vspan,
-                format!("grant key `{key}` needs a value: an Int, Float, String or Bool literal"),
+                format!("grant key `{key}` needs a value: an Int, Float, String or Bool literal, or a list of them"),
             )),
             Some(v) => Ok((key, v)),
         }
