@@ -154,6 +154,22 @@ fn grant_values_may_be_lists() {
 }
 
 #[test]
+fn assert_as_a_statement_and_assert_eq_with_a_message() {
+    let (status, out, err) = on_program(
+        "run",
+        "let x = 3\nassert x > 2\nassert x == 3, \"x is three\"\nassert_eq(x, 3, \"still three\")\nprint(\"fine\")\nassert x > 5, \"x must exceed 5\"\n",
+    );
+    assert_eq!(status, 1, "{err}");
+    assert_eq!(out, "fine\n");
+    assert!(
+        err.contains("error[assertion failed]: assert: x must exceed 5"),
+        "{err}"
+    );
+    let (_, _, err) = on_program("run", "assert_eq(1, 2, \"one is two\")\n");
+    assert!(err.contains("assert_eq: 1 != 2 (one is two)"), "{err}");
+}
+
+#[test]
 fn undefined_variable_with_suggestion() {
     let code = "cell main() -> Int\n  let total = 3\n  print(totl)\n  return total\nend\n";
     must_fail("undefined variable", "3:9", code);

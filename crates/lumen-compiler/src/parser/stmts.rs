@@ -242,6 +242,38 @@ impl Parser<'_> {
                 let c = self.cell_decl(Default::default(), false)?;
                 return s(StmtKind::Cell(Box::new(c)));
             }
+            // `assert cond` / `assert cond, "message"`: the statement form
+            // of the `assert` built-in.
+            TokenKind::Ident(w)
+                if w == "assert"
+                    && !matches!(self.peek_at(1), TokenKind::Sym("(" | "=" | "." | "["))
+                    && !matches!(self.peek_at(1), TokenKind::Newline | TokenKind::Eof) =>
+            {
+                let callee_span = self.span();
+                self.pos += 1;
+                let mut args = vec![crate::ast::Arg {
+                    name: None,
+                    value: self.parse_expr()?,
+                    spread: false,
+                }];
+                if self.eat_sym(",") {
+                    args.push(crate::ast::Arg {
+                        name: None,
+                        value: self.parse_expr()?,
+                        spread: false,
+                    });
+                }
+                StmtKind::Expr(crate::ast::Expr {
+                    kind: crate::ast::ExprKind::Call {
+                        callee: Box::new(crate::ast::Expr {
+                            kind: crate::ast::ExprKind::Name("assert".into()),
+                            span: callee_span,
+                        }),
+                        args,
+                    },
+                    span,
+                })
+            }
             TokenKind::Kw(Keyword::For) => StmtKind::Expr(self.for_loop()?),
             TokenKind::Kw(Keyword::While) => StmtKind::Expr(self.while_loop()?),
             _ => {

@@ -42,8 +42,13 @@ pub(super) fn call(idx: usize, name: &str, args: &Args) -> VmResult<Value> {
             let same = ar(0).equals(ar(1));
             if same != (name == "assert_eq") {
                 let op = if name == "assert_eq" { "!=" } else { "==" };
+                // An optional third argument says what was meant.
+                let why = match args.get(2) {
+                    Some(m) if !m.display().is_empty() => format!(" ({})", m.display()),
+                    _ => String::new(),
+                };
                 return assertion(format!(
-                    "{name}: {} {op} {}",
+                    "{name}: {} {op} {}{why}",
                     ar(0).nested(),
                     ar(1).nested()
                 ));
