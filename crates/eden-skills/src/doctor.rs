@@ -123,15 +123,17 @@ pub async fn doctor(cfg: &Config, lock: &Lock, adapters: &Adapters) -> Vec<Findi
         safety(&mut out, cfg, id);
     }
     registries(&mut out, cfg);
-    orphans(&mut out, cfg, lock);
-    dangling_links(&mut out, cfg);
+    // The agents' skill directories are read once for both checks.
+    let live = links_into_store(cfg);
+    orphans(&mut out, cfg, lock, &live);
+    dangling_links(&mut out, cfg, &live);
     out.findings
 }
 
 /// Symlinks into the store whose entry is gone, outside the configured
 /// targets (those are reported with their skill): left by a removed skill
 /// or a cleaned store, they break the agent that reads them.
-fn dangling_links(out: &mut Out, cfg: &Config) {
+fn dangling_links(out: &mut Out, cfg: &Config, live: &[LiveLink]) {
     let configured: HashSet<String> = cfg
         .skills
         .iter()
@@ -139,9 +141,9 @@ fn dangling_links(out: &mut Out, cfg: &Config) {
         .filter(|t| t.environment.is_local())
         .map(|t| t.path)
         .collect();
-    for (link, entry, exists) in links_into_store(cfg) {
+    for (link, entry, exists) in live {
         let path = link.display().to_string();
-        if exists || configured.contains(&path) {
+        if *exists || configured.contains(&path) {
             continue;
         }
         out.push(
@@ -492,8 +494,8 @@ fn registries(out: &mut Out, cfg: &Config) {
 }
 
 /// Caches and store entries nothing uses.
-fn orphans(out: &mut Out, cfg: &Config, lock: &Lock) {
-    let (caches, entries) = unused_storage(cfg, lock);
+fn orphans(out: &mut Out, cfg: &Config, lock: &Lock, live: &[LiveLink]) {
+    let (caches, entries) = unused_storage_with(cfg, lock, live);
     for c in caches.iter().chain(&entries) {
         out.push(
             "ORPHAN_CACHE_ENTRY",
@@ -531,9 +533,13 @@ fn skill_dirs_on_disk(cfg: &Config) -> Vec<std::path::PathBuf> {
     dirs
 }
 
+/// A symlink into the store: where it is, the entry's name, whether the
+/// entry exists.
+pub type LiveLink = (std::path::PathBuf, String, bool);
+
 /// Symlinks in the agents' skill directories that point into the store:
 /// (link, the store entry it points to, whether that entry exists).
-pub fn links_into_store(cfg: &Config) -> Vec<(std::path::PathBuf, String, bool)> {
+pub fn links_into_store(cfg: &Config) -> Vec<LiveLink> {
     let store = cfg.storage_root.join("store");
     let mut out = Vec::new();
     for dir in skill_dirs_on_disk(cfg) {
@@ -570,6 +576,15 @@ pub fn unused_storage(
     cfg: &Config,
     lock: &Lock,
 ) -> (Vec<std::path::PathBuf>, Vec<std::path::PathBuf>) {
+    unused_storage_with(cfg, lock, &links_into_store(cfg))
+}
+
+/// [`unused_storage`] with the live links already read.
+fn unused_storage_with(
+    cfg: &Config,
+    lock: &Lock,
+    live: &[LiveLink],
+) -> (Vec<std::path::PathBuf>, Vec<std::path::PathBuf>) {
     let wanted_caches: HashSet<String> = cfg
         .skills
         .iter()
@@ -585,7 +600,6 @@ pub fn unused_storage(
             _ => None,
         })
         .collect();
-    let live = links_into_store(cfg);
     let mut wanted_entries: HashSet<&str> =
         lock.skills.iter().filter_map(|l| l.store_hex()).collect();
     // A store entry a symlink still points to is in use, recorded or not.

@@ -299,7 +299,11 @@ impl Git {
     /// Every entry of a commit's tree (`ls-tree -r -z --full-tree`), for
     /// [`Git::export`]s of several subpaths of one commit.
     pub async fn list_tree(&self, repo: &Path, commit: &str) -> Result<Vec<u8>, GitError> {
-        let tree = format!("{commit}^{{tree}}");
+        self.ls_tree(repo, &format!("{commit}^{{tree}}")).await
+    }
+
+    /// `ls-tree -r -z --full-tree` of a tree-ish.
+    async fn ls_tree(&self, repo: &Path, treeish: &str) -> Result<Vec<u8>, GitError> {
         self.run(
             Some(repo),
             [
@@ -308,7 +312,7 @@ impl Git {
                 "-z",
                 "--full-tree",
                 "--end-of-options",
-                &tree,
+                treeish,
             ],
         )
         .await
@@ -405,20 +409,7 @@ impl Git {
         };
         let listing = match full_listing {
             Some(all) => listing_under(all, subpath),
-            None => match self
-                .run(
-                    Some(repo),
-                    [
-                        "ls-tree",
-                        "-r",
-                        "-z",
-                        "--full-tree",
-                        "--end-of-options",
-                        &tree,
-                    ],
-                )
-                .await
-            {
+            None => match self.ls_tree(repo, &tree).await {
                 Ok(l) => l,
                 Err(GitError::Failed { .. }) => {
                     return Ok(Err(format!("subpath '{subpath}' not found at {commit}")));

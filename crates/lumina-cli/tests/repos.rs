@@ -10,6 +10,18 @@ mod common;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
 
+/// `lumina add hyprland --adopt` of `~/.config/hypr` into the module `init` declared.
+const ADOPT_HYPRLAND: &[&str] = &[
+    "add",
+    "hyprland",
+    "--target",
+    "~/.config/hypr",
+    "--source",
+    "./config/hyprland",
+    "--adopt",
+    "--yes",
+];
+
 use common::*;
 
 fn mode(p: &Path) -> u32 {
@@ -368,19 +380,7 @@ fn adopting_into_a_module_init_declared() {
     );
     // The source is left behind; adopting again merges into it.
     s.home_file(".config/hypr/extra.conf", "x\n");
-    let (out, _) = s.run(
-        &[
-            "add",
-            "hyprland",
-            "--target",
-            "~/.config/hypr",
-            "--source",
-            "./config/hyprland",
-            "--adopt",
-            "--yes",
-        ],
-        0,
-    );
+    let (out, _) = s.run(ADOPT_HYPRLAND, 0);
     assert!(out.contains("adopted"), "{out}");
     assert!(src.join("extra.conf").is_file());
     s.run(&["status", "--check"], 0);
@@ -388,19 +388,7 @@ fn adopting_into_a_module_init_declared() {
     s.run(&["remove", "hyprland"], 0);
     s.home_file(".config/hypr/binds.conf", "different\n");
     s.home_file(".config/hypr/new.conf", "n\n");
-    let (_, err) = s.run(
-        &[
-            "add",
-            "hyprland",
-            "--target",
-            "~/.config/hypr",
-            "--source",
-            "./config/hyprland",
-            "--adopt",
-            "--yes",
-        ],
-        2,
-    );
+    let (_, err) = s.run(ADOPT_HYPRLAND, 2);
     assert!(err.contains("binds.conf"), "{err}");
     assert!(!src.join("new.conf").exists(), "nothing moved");
 }

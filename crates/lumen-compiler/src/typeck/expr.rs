@@ -110,16 +110,7 @@ impl Checker<'_> {
                     return self.pipe(&l, rhs, e.span);
                 }
                 let r = self.expr(rhs);
-                if matches!(*op, "and" | "or") {
-                    // Each operand that is not a Bool is named where it is.
-                    for (t, x) in [(&l, lhs), (&r, rhs)] {
-                        if !t.is_any() && *t != Ty::Bool {
-                            self.mismatch(x.span, format!("`{op}` takes `Bool`s, found `{t}`"));
-                        }
-                    }
-                    return Ty::Bool;
-                }
-                self.binary(op, &l, &r, e.span)
+                self.binary_at(op, &l, &r, e.span, [lhs.span, rhs.span])
             }
             ExprKind::Compare { first, rest } => {
                 let mut prev = self.expr(first);
@@ -269,6 +260,12 @@ impl Checker<'_> {
     }
 
     pub(super) fn binary(&mut self, op: &str, l: &Ty, r: &Ty, span: Span) -> Ty {
+        self.binary_at(op, l, r, span, [span, span])
+    }
+
+    /// [`Checker::binary`] knowing where each operand is: an operand of the
+    /// wrong type is named at its own position.
+    pub(super) fn binary_at(&mut self, op: &str, l: &Ty, r: &Ty, span: Span, at: [Span; 2]) -> Ty {
         let any = l.is_any() || r.is_any();
         match op {
             "+" if *l == Ty::Str || *r == Ty::Str => Ty::Str,
@@ -322,9 +319,9 @@ impl Checker<'_> {
                 }
             }
             "and" | "or" => {
-                for t in [l, r] {
+                for (t, at) in [(l, at[0]), (r, at[1])] {
                     if !t.is_any() && *t != Ty::Bool {
-                        self.mismatch(span, format!("`{op}` takes `Bool`s, found `{t}`"));
+                        self.mismatch(at, format!("`{op}` takes `Bool`s, found `{t}`"));
                     }
                 }
                 Ty::Bool

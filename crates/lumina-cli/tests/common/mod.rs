@@ -99,18 +99,7 @@ impl Sandbox {
 
     /// Runs lumina with `args`, asserting the exit code; returns (stdout, stderr).
     pub fn run(&self, args: &[&str], code: i32) -> (String, String) {
-        let out = self.cmd().args(args).output().unwrap();
-        let (so, se) = (
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        );
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "lumina {args:?} exited {:?}\nstdout:\n{so}\nstderr:\n{se}",
-            out.status.code()
-        );
-        (so, se)
+        self.run_env(&[], args, code)
     }
 
     pub fn json(&self, args: &[&str], code: i32) -> serde_json::Value {
